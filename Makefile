@@ -1,0 +1,38 @@
+# memlab: `make lab` opens the course, `make test` runs every test.
+# Both create .venv and install memlab with its dependencies first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.memlab-installed
+export MPLBACKEND := Agg
+
+.PHONY: setup lab test test-fast bench notebooks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
+
+# Unit, property, widget and browser tests, then every notebook under nbval.
+test: setup
+	$(PY) -m pytest -q --nbval --nbval-current-env tests notebooks
+
+# The same without the browser and notebook runs (quick local loop).
+test-fast: setup
+	$(PY) -m pytest -q -m "not browser" tests
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+# Re-execute every notebook in place so the stored outputs are current.
+notebooks: setup
+	$(PY) -m memlab._notebooks notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,0 +1,6 @@
+"""memlab: Linux memory management you can see (Linux 6.12, x86-64, 4 KiB pages)."""
+from .errors import *  # noqa: F401,F403
+from .units import PAGE_SIZE, PAGE_SHIFT, MAX_PAGE_ORDER, NR_PAGE_ORDERS, parse_size, format_size  # noqa: F401
+from .page_alloc import Zone, Page, FreeArea, buddy_pfn  # noqa: F401
+from .physmem import Machine  # noqa: F401,E402
+from . import procfs, gfp, workloads  # noqa: F401,E402

@@ -1,0 +1,241 @@
+"""The simulated machine: one NUMA node, its zones, and the zoned page allocator.
+
+Kernel: mm/mm_init.c free_area_init() (zone boundaries: ZONE_DMA below
+16 MiB, ZONE_DMA32 below 4 GiB, ZONE_NORMAL above), mm/page_alloc.c
+__alloc_pages_noprof() -> get_page_from_freelist() (zonelist walk with
+watermark checks), __alloc_pages_slowpath(), gfp_to_alloc_flags(),
+__zone_watermark_ok().
+
+Deliberately not modelled: NUMA (one node, node 0), memory holes (RAM is one
+range from PFN 0; the PCI hole below 4 GiB is not cut out), reserved pages
+other than PFN 0 (present == managed: no kernel image, no memmap), kswapd,
+direct reclaim, compaction, the OOM killer, highatomic reserves, CMA. Where the
+kernel would reclaim or kill, memlab raises :class:`OutOfMemory` and says so.
+"""
+
+from .errors import BadFree, BadSize, OutOfMemory
+from .gfp import GFP, MAX_NR_ZONES, ZONE_NAMES, ZONE_NORMAL, gfp_names, gfp_zone, parse_gfp
+from .page_alloc import (Page, Zone, _check_order, calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
+                         setup_per_zone_wmarks)
+from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, format_size, parse_size
+
+__all__ = ["Machine", "ALLOC_MIN_RESERVE", "ALLOC_NON_BLOCK"]
+
+#: mm/internal.h alloc flags memlab uses (values as in 6.12).
+ALLOC_MIN_RESERVE = 0x08   # == __GFP_HIGH: may dip into half of the min reserve
+ALLOC_NON_BLOCK = 0x100    # cannot sleep: a further quarter of what is left
+
+_DMA_END_PFN = (16 << 20) >> PAGE_SHIFT     # 4096: 16 MiB
+_DMA32_END_PFN = (4 << 30) >> PAGE_SHIFT    # 1048576: 4 GiB
+_MIN_RAM = 1 << 20
+
+
+def gfp_to_alloc_flags(mask):
+    """Reserve rights of an allocation in the slow path.
+
+    Kernel: mm/page_alloc.c gfp_to_alloc_flags(): __GFP_HIGH gives
+    ALLOC_MIN_RESERVE; no __GFP_DIRECT_RECLAIM (and no __GFP_NOMEMALLOC)
+    gives ALLOC_NON_BLOCK.
+    """
+    flags = ALLOC_MIN_RESERVE if mask & GFP["__GFP_HIGH"] else 0
+    if not mask & GFP["__GFP_DIRECT_RECLAIM"] and not mask & GFP["__GFP_NOMEMALLOC"]:
+        flags |= ALLOC_NON_BLOCK
+    return flags
+
+
+def zone_watermark_ok(zone, order, mark, highest_zoneidx, alloc_flags=0):
+    """Kernel: mm/page_alloc.c __zone_watermark_ok().
+
+    The zone passes if, after taking ``2**order`` pages, more than ``mark +
+    lowmem_reserve[highest_zoneidx]`` pages stay free (reserve-entitled
+    allocations lower ``mark``), and for order > 0 a free block of at least
+    that order exists.
+    """
+    free_pages = zone.nr_free_pages - ((1 << order) - 1)
+    wmin = mark
+    if alloc_flags & ALLOC_MIN_RESERVE:
+        wmin -= wmin // 2
+        if alloc_flags & ALLOC_NON_BLOCK:
+            wmin -= wmin // 4
+    if free_pages <= wmin + zone.lowmem_reserve[highest_zoneidx]:
+        return False
+    if not order:
+        return True
+    mems = zone._mem
+    for o in range(order, NR_PAGE_ORDERS):
+        if mems[o]:
+            return True
+    return False
+
+
+class Machine:
+    """A simulated x86-64 machine: ``Machine(ram="1GiB", cpus=2)``.
+
+    Zones by physical address: DMA (PFN 1 up to 16 MiB; PFN 0 is reserved
+    as on real x86), DMA32 (up to 4 GiB) and Normal (the rest; absent with
+    4 GiB of RAM or less). ``machine.zones`` maps the names of populated
+    zones to :class:`memlab.Zone`; ``machine.node_zones`` lists all five
+    zone types of node 0 (Movable and Device stay empty), as
+    /proc/zoneinfo does. ``min_free_kbytes`` is the kernel's boot-time
+    formula unless given; watermarks and lowmem reserves follow from it.
+    """
+
+    def __init__(self, ram="1GiB", cpus=2, min_free_kbytes=None, watermark_scale_factor=10):
+        nbytes = parse_size(ram)
+        if nbytes < _MIN_RAM:
+            raise BadSize(f"Machine: ram {format_size(nbytes)} is below the 1 MiB memlab needs")
+        if nbytes % (1 << PAGE_SHIFT):
+            raise BadSize(f"Machine: ram {nbytes} bytes is not a whole number of 4 KiB pages")
+        if cpus.__class__ is not int or cpus < 1:
+            raise BadSize(f"Machine: cpus {cpus!r} must be an int >= 1")
+        if min_free_kbytes is not None and (min_free_kbytes.__class__ is not int or min_free_kbytes < 0):
+            raise BadSize(f"Machine: min_free_kbytes {min_free_kbytes!r} must be an int >= 0")
+        self.ram = nbytes
+        self.cpus = cpus
+        self.nr_pages = nbytes >> PAGE_SHIFT
+        self.node_id = 0
+        n = self.nr_pages
+        spans = [
+            (1, min(n, _DMA_END_PFN)),
+            (_DMA_END_PFN, min(n, _DMA32_END_PFN)),
+            (_DMA32_END_PFN, n),
+        ]
+        self.node_zones = []
+        for idx, name in enumerate(ZONE_NAMES):
+            if idx < len(spans) and spans[idx][1] > spans[idx][0]:
+                start, end = spans[idx]
+                zone = Zone(name, end - start, start_pfn=start, node=0, zone_idx=idx)
+            else:
+                zone = Zone(name, 0, start_pfn=0, node=0, zone_idx=idx)
+            self.node_zones.append(zone)
+        self.zones = {z.name: z for z in self.node_zones if z.present_pages}
+        self._populated = [z for z in self.node_zones if z.present_pages]
+        managed = [z.managed_pages for z in self.node_zones]
+        lowmem = sum(z.managed_pages for z in self.node_zones[:ZONE_NORMAL + 1])
+        self.user_min_free_kbytes = min_free_kbytes
+        self.min_free_kbytes = calculate_min_free_kbytes(lowmem) if min_free_kbytes is None else min_free_kbytes
+        self.watermark_scale_factor = watermark_scale_factor
+        marks = setup_per_zone_wmarks(managed, self.min_free_kbytes, list(range(MAX_NR_ZONES)),
+                                      watermark_scale_factor)
+        reserves = setup_per_zone_lowmem_reserve(managed)
+        for zone, mark, reserve in zip(self.node_zones, marks, reserves):
+            zone._watermark = mark
+            zone.lowmem_reserve = reserve
+        # zonelists: for each highest_zoneidx, the populated zones at or below it, highest first
+        self._zonelists = [[z for z in reversed(self.node_zones[:hz + 1]) if z.present_pages]
+                           for hz in range(MAX_NR_ZONES)]
+        self.trail = []
+
+    # ----------------------------------------------------------------- alloc
+    def alloc_pages(self, order=0, gfp="GFP_KERNEL"):
+        """Allocate ``2**order`` pages; return the first :class:`Page`.
+
+        Walks the zonelist from the highest zone ``gfp`` allows (Normal for
+        GFP_KERNEL, DMA32 for GFP_DMA32, DMA for GFP_DMA) downwards. Fast
+        path: a zone is used if it stays above its low watermark plus its
+        lowmem reserve for that zone type. Slow path: the same walk against
+        the min watermark, lowered for __GFP_HIGH (GFP_ATOMIC) callers. Then
+        the real kernel would reclaim, compact or OOM-kill (if it may sleep);
+        memlab raises :class:`OutOfMemory`.
+
+        Kernel: mm/page_alloc.c __alloc_pages_noprof(),
+        get_page_from_freelist(), __alloc_pages_slowpath().
+        """
+        if order.__class__ is not int or not 0 <= order <= MAX_PAGE_ORDER:
+            _check_order(order)
+        mask = parse_gfp(gfp)
+        hz = gfp_zone(mask)
+        zonelist = self._zonelists[hz]
+        skipped = []
+        for zone in zonelist:  # fast path, ALLOC_WMARK_LOW
+            if zone_watermark_ok(zone, order, zone.wmark_pages("low"), hz):
+                page = zone.alloc_pages(order)
+                self.trail.append(("alloc", order, mask, zone.name, "low", tuple(skipped)))
+                return page
+            skipped.append(zone.name)
+        alloc_flags = gfp_to_alloc_flags(mask)
+        skipped = []
+        for zone in zonelist:  # slow path, ALLOC_WMARK_MIN + reserves
+            if zone_watermark_ok(zone, order, zone.wmark_pages("min"), hz, alloc_flags):
+                page = zone.alloc_pages(order)
+                self.trail.append(("alloc", order, mask, zone.name, "min", tuple(skipped)))
+                return page
+            skipped.append(zone.name)
+        raise self._oom(order, mask, zonelist, hz)
+
+    def _oom(self, order, mask, zonelist, hz):
+        parts = []
+        for zone in zonelist:
+            has_block = any(zone._mem[o] for o in range(order, NR_PAGE_ORDERS))
+            parts.append(f"{zone.name}: {zone.nr_free_pages} free, min {zone.wmark_pages('min')}"
+                         f" + lowmem_reserve {zone.lowmem_reserve[hz]}"
+                         + ("" if has_block else f", no free block of order >= {order}"))
+        if mask & GFP["__GFP_DIRECT_RECLAIM"]:
+            then = ("the kernel would now try direct reclaim and compaction, and in the end the OOM killer; "
+                    "memlab models none of those")
+        else:
+            then = "the caller cannot sleep (no __GFP_DIRECT_RECLAIM), so the kernel returns NULL here"
+        return OutOfMemory(f"alloc_pages(order={order}, {gfp_names(mask)}) failed: no zone passes its "
+                           f"watermark ({'; '.join(parts) or 'no populated zone allowed'}); {then}")
+
+    def zone_of_pfn(self, pfn):
+        """The populated zone that holds ``pfn`` (MemlabError if none)."""
+        for zone in self._populated:
+            if zone.zone_start_pfn <= pfn < zone.zone_start_pfn + zone.spanned_pages:
+                return zone
+        raise _bad_pfn(pfn, self)
+
+    def free_pages(self, page, order):
+        """Free a block from :meth:`alloc_pages` back to its zone's buddy lists.
+
+        Kernel: mm/page_alloc.c __free_pages(); see :meth:`Zone.free_pages`.
+        """
+        pfn = page.pfn if page.__class__ is Page else page
+        if pfn.__class__ is not int:
+            raise BadFree(f"free_pages: {page!r} is neither a Page nor a PFN")
+        self.zone_of_pfn(pfn).free_pages(page, order)
+        self.trail.append(("free", order, pfn))
+
+    # --------------------------------------------------------------- queries
+    @property
+    def nr_free_pages(self):
+        return sum(z.nr_free_pages for z in self._populated)
+
+    @property
+    def totalram_pages(self):
+        return sum(z.managed_pages for z in self._populated)
+
+    def explain(self):
+        """The last allocation or free in words: zone choice, then buddy steps."""
+        if not self.trail:
+            return ["No allocation or free yet."]
+        rec = self.trail[-1]
+        if rec[0] == "free":
+            return self.zone_of_pfn(rec[2]).explain()
+        _, order, mask, zname, mark, skipped = rec
+        steps = []
+        allowed = [z.name for z in self._zonelists[gfp_zone(mask)]]
+        steps.append(f"{gfp_names(mask)} allows zones {', '.join(allowed)} (tried in that order).")
+        if mark == "min":
+            steps.append("Fast path: no zone stayed above its low watermark plus lowmem reserve; "
+                         "kswapd would be woken.")
+            if skipped:
+                steps.append(f"Slow path (min watermark): skipped {', '.join(skipped)}.")
+        elif skipped:
+            steps.append(f"Fast path: skipped {', '.join(skipped)} (free pages at or below the low "
+                         f"watermark plus the lowmem reserve).")
+        steps.append(f"Zone {zname} passes the {mark} watermark check.")
+        return steps + self.zones[zname].explain()
+
+    def check_invariants(self):
+        for zone in self.node_zones:
+            zone.check_invariants()
+
+    def __repr__(self):
+        zones = ", ".join(f"{z.name} {format_size(z.present_pages << PAGE_SHIFT)}" for z in self._populated)
+        return f"<Machine {format_size(self.ram)}, {self.cpus} CPUs: {zones}>"
+
+
+def _bad_pfn(pfn, machine):
+    return BadFree(f"pfn {pfn} is in no zone of this machine (RAM is pfn 1..{machine.nr_pages - 1})")
+

@@ -1,0 +1,147 @@
+"""/proc text of the simulated machine, and readers of the host's real files.
+
+Each formatter reproduces the kernel's seq_printf formats character for
+character, so the simulated file and the real one can be read side by side.
+
+Kernel: mm/vmstat.c frag_show_print() (/proc/buddyinfo),
+zoneinfo_show_print() (/proc/zoneinfo).
+"""
+
+from .units import NR_PAGE_ORDERS
+
+__all__ = ["buddyinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
+           "read_host", "host_buddyinfo", "host_zoneinfo", "host_min_free_kbytes"]
+
+
+def _zones_of(obj):
+    """Populated zones of a Machine, a Zone, or a list of zones."""
+    if hasattr(obj, "node_zones"):
+        return [z for z in obj.node_zones if z.present_pages]
+    if hasattr(obj, "free_area"):
+        return [obj]
+    return list(obj)
+
+
+def buddyinfo(machine):
+    """The text of /proc/buddyinfo for a Machine (or one Zone).
+
+    Kernel: mm/vmstat.c frag_show_print(): ``"Node %d, zone %8s "``, then
+    ``"%6lu "`` for the nr_free of each order 0..10, then a newline; zones
+    without pages are not printed.
+    """
+    lines = []
+    for zone in _zones_of(machine):
+        counts = "".join("%6lu " % len(zone._mem[o]) for o in range(NR_PAGE_ORDERS))
+        lines.append("Node %d, zone %8s %s\n" % (zone.node, zone.name, counts))
+    return "".join(lines)
+
+
+def zoneinfo_zone(node, name, free, boost, marks, spanned, present, managed, cma, protection):
+    """One zone's watermark block of /proc/zoneinfo (see :func:`zoneinfo`)."""
+    text = ("Node %d, zone %8s" % (node, name)
+            + "\n  pages free     %d" % free
+            + "\n        boost    %d" % boost
+            + "\n        min      %d" % marks["min"]
+            + "\n        low      %d" % marks["low"]
+            + "\n        high     %d" % marks["high"]
+            + "\n        promo    %d" % marks["promo"]
+            + "\n        spanned  %d" % spanned
+            + "\n        present  %d" % present
+            + "\n        managed  %d" % managed
+            + "\n        cma      %d" % cma
+            + "\n        protection: (%s)" % ", ".join("%d" % p for p in protection))
+    return text + "\n"
+
+
+def zoneinfo(machine):
+    """The watermark part of /proc/zoneinfo for every zone of the node.
+
+    Kernel: mm/vmstat.c zoneinfo_show_print(). Each zone prints its header,
+    ``pages free``, ``boost``, the four watermarks, ``spanned``, ``present``,
+    ``managed``, ``cma`` and the ``protection:`` (lowmem_reserve) line exactly
+    as the kernel does; the per-node statistics, per-zone vm counters and
+    pagesets that the real file adds between these blocks are left out.
+    Unpopulated zones (Movable, Device) are printed too, as the kernel does.
+    """
+    zones = machine.node_zones if hasattr(machine, "node_zones") else _zones_of(machine)
+    return "".join(zoneinfo_zone(z.node, z.name, z.nr_free_pages, z.watermark_boost, z._watermark,
+                                 z.spanned_pages, z.present_pages, z.managed_pages, 0,
+                                 z.lowmem_reserve or [0])
+                   for z in zones)
+
+
+# ---------------------------------------------------------------- parsers
+def parse_buddyinfo(text):
+    """``[(node, zone_name, [nr_free order 0..10]), ...]`` from buddyinfo text."""
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        head, _, rest = line.partition(", zone ")
+        node = int(head.split()[1])
+        fields = rest.split()
+        rows.append((node, fields[0], [int(x) for x in fields[1:]]))
+    return rows
+
+
+def parse_zoneinfo(text):
+    """Per zone, the watermark block of zoneinfo text as a dict.
+
+    Returns ``{(node, zone_name): {"free", "boost", "min", "low", "high",
+    "promo", "spanned", "present", "managed", "cma", "protection",
+    "text"}}`` where ``text`` is the block's exact lines (header to
+    protection), for golden comparisons.
+    """
+    zones = {}
+    current = None
+    block = []
+    for line in text.splitlines():
+        if line.startswith("Node "):
+            head, _, name = line.partition(", zone ")
+            current = {"node": int(head.split()[1]), "name": name.strip()}
+            zones[(current["node"], current["name"])] = current
+            block = [line]
+            continue
+        if current is None:
+            continue
+        words = line.split()
+        if line.startswith("  pages free"):
+            current["free"] = int(words[2])
+            block.append(line)
+        elif len(words) == 2 and words[0] in ("boost", "min", "low", "high", "promo", "spanned",
+                                              "present", "managed", "cma") and words[0] not in current:
+            current[words[0]] = int(words[1])
+            block.append(line)
+        elif line.strip().startswith("protection:"):
+            inner = line.split("(", 1)[1].rstrip(")")
+            current["protection"] = [int(x) for x in inner.split(",")]
+            block.append(line)
+            current["text"] = "\n".join(block) + "\n"
+    return zones
+
+
+def read_host(path):
+    """The text of a host file, or None when it is missing or unreadable."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def host_buddyinfo():
+    """The host's real /proc/buddyinfo text, or None (not Linux, no access)."""
+    return read_host("/proc/buddyinfo")
+
+
+def host_zoneinfo():
+    """The host's real /proc/zoneinfo text, or None."""
+    return read_host("/proc/zoneinfo")
+
+
+def host_min_free_kbytes():
+    """The host's /proc/sys/vm/min_free_kbytes as an int, or None."""
+    text = read_host("/proc/sys/vm/min_free_kbytes")
+    return int(text) if text and text.strip().isdigit() else None
+
+

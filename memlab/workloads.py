@@ -1,0 +1,96 @@
+"""Seeded workloads that drive the allocators, for notebooks and benchmarks.
+
+Every workload takes a seed; the same seed gives the same operations and,
+because the allocators are deterministic, the same final state.
+"""
+
+import random
+from bisect import bisect_right
+
+from .errors import OutOfMemory
+from .units import NR_PAGE_ORDERS
+
+__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult"]
+
+#: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
+BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
+#: Share of operations that allocate; the rest free a random live block.
+BUDDY_V1_ALLOC_SHARE = 0.55
+
+_total = sum(BUDDY_V1_ORDER_WEIGHTS)
+_CUM = []
+_acc = 0.0
+for _w in BUDDY_V1_ORDER_WEIGHTS[:-1]:
+    _acc += _w
+    _CUM.append(_acc / _total)
+
+
+class BuddyWorkloadResult:
+    """What a workload run did: counts, the live blocks it left, samples."""
+
+    def __init__(self, ops, allocs, frees, failures, live, samples):
+        self.ops = ops
+        self.allocs = allocs
+        self.frees = frees
+        self.failures = failures
+        self.live = live
+        self.samples = samples
+
+    def __repr__(self):
+        return (f"BuddyWorkloadResult(ops={self.ops}, allocs={self.allocs}, frees={self.frees}, "
+                f"failures={self.failures}, live={len(self.live)})")
+
+
+def buddy_v1(zone, n_ops, seed, live=None, sample_every=0, sample_order=4, progress=None):
+    """Run workload buddy-v1 on ``zone`` (a :class:`memlab.Zone`).
+
+    Each operation draws one ``random.Random(seed).random()`` value ``r``:
+    below 0.55 it allocates an order drawn with weights 60/20/10/6 for orders
+    0-3 and 4/7 each for orders 4-10 (``r / 0.55`` through the cumulative
+    weights); otherwise it frees the live block at index ``(r - 0.55) / 0.45
+    * len(live)`` (swap-remove). A failed allocation (OutOfMemory) counts as
+    a failure and changes nothing. ``live`` (a list of Pages) lets a run
+    continue an earlier one. With ``sample_every`` > 0, every that many
+    operations a sample ``(op, nr_free_pages, fragmentation_index,
+    unusable_index)`` at ``sample_order`` is recorded. ``progress(done)`` is
+    called at each sample.
+    """
+    rng = random.Random(seed)
+    rand = rng.random
+    live = [] if live is None else live
+    alloc, free = zone.alloc_pages, zone.free_pages
+    share = BUDDY_V1_ALLOC_SHARE
+    rest = 1.0 - share
+    cum = _CUM
+    allocs = frees = failures = 0
+    samples = []
+    step = sample_every if sample_every > 0 else n_ops + 1
+    done = 0
+    while done < n_ops:
+        chunk = min(step, n_ops - done)
+        for _ in range(chunk):
+            r = rand()
+            if r < share:
+                try:
+                    live.append(alloc(bisect_right(cum, r / share)))
+                    allocs += 1
+                except OutOfMemory:
+                    failures += 1
+            elif live:
+                i = int((r - share) / rest * len(live))
+                page = live[i]
+                last = live.pop()
+                if i < len(live):
+                    live[i] = last
+                free(page, page.order)
+                frees += 1
+        done += chunk
+        if sample_every > 0:
+            samples.append((done, zone.nr_free_pages, zone.fragmentation_index(sample_order),
+                            zone.unusable_index(sample_order)))
+            if progress is not None:
+                progress(done)
+    return BuddyWorkloadResult(n_ops, allocs, frees, failures, live, samples)
+
+
+assert len(BUDDY_V1_ORDER_WEIGHTS) == NR_PAGE_ORDERS
