@@ -9,7 +9,7 @@ zoneinfo_show_print() (/proc/zoneinfo).
 
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["buddyinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
+__all__ = ["buddyinfo", "format_buddyinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
            "read_host", "host_buddyinfo", "host_zoneinfo", "host_min_free_kbytes"]
 
 
@@ -29,11 +29,13 @@ def buddyinfo(machine):
     ``"%6lu "`` for the nr_free of each order 0..10, then a newline; zones
     without pages are not printed.
     """
-    lines = []
-    for zone in _zones_of(machine):
-        counts = "".join("%6lu " % len(zone._mem[o]) for o in range(NR_PAGE_ORDERS))
-        lines.append("Node %d, zone %8s %s\n" % (zone.node, zone.name, counts))
-    return "".join(lines)
+    return format_buddyinfo((z.node, z.name, [len(m) for m in z._mem]) for z in _zones_of(machine))
+
+
+def format_buddyinfo(rows):
+    """buddyinfo text from ``(node, zone_name, [nr_free per order])`` rows."""
+    return "".join("Node %d, zone %8s %s\n" % (node, name, "".join("%6lu " % c for c in counts))
+                   for node, name, counts in rows)
 
 
 def zoneinfo_zone(node, name, free, boost, marks, spanned, present, managed, cma, protection):
