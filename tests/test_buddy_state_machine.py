@@ -1,0 +1,130 @@
+"""Stateful property test: memlab's Zone against a plain list-based model of
+the kernel's buddy allocator, checked after every step, invalid steps included."""
+
+import hypothesis.strategies as st
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from memlab import BadFree, BadOrder, MemlabError, OutOfMemory, Zone
+
+MAX = 10
+
+
+class ListBuddy:
+    """The kernel's algorithm written the slow, obvious way with Python lists."""
+
+    def __init__(self, nr_pages, start_pfn):
+        self.lists = [[] for _ in range(MAX + 1)]
+        self.allocated = {}
+        start, end = start_pfn, start_pfn + nr_pages
+        self.lo, self.hi = start, end
+        while start < end:
+            order = MAX if start == 0 else min(MAX, (start & -start).bit_length() - 1)
+            while start + (1 << order) > end:
+                order -= 1
+            self.lists[order].append(start)
+            start += 1 << order
+
+    def alloc(self, order):
+        for cur in range(order, MAX + 1):
+            if self.lists[cur]:
+                pfn = self.lists[cur].pop(0)
+                while cur > order:
+                    cur -= 1
+                    self.lists[cur].insert(0, pfn + (1 << cur))
+                self.allocated[pfn] = order
+                return pfn
+        return None
+
+    def free(self, pfn, order):
+        del self.allocated[pfn]
+        while order < MAX and (pfn ^ (1 << order)) in self.lists[order]:
+            self.lists[order].remove(pfn ^ (1 << order))
+            pfn &= ~(1 << order)
+            order += 1
+        tail = order < MAX - 1 and ((pfn & ~(1 << order)) ^ (1 << (order + 1))) in self.lists[order + 1]
+        if tail:
+            self.lists[order].append(pfn)
+        else:
+            self.lists[order].insert(0, pfn)
+
+
+class BuddyMachine(RuleBasedStateMachine):
+    @initialize(nr_pages=st.integers(1, 3000), start_pfn=st.sampled_from([0, 1, 3, 1024, 4096]))
+    def setup(self, nr_pages, start_pfn):
+        self.zone = Zone("Normal", nr_pages, start_pfn=start_pfn)
+        self.model = ListBuddy(nr_pages, start_pfn)
+        self.live = []
+
+    def state(self):
+        z = self.zone
+        return [z.free_area[o].free_list for o in range(MAX + 1)], sorted(z.allocated_blocks()), z.nr_free_pages
+
+    @rule(order=st.integers(0, MAX))
+    def alloc(self, order):
+        expected = self.model.alloc(order)
+        if expected is None:
+            before = self.state()
+            try:
+                self.zone.alloc_pages(order)
+            except OutOfMemory:
+                assert self.state() == before
+            else:
+                raise AssertionError("memlab allocated where the model had no block")
+        else:
+            page = self.zone.alloc_pages(order)
+            assert (page.pfn, page.order) == (expected, order)
+            self.live.append(page)
+
+    @precondition(lambda self: self.live)
+    @rule(i=st.integers(0, 10 ** 6))
+    def free(self, i):
+        page = self.live.pop(i % len(self.live))
+        self.zone.free_pages(page, page.order)
+        self.model.free(page.pfn, page.order)
+
+    @precondition(lambda self: self.live)
+    @rule(i=st.integers(0, 10 ** 6), delta=st.sampled_from([-1, 1, 2]))
+    def free_with_wrong_order(self, i, delta):
+        page = self.live[i % len(self.live)]
+        before = self.state()
+        try:
+            self.zone.free_pages(page, page.order + delta)
+        except (BadFree, BadOrder):
+            pass
+        else:
+            raise AssertionError("a wrong-order free was accepted")
+        assert self.state() == before
+
+    @rule(pfn=st.integers(-5, 5000))
+    def free_unallocated_pfn(self, pfn):
+        live = {p.pfn for p in self.live}
+        if pfn in live:
+            return
+        before = self.state()
+        try:
+            self.zone.free_pages(pfn, 0)
+        except MemlabError:
+            pass
+        else:
+            raise AssertionError(f"free of pfn {pfn}, which is not a live block head, was accepted")
+        assert self.state() == before
+
+    @rule(order=st.one_of(st.integers(11, 40), st.integers(-5, -1)))
+    def alloc_bad_order(self, order):
+        before = self.state()
+        try:
+            self.zone.alloc_pages(order)
+        except BadOrder:
+            pass
+        assert self.state() == before
+
+    @invariant()
+    def matches_model_and_invariants(self):
+        self.zone.check_invariants()
+        assert [self.zone.free_area[o].free_list for o in range(MAX + 1)] == self.model.lists
+        assert dict(self.zone.allocated_blocks()) == self.model.allocated
+
+
+TestBuddyMachine = BuddyMachine.TestCase
+TestBuddyMachine.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
