@@ -4,3 +4,15 @@ from .units import PAGE_SIZE, PAGE_SHIFT, MAX_PAGE_ORDER, NR_PAGE_ORDERS, parse_
 from .page_alloc import Zone, Page, FreeArea, buddy_pfn  # noqa: F401
 from .physmem import Machine  # noqa: F401,E402
 from . import procfs, gfp, workloads  # noqa: F401,E402
+from . import exercises  # noqa: F401,E402
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # plots and widgets load matplotlib / ipywidgets: import them only when used
+    if name in ("plots", "widgets"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'memlab' has no attribute {name!r}")

@@ -1,0 +1,214 @@
+"""Seeded exercises: a problem, a hidden answer, a check that explains.
+
+One pattern for the whole course (after OSTEP's homework simulators): a
+generator takes a ``seed`` and builds a problem from the simulation itself,
+so the hidden answer is what memlab computes; :meth:`Exercise.check` takes
+the student's answer and says whether it is right and, step by step, why;
+:meth:`Exercise.solution` reveals it (OSTEP's ``-c``). :meth:`Exercise.widget`
+gives the small answer box with Check and Show explanation buttons (the
+widget lives in :mod:`memlab.widgets.exercise`; this module stays free of
+ipywidgets).
+
+Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
+:func:`largest_block`.
+"""
+
+import random
+
+from .errors import MemlabError
+from .page_alloc import Zone
+from .units import NR_PAGE_ORDERS
+
+__all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
+           "largest_block", "GENERATORS", "make"]
+
+
+class BadAnswer(MemlabError, ValueError):
+    """An answer that cannot be read (not a whole number, for example)."""
+
+
+class CheckResult:
+    """The outcome of :meth:`Exercise.check`: ``.correct`` and ``.message``."""
+
+    __slots__ = ("correct", "message")
+
+    def __init__(self, correct, message):
+        self.correct = correct
+        self.message = message
+
+    def __bool__(self):
+        return self.correct
+
+    def __repr__(self):
+        return f"CheckResult(correct={self.correct}, message={self.message!r})"
+
+
+class Exercise:
+    """One seeded problem. ``question`` is shown; the answer stays hidden
+    until :meth:`check` or :meth:`solution`."""
+
+    def __init__(self, kind, seed, question, answer, steps, hint=""):
+        self.kind = kind
+        self.seed = seed
+        self.question = question
+        self._answer = answer
+        self._steps = list(steps)
+        self.hint = hint
+        self.attempts = 0
+
+    def parse(self, answer):
+        """The answer as an int; :class:`BadAnswer` if it is not one."""
+        if isinstance(answer, bool):
+            raise BadAnswer(f"answer {answer!r} is a bool; type a whole number")
+        if isinstance(answer, int):
+            return answer
+        text = str(answer).strip()
+        try:
+            return int(text, 0) if text.lower().startswith(("0x", "-0x")) else int(text)
+        except ValueError:
+            raise BadAnswer(f"answer {text!r} is not a whole number (decimal, or hex with 0x)") from None
+
+    def check(self, answer):
+        """Compare ``answer`` with the hidden one; explain either way."""
+        value = self.parse(answer)
+        self.attempts += 1
+        if value == self._answer:
+            return CheckResult(True, f"Correct: {value}. " + " ".join(self._steps))
+        message = f"Not quite: you answered {value}."
+        if self.hint:
+            message += " Hint: " + self.hint
+        return CheckResult(False, message)
+
+    def solution(self):
+        """The answer and the worked explanation, one step per line."""
+        return f"Answer: {self._answer}\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(self._steps, 1))
+
+    def widget(self):
+        """Answer box, Check and Show explanation buttons (ipywidgets)."""
+        from .widgets.exercise import ExerciseWidget
+
+        return ExerciseWidget(self)
+
+    def __repr__(self):
+        return f"Exercise({self.kind!r}, seed={self.seed}): {self.question}"
+
+
+def buddy_of(seed):
+    """What is the buddy of the order-k block at pfn P?"""
+    rng = random.Random(seed)
+    order = rng.randint(0, 6)
+    pfn = rng.randrange(0, 4096 >> order) << order
+    answer = pfn ^ (1 << order)
+    steps = [
+        f"A block of order {order} covers 2**{order} = {1 << order} pages and starts at a multiple of "
+        f"{1 << order}.",
+        f"Its buddy is the other half of the order-{order + 1} block that contains it: flip bit {order} "
+        f"of the PFN, pfn ^ (1 << {order}).",
+        f"{pfn} = {pfn:#b}; flipping bit {order} gives {answer:#b} = {answer}.",
+        f"So the buddy is pfn {answer}, and the pair merges into the order-{order + 1} block at pfn "
+        f"{pfn & answer} (pfn & buddy).",
+    ]
+    return Exercise("buddy_of", seed, f"What is the PFN of the buddy of the order-{order} block at pfn {pfn}?",
+                    answer, steps, hint="write the PFN in binary and flip one bit")
+
+
+def next_pfn(seed, nr_pages=32, n_ops=6):
+    """Given a short history of allocations and frees in a small zone, which
+    PFN does the next alloc_pages return?"""
+    rng = random.Random(seed)
+    zone = Zone("Normal", nr_pages)
+    live = []
+    history = []
+    for _ in range(n_ops):
+        if live and rng.random() < 0.35:
+            page = live.pop(rng.randrange(len(live)))
+            zone.free_pages(page, page.order)
+            history.append(f"free_pages(pfn {page.pfn}, order {page.order})")
+        else:
+            order = rng.choice([0, 0, 1, 1, 2, 3])
+            if not any(zone.free_area[o].nr_free for o in range(order, NR_PAGE_ORDERS)):
+                continue
+            page = zone.alloc_pages(order)
+            live.append(page)
+            history.append(f"alloc_pages({order}) -> pfn {page.pfn}")
+    order = rng.choice([o for o in range(4) if any(zone.free_area[x].nr_free for x in range(o, NR_PAGE_ORDERS))])
+    lists = "; ".join(f"free_area[{o}] = {zone.free_area[o].free_list}"
+                      for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free)
+    page = zone.alloc_pages(order)
+    steps = [f"Before the request the free lists (head first) are: {lists}."] + zone.explain()
+    question = (f"A fresh zone of {nr_pages} pages (pfn 0..{nr_pages - 1}) sees: " + ", ".join(history)
+                + f". Which PFN does the next alloc_pages({order}) return?")
+    return Exercise("next_pfn", seed, question, page.pfn, steps,
+                    hint="find the smallest order >= the request with a free block; take the head of that list; "
+                         "a split keeps the lower half")
+
+
+def fragmentation_index(seed):
+    """Compute the kernel's fragmentation index for a given free_area."""
+    rng = random.Random(seed)
+    order = rng.randint(2, 5)
+    counts = [0] * NR_PAGE_ORDERS
+    for o in range(order):
+        counts[o] = rng.randint(0, 9)
+    if not any(counts):
+        counts[0] = rng.randint(1, 9)
+    free_pages = sum(c << o for o, c in enumerate(counts))
+    total = sum(counts)
+    requested = 1 << order
+    answer = 1000 - (1000 + free_pages * 1000 // requested) // total
+    shown = ", ".join(f"order {o}: {c}" for o, c in enumerate(counts[:order + 1]))
+    steps = [
+        f"No free block has order >= {order}, so the request would fail and the index is defined.",
+        f"free_pages = sum(nr_free << order) = {free_pages}; free_blocks_total = {total}; "
+        f"requested = 2**{order} = {requested}.",
+        f"free_pages * 1000 // requested = {free_pages * 1000 // requested}; plus 1000 = "
+        f"{1000 + free_pages * 1000 // requested}; // free_blocks_total = "
+        f"{(1000 + free_pages * 1000 // requested) // total}.",
+        f"index = 1000 - that = {answer} (toward 1000: the failure is due to fragmentation; toward 0: "
+        f"to lack of memory). Kernel: mm/vmstat.c __fragmentation_index().",
+    ]
+    return Exercise("fragmentation_index", seed,
+                    f"A zone's free_area nr_free counts are {shown} (higher orders: 0). What does the kernel's "
+                    f"fragmentation index (x1000, integer maths) give for an order-{order} request?",
+                    answer, steps, hint="1000 - (1000 + free_pages*1000/requested) / free_blocks_total")
+
+
+def largest_block(seed):
+    """After a few allocations, what is the largest order still free?"""
+    rng = random.Random(seed)
+    nr_pages = 1 << rng.randint(5, 7)
+    zone = Zone("Normal", nr_pages)
+    pfns = []
+    for _ in range(rng.randint(2, 4)):
+        order = rng.randint(0, 3)
+        pfns.append((order, zone.alloc_pages(order).pfn))
+    answer = max(o for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free)
+    steps = [f"Each allocation splits the smallest block that fits and keeps the lower half: "
+             + ", ".join(f"order {o} -> pfn {p}" for o, p in pfns) + "."]
+    steps.append("Free lists now: " + "; ".join(f"free_area[{o}] = {zone.free_area[o].free_list}"
+                                               for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free) + ".")
+    steps.append(f"The largest non-empty list is order {answer}, so the largest request that can "
+                 f"succeed is {1 << answer} pages.")
+    question = (f"A fresh {nr_pages}-page zone serves alloc_pages with orders "
+                + ", ".join(str(o) for o, _ in pfns) + ". What is the largest order that still has a free block?")
+    return Exercise("largest_block", seed, question, answer, steps,
+                    hint="follow the splits: each leaves one free block at every order between the request and "
+                         "the block it split")
+
+
+GENERATORS = {
+    "buddy_of": buddy_of,
+    "next_pfn": next_pfn,
+    "fragmentation_index": fragmentation_index,
+    "largest_block": largest_block,
+}
+
+
+def make(kind, seed):
+    """The exercise ``kind`` (a key of :data:`GENERATORS`) for ``seed``."""
+    if kind not in GENERATORS:
+        raise BadAnswer(f"no exercise kind {kind!r}; known: {', '.join(GENERATORS)}")
+    if seed.__class__ is not int:
+        raise BadAnswer(f"exercise seed {seed!r} must be an int")
+    return GENERATORS[kind](seed)
+

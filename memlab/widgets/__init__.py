@@ -1,0 +1,6 @@
+"""ipywidgets dashboards, one per topic. They only call the model; every
+button reports MemlabError messages in a status line, never a traceback."""
+
+from ._common import guarded, status_html  # noqa: F401
+from .buddy import BuddyDashboard  # noqa: F401
+from .exercise import ExerciseWidget  # noqa: F401
