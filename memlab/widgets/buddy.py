@@ -161,8 +161,12 @@ class BuddyDashboard(W.VBox):
                               f"{len(self.live)} blocks allocated)")
         self.buddyinfo.value = pre(procfs.buddyinfo(z))
         self.trail.value = pre("\n".join(self.zone.explain()))
-        options = [(f"pfn {p.pfn}, order {p.order}", p) for p in sorted(self.live, key=lambda p: p.pfn)]
-        self.block.options = options[:500]
+        options = [(f"pfn {p.pfn}, order {p.order}", p) for p in sorted(self.live, key=lambda p: p.pfn)][:500]
+        chosen = self.block.value
+        self.block.options = options
+        if options:
+            live = [p for _, p in options]
+            self.block.value = chosen if chosen in live else live[0]
 
     # -------------------------------------------------------------- callbacks
     @guarded

@@ -23,7 +23,6 @@ class ExerciseWidget(W.VBox):
         self.status = W.HTML(status_html("Type an answer and press Check."))
         self.explanation = W.HTML("")
         self.check_button.on_click(self._on_check)
-        self.answer.on_submit(self._on_check)
         self.explain_button.on_click(self._on_explain)
         super().__init__([self.question, W.HBox([self.answer, self.check_button, self.explain_button]),
                           self.status, self.explanation])

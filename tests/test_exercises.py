@@ -1,0 +1,95 @@
+"""Exercises: deterministic per seed, hidden answers the model confirms."""
+
+import re
+
+import pytest
+
+import memlab
+from memlab import exercises
+from memlab.exercises import BadAnswer
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.GENERATORS))
+def test_same_seed_same_problem(kind):
+    a, b = exercises.make(kind, 11), exercises.make(kind, 11)
+    assert a.question == b.question and a._answer == b._answer
+    assert a.solution().startswith(f"Answer: {a._answer}")
+
+
+@pytest.mark.parametrize("kind", sorted(exercises.GENERATORS))
+def test_check_right_and_wrong(kind):
+    for seed in range(20):
+        ex = exercises.make(kind, seed)
+        assert ex.check(ex._answer).correct
+        assert ex.check(str(ex._answer)).correct
+        wrong = ex.check(ex._answer + 1)
+        assert not wrong.correct and "Not quite" in wrong.message
+
+
+def test_seeds_vary_the_problem():
+    assert len({exercises.buddy_of(s).question for s in range(30)}) > 20
+
+
+def test_buddy_of_answer_is_kernel_buddy():
+    for seed in range(50):
+        ex = exercises.buddy_of(seed)
+        m = re.search(r"order-(\d+) block at pfn (\d+)\?", ex.question)
+        order, pfn = int(m.group(1)), int(m.group(2))
+        assert ex._answer == memlab.buddy_pfn(pfn, order)
+
+
+def test_next_pfn_answer_replays_on_a_fresh_zone():
+    for seed in range(30):
+        ex = exercises.next_pfn(seed)
+        z = memlab.Zone("Normal", 32)
+        history = ex.question.split(" sees: ")[1].split(". Which")[0]
+        pages = {}
+        steps = re.findall(r"alloc_pages\((\d+)\) -> pfn (\d+)|free_pages\(pfn (\d+), order (\d+)\)", history)
+        assert steps
+        for a_order, a_pfn, f_pfn, f_order in steps:
+            if a_order:
+                p = z.alloc_pages(int(a_order))
+                assert p.pfn == int(a_pfn)
+                pages[p.pfn] = p
+            else:
+                z.free_pages(pages.pop(int(f_pfn)), int(f_order))
+        order = int(ex.question.split("next alloc_pages(")[1].split(")")[0])
+        assert z.alloc_pages(order).pfn == ex._answer
+
+
+def test_fragmentation_index_answer_matches_zone_method():
+    # rebuild a zone whose free_area has the stated counts and compare with Zone.fragmentation_index
+    for seed in range(30):
+        ex = exercises.fragmentation_index(seed)
+        counts_text = ex.question.split("counts are ")[1].split(" (higher")[0]
+        counts = [int(part.split(": ")[1]) for part in counts_text.split(", ")]
+        order = int(ex.question.split("for an order-")[1].split(" ")[0])
+        z = memlab.Zone("Normal", 1 << 14)
+        # hold everything, then free isolated blocks (buddy kept allocated) of the wanted orders
+        held = {}
+        while z.nr_free_pages:
+            p = z.alloc_pages(0)
+            held[p.pfn] = p
+        pfn = 0
+        for o, c in enumerate(counts):
+            for _ in range(c):
+                pfn = -(-pfn // (2 << o)) * (2 << o)   # aligned so that the buddy stays allocated
+                block = [held.pop(x) for x in range(pfn, pfn + (1 << o))]
+                for x in block:
+                    z.free_pages(x, 0)
+                pfn += 2 << o
+        assert [z.free_area[o].nr_free for o in range(len(counts))] == counts
+        assert z.fragmentation_index(order) == ex._answer
+
+
+def test_bad_answers_and_kinds():
+    ex = exercises.buddy_of(0)
+    with pytest.raises(BadAnswer, match="not a whole number"):
+        ex.check("twelve")
+    with pytest.raises(BadAnswer):
+        ex.check(True)
+    assert ex.check(hex(ex._answer)).correct
+    with pytest.raises(BadAnswer, match="no exercise kind"):
+        exercises.make("nope", 1)
+    with pytest.raises(BadAnswer):
+        exercises.make("buddy_of", "1")

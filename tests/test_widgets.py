@@ -1,0 +1,116 @@
+"""Dashboards driven from Python: set .value, click(), assert on the model."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+W = pytest.importorskip("ipywidgets")
+
+import memlab  # noqa: E402
+from memlab import exercises, procfs  # noqa: E402
+from memlab.widgets import BuddyDashboard, ExerciseWidget  # noqa: E402
+
+
+def test_alloc_button_allocates_in_the_model_and_updates_views():
+    d = BuddyDashboard(nr_pages=64)
+    png_before = d.image.value
+    d.order.value = 2
+    d.alloc_button.click()
+    assert d.zone.allocated_blocks() == [(0, 2)]
+    assert d.zone.nr_free_pages == 60
+    assert "alloc_pages(2) -&gt; pfn 0" in d.status.value
+    assert bytes(d.image.value) != bytes(png_before) and bytes(d.image.value).startswith(b"\x89PNG")
+    assert procfs.buddyinfo(d.zone).strip() in d.buddyinfo.value.replace("&gt;", ">")
+    assert "Returned pfn 0" in d.trail.value
+    assert [opt[1] for opt in d.block.options] == [memlab.Page(0, 2)]
+
+
+def test_too_big_order_shows_error_in_status_and_changes_nothing():
+    d = BuddyDashboard(nr_pages=64)
+    before = procfs.buddyinfo(d.zone)
+    d.order.value = 11
+    d.alloc_button.click()
+    assert "memlab-error" in d.status.value
+    assert "exceeds MAX_PAGE_ORDER 10" in d.status.value
+    assert procfs.buddyinfo(d.zone) == before
+    assert isinstance(d.last_error, memlab.BadOrder)
+
+
+def test_out_of_memory_is_a_status_line():
+    d = BuddyDashboard(nr_pages=16)
+    d.order.value = 4
+    d.alloc_button.click()
+    d.alloc_button.click()
+    assert "no free block" in d.status.value and "memlab-error" in d.status.value
+    assert len(d.live) == 1
+
+
+def test_free_chosen_block_merges_back():
+    d = BuddyDashboard(nr_pages=32)
+    d.order.value = 0
+    d.alloc_button.click()
+    d.alloc_button.click()
+    d.block.value = memlab.Page(1, 0)
+    d.free_button.click()
+    assert d.zone.allocated_blocks() == [(0, 0)]
+    d.block.value = memlab.Page(0, 0)
+    d.free_button.click()
+    assert "merged up to order 5 at pfn 0" in d.status.value
+    assert d.zone.free_area[5].free_list == [0]
+    d.free_button.click()     # nothing left
+    assert "No live block" in d.status.value
+
+
+def test_free_random_is_seeded():
+    results = []
+    for _ in range(2):
+        d = BuddyDashboard(nr_pages=64, seed=5)
+        for _ in range(6):
+            d.alloc_button.click()
+        d.free_random_button.click()
+        d.free_random_button.click()
+        results.append(sorted(d.zone.allocated_blocks()))
+    assert results[0] == results[1]
+    assert len(results[0]) == 4
+
+
+def test_workload_and_reset():
+    d = BuddyDashboard(nr_pages=1024, seed=3)
+    d.ops.value = 500
+    d.workload_seed.value = 3
+    d.run_button.click()
+    assert d.progress.value == 500
+    z = memlab.Zone("Normal", 1024)
+    expected = memlab.workloads.buddy_v1(z, 500, 3)
+    assert sorted(d.zone.allocated_blocks()) == sorted(z.allocated_blocks())
+    assert f"{expected.allocs} allocations" in d.status.value
+    d.zone.check_invariants()
+    d.reset_button.click()
+    assert d.zone.nr_free_pages == 1024 and not d.live and not d.block.options
+
+
+def test_dashboard_on_existing_zone_lists_its_blocks():
+    z = memlab.Zone("Normal", 128)
+    p = z.alloc_pages(3)
+    d = BuddyDashboard(zone=z)
+    assert [opt[1] for opt in d.block.options] == [p]
+    d.free_button.click()
+    assert z.nr_free_pages == 128
+
+
+def test_exercise_widget_check_and_explain():
+    ex = exercises.buddy_of(4)
+    w = ExerciseWidget(ex)
+    w.answer.value = "not a number"
+    w.check_button.click()
+    assert "not a whole number" in w.status.value
+    w.answer.value = str(ex._answer + 1)
+    w.check_button.click()
+    assert "Not quite" in w.status.value
+    w.answer.value = str(ex._answer)
+    w.check_button.click()
+    assert "Correct" in w.status.value and "memlab-ok" in w.status.value
+    w.explain_button.click()
+    assert f"Answer: {ex._answer}" in w.explanation.value
+    assert isinstance(ex.widget(), ExerciseWidget)
