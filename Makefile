@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memlab-installed
-export MPLBACKEND := Agg
 
 .PHONY: setup lab test test-fast bench notebooks clean
 

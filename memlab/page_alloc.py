@@ -38,6 +38,9 @@ __all__ = [
     "setup_per_zone_wmarks",
     "setup_per_zone_lowmem_reserve",
     "ContigPageInfo",
+    "contig_page_info",
+    "fragmentation_index",
+    "unusable_index",
     "WMARK_NAMES",
     "SWAP_CLUSTER_MAX",
 ]
@@ -407,41 +410,21 @@ class Zone:
 
     def contig_page_info(self, order):
         """Kernel: mm/vmstat.c fill_contig_page_info()."""
-        _check_order(order, "contig_page_info")
-        free_pages = total = suitable = 0
-        for o, mem in enumerate(self._mem):
-            blocks = len(mem)
-            total += blocks
-            free_pages += blocks << o
-            if o >= order:
-                suitable += blocks << (o - order)
-        return ContigPageInfo(free_pages, total, suitable)
+        return contig_page_info(self.nr_free_by_order(), order)
+
+    def nr_free_by_order(self):
+        """``[free_area[o].nr_free for o in 0..10]``: one row of buddyinfo."""
+        return [len(m) for m in self._mem]
 
     def fragmentation_index(self, order):
-        """The extfrag index x1000 for an order-``order`` request.
-
-        0 means a failure would be for lack of memory, 1000 for
-        fragmentation; -1000 means a suitable block exists (no failure); 0
-        too with no free blocks at all. Kernel: mm/vmstat.c
-        __fragmentation_index() (integer maths, as the kernel).
-        """
-        info = self.contig_page_info(order)
-        if not info.free_blocks_total:
-            return 0
-        if info.free_blocks_suitable:
-            return -1000
-        requested = 1 << order
-        return 1000 - (1000 + info.free_pages * 1000 // requested) // info.free_blocks_total
+        """The extfrag index x1000 for an order-``order`` request (see
+        :func:`fragmentation_index`)."""
+        return fragmentation_index(self.nr_free_by_order(), order)
 
     def unusable_index(self, order):
-        """Share (x1000) of free memory unusable for an order-``order`` request.
-
-        Kernel: mm/vmstat.c unusable_free_index(); 1000 with no free memory.
-        """
-        info = self.contig_page_info(order)
-        if info.free_pages == 0:
-            return 1000
-        return (info.free_pages - (info.free_blocks_suitable << order)) * 1000 // info.free_pages
+        """Share (x1000) of free memory unusable for an order-``order`` request
+        (see :func:`unusable_index`)."""
+        return unusable_index(self.nr_free_by_order(), order)
 
     # ------------------------------------------------------------ explanation
     def explain(self, record=None):
@@ -536,6 +519,51 @@ class Zone:
     def __repr__(self):
         return (f"<Zone {self.name}: pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1}, "
                 f"{self.nr_free_pages}/{self.managed_pages} pages free>")
+
+
+# ---------------------------------------------------------- fragmentation
+def contig_page_info(nr_free, order):
+    """Free pages, free blocks and blocks suitable for ``order`` from a
+    zone's nr_free counts per order (a buddyinfo row).
+
+    Kernel: mm/vmstat.c fill_contig_page_info().
+    """
+    _check_order(order, "contig_page_info")
+    free_pages = total = suitable = 0
+    for o, blocks in enumerate(nr_free):
+        total += blocks
+        free_pages += blocks << o
+        if o >= order:
+            suitable += blocks << (o - order)
+    return ContigPageInfo(free_pages, total, suitable)
+
+
+def fragmentation_index(nr_free, order):
+    """The extfrag index x1000 for an order-``order`` request.
+
+    0 means a failure would be for lack of memory, 1000 for fragmentation;
+    -1000 means a suitable block exists (no failure); 0 too with no free
+    blocks at all. Kernel: mm/vmstat.c __fragmentation_index() (integer
+    maths, as the kernel). ``nr_free`` is the count per order (buddyinfo).
+    """
+    info = contig_page_info(nr_free, order)
+    if not info.free_blocks_total:
+        return 0
+    if info.free_blocks_suitable:
+        return -1000
+    requested = 1 << order
+    return 1000 - (1000 + info.free_pages * 1000 // requested) // info.free_blocks_total
+
+
+def unusable_index(nr_free, order):
+    """Share (x1000) of free memory in blocks too small for ``order``.
+
+    Kernel: mm/vmstat.c unusable_free_index(); 1000 with no free memory.
+    """
+    info = contig_page_info(nr_free, order)
+    if info.free_pages == 0:
+        return 1000
+    return (info.free_pages - (info.free_blocks_suitable << order)) * 1000 // info.free_pages
 
 
 # ------------------------------------------------------------------ watermarks

@@ -11,7 +11,7 @@ import numpy as np
 
 from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, format_size
 
-__all__ = ["order_colors", "ALLOCATED_COLOR", "memory_map", "memory_map_image", "free_area_chart",
+__all__ = ["order_colors", "ALLOCATED_COLOR", "memory_map", "memory_map_image", "free_area_chart", "show_buddy",
            "fragmentation_over_time", "buddy_figure"]
 
 ALLOCATED_COLOR = (0.80, 0.80, 0.80, 1.0)
@@ -153,3 +153,14 @@ def buddy_figure(zone, figsize=(11, 4.2)):
     memory_map(left, zone)
     free_area_chart(right, zone)
     return fig
+
+
+def show_buddy(zone, figsize=(11, 4.2)):
+    """Draw the memory map and free-area chart with pyplot and show them
+    (for notebooks: the inline backend stores the picture as PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=[1.5, 1], layout="constrained")
+    memory_map(left, zone)
+    free_area_chart(right, zone)
+    plt.show()

@@ -10,7 +10,7 @@ from bisect import bisect_right
 from .errors import OutOfMemory
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult"]
+__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free"]
 
 #: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
 BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
@@ -94,3 +94,27 @@ def buddy_v1(zone, n_ops, seed, live=None, sample_every=0, sample_order=4, progr
 
 
 assert len(BUDDY_V1_ORDER_WEIGHTS) == NR_PAGE_ORDERS
+
+
+def fill_and_free(zone, seed, free_share=0.5, order=0):
+    """Fill ``zone`` with blocks of ``order``, then free a seeded random
+    ``free_share`` of them: the textbook picture of external fragmentation
+    (much memory free, little of it contiguous). Returns the live Pages."""
+    if not 0.0 <= free_share <= 1.0:
+        from .errors import BadSize
+
+        raise BadSize(f"free_share {free_share!r} must be between 0 and 1")
+    rng = random.Random(seed)
+    live = []
+    while True:
+        try:
+            live.append(zone.alloc_pages(order))
+        except OutOfMemory:
+            break
+    rng.shuffle(live)
+    cut = round(len(live) * free_share)
+    for page in live[:cut]:
+        zone.free_pages(page, order)
+    kept = live[cut:]
+    kept.sort(key=lambda p: p.pfn)
+    return kept

@@ -1,10 +1,8 @@
 """Dashboards driven from Python: set .value, click(), assert on the model."""
 
-import os
 
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
 W = pytest.importorskip("ipywidgets")
 
 import memlab  # noqa: E402

@@ -151,6 +151,9 @@ class BuddyDashboard(W.VBox):
         super().__init__([controls, self.status, self.image, text])
         self.refresh(full=True)
 
+    def __repr__(self):
+        return f"BuddyDashboard(zone {self.zone.name}, {self.zone.managed_pages} pages, seed {self.seed})"
+
     # ---------------------------------------------------------------- display
     def refresh(self, full=False):
         """Redraw every view from the model."""

@@ -27,6 +27,9 @@ class ExerciseWidget(W.VBox):
         super().__init__([self.question, W.HBox([self.answer, self.check_button, self.explain_button]),
                           self.status, self.explanation])
 
+    def __repr__(self):
+        return f"ExerciseWidget({self.exercise.kind!r}, seed={self.exercise.seed})"
+
     @guarded
     def _on_check(self, _=None):
         result = self.exercise.check(self.answer.value)
