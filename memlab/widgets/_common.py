@@ -43,7 +43,9 @@ def figure_png(fig, dpi=80):
     return buf.getvalue()
 
 
-def pre(text):
-    """Preformatted, escaped HTML for /proc text and explanation trails."""
-    return ('<pre style="font-size:12px; line-height:1.25; margin:0; white-space:pre-wrap">'
+def pre(text, wrap=True):
+    """Preformatted, escaped HTML: wrapped for explanation trails, unwrapped
+    (scrolling sideways) for /proc text whose columns must stay aligned."""
+    style = "white-space:pre-wrap" if wrap else "white-space:pre; overflow-x:auto"
+    return (f'<pre style="font-size:12px; line-height:1.25; margin:0; {style}">'
             + html.escape(text) + "</pre>")

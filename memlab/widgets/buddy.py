@@ -117,7 +117,7 @@ class BuddyDashboard(W.VBox):
         order_options = [(f"{o}  ({format_size(PAGE_SIZE << o)})", o) for o in range(MAX_PAGE_ORDER + 1)]
         order_options.append(("11  (8 MiB: too big)", 11))
         self.order = W.Dropdown(options=order_options, value=0, description="order",
-                                layout=W.Layout(width="210px"))
+                                layout=W.Layout(width="240px"))
         self.alloc_button = W.Button(description="alloc_pages", button_style="primary",
                                      tooltip="zone.alloc_pages(order)")
         self.block = W.Dropdown(options=[], description="block", layout=W.Layout(width="260px"))
@@ -161,8 +161,8 @@ class BuddyDashboard(W.VBox):
         self.image.value = self.view.png()
         z = self.zone
         self.summary.value = (f"<b>/proc/buddyinfo</b> ({z.nr_free_pages} of {z.managed_pages} pages free, "
-                              f"{len(self.live)} blocks allocated)")
-        self.buddyinfo.value = pre(procfs.buddyinfo(z))
+                              f"{len(self.live)} block{'' if len(self.live) == 1 else 's'} allocated)")
+        self.buddyinfo.value = pre(procfs.buddyinfo(z), wrap=False)
         self.trail.value = pre("\n".join(self.zone.explain()))
         options = [(f"pfn {p.pfn}, order {p.order}", p) for p in sorted(self.live, key=lambda p: p.pfn)][:500]
         chosen = self.block.value
