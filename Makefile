@@ -27,7 +27,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not browser" tests
 
 bench: setup
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --notebooks
 
 # Re-execute every notebook in place so the stored outputs are current.
 notebooks: setup

@@ -190,6 +190,10 @@ class Zone:
     def _init_free_lists(self):
         self._mem = [{} for _ in range(NR_PAGE_ORDERS)]
         self._fl = [deque() for _ in range(NR_PAGE_ORDERS)]
+        # bound methods per order, looked up once (the deques are never replaced)
+        self._popleft = [fl.popleft for fl in self._fl]
+        self._push_head = [fl.appendleft for fl in self._fl]
+        self._push_tail = [fl.append for fl in self._fl]
         self._alloc = {}
         self.nr_free_pages = 0
         self._sweep_countdown = _SWEEP_EVERY
@@ -233,31 +237,33 @@ class Zone:
         the lowest PFN. Raises :class:`OutOfMemory` when no block is large
         enough (the zone is unchanged).
         """
-        if order.__class__ is not int or not 0 <= order <= MAX_PAGE_ORDER:
+        if order.__class__ is not int or not 0 <= order <= 10:  # MAX_PAGE_ORDER
             _check_order(order)
         mems = self._mem
         current = order
-        while current < NR_PAGE_ORDERS:
+        while current < 11:  # NR_PAGE_ORDERS
             mem = mems[current]
             if mem:
                 break
             current += 1
         else:
             raise self._oom(order)
-        popleft = self._fl[current].popleft
+        popleft = self._popleft[current]
         while True:
             entry = popleft()
             pfn = entry[0]
             if mem.get(pfn) is entry:
                 break
         del mem[pfn]
-        high = current
-        while high > order:  # expand()
-            high -= 1
-            half = pfn + (1 << high)
-            entry = (half,)
-            mems[high][half] = entry
-            self._fl[high].appendleft(entry)
+        if current > order:  # expand()
+            push_head = self._push_head
+            high = current
+            while high > order:
+                high -= 1
+                half = pfn + (1 << high)
+                entry = (half,)
+                mems[high][half] = entry
+                push_head[high](entry)
         self._alloc[pfn] = order
         self.nr_free_pages -= 1 << order
         self.trail.append(("alloc", pfn, order, current))
@@ -298,7 +304,7 @@ class Zone:
         self.nr_free_pages += 1 << order
         mems = self._mem
         start_pfn, start_order = pfn, order
-        while order < MAX_PAGE_ORDER:
+        while order < 10:  # MAX_PAGE_ORDER
             buddy = pfn ^ (1 << order)
             mem = mems[order]
             if buddy not in mem:
@@ -306,16 +312,15 @@ class Zone:
             del mem[buddy]  # its deque entry is now stale, skipped when reached
             pfn &= buddy
             order += 1
-        if order < MAX_PAGE_ORDER - 1:  # buddy_merge_likely()
-            to_tail = ((pfn & ~(1 << order)) ^ (1 << (order + 1))) in mems[order + 1]
-        else:
-            to_tail = False
         entry = (pfn,)
         mems[order][pfn] = entry
-        if to_tail:
-            self._fl[order].append(entry)
+        # buddy_merge_likely(): tail if the parent's buddy is free one order up
+        if order < 9 and ((pfn & ~(1 << order)) ^ (1 << (order + 1))) in mems[order + 1]:
+            to_tail = True
+            self._push_tail[order](entry)
         else:
-            self._fl[order].appendleft(entry)
+            to_tail = False
+            self._push_head[order](entry)
         self.trail.append(("free", start_pfn, start_order, order, to_tail))
         self._sweep_countdown -= 1
         if not self._sweep_countdown:
@@ -327,7 +332,9 @@ class Zone:
         for o, mem in enumerate(self._mem):
             fl = self._fl[o]
             if len(fl) > 2 * len(mem) + 64:
-                self._fl[o] = deque(e for e in fl if mem.get(e[0]) is e)
+                live = [e for e in fl if mem.get(e[0]) is e]
+                fl.clear()
+                fl.extend(live)
 
     def _free_boot(self, pfn, order):
         """Boot-time free (FPI_TO_TAIL): memblock_free_pages() -> __free_pages_core()."""
