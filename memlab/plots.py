@@ -124,21 +124,23 @@ def free_area_chart(ax, zone, pages=False):
 
 
 def fragmentation_over_time(ax, samples, order=None):
-    """Fragmentation and unusable index (x1000) from workload samples.
+    """Unusable and fragmentation index (x1000) from workload samples.
 
     ``samples`` are ``(op, nr_free_pages, fragmentation_index,
     unusable_index)`` tuples, as :func:`memlab.workloads.buddy_v1` records.
+    The fragmentation index is only defined when a request would fail; where
+    the kernel returns -1000 (a suitable block exists) the line has a gap.
     """
     ops = [s[0] for s in samples]
-    frag = [s[2] for s in samples]
+    frag = [float("nan") if s[2] == -1000 else s[2] for s in samples]
     unusable = [s[3] for s in samples]
     label = f" (order {order})" if order is not None else ""
     ax.plot(ops, unusable, color="#0072B2", label="unusable index" + label)
-    ax.plot(ops, frag, color="#D55E00", linestyle="--", label="fragmentation index" + label)
-    ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_ylim(-1050, 1050)
+    ax.plot(ops, frag, color="#D55E00", linestyle="--", marker=".",
+            label="fragmentation index" + label + "; gap: a block was free")
+    ax.set_ylim(-20, 1050)
     ax.set_xlabel("operations")
-    ax.set_ylabel("index x1000 (-1000: a suitable block exists)")
+    ax.set_ylabel("index (thousandths)")
     ax.set_title("fragmentation over time")
     ax.legend(loc="lower right", fontsize="small")
     return ax
