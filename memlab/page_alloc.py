@@ -49,7 +49,7 @@ WMARK_NAMES = ("min", "low", "high", "promo")
 #: include/linux/swap.h; the floor of the min watermark of a movable zone.
 SWAP_CLUSTER_MAX = 32
 _TRAIL_LEN = 64
-_SWEEP_EVERY = 8192
+_SWEEP_EVERY = 4096
 
 
 def _check_order(order, what="alloc_pages"):
@@ -130,8 +130,9 @@ class FreeArea:
     @property
     def free_list(self):
         """PFNs of the free blocks of this order, head of the list first."""
-        mem = self._zone._mem[self.order]
-        return [e[0] for e in self._zone._fl[self.order] if mem.get(e[0]) is e]
+        zone, order = self._zone, self.order
+        mem = zone._mem[order]
+        return list(reversed(zone._head[order])) + [e[0] for e in zone._tail[order] if mem.get(e[0]) is e]
 
     def __repr__(self):
         return f"FreeArea(order={self.order}, nr_free={self.nr_free})"
@@ -188,15 +189,22 @@ class Zone:
 
     # ------------------------------------------------------------------ state
     def _init_free_lists(self):
+        # Per order, the free list as the kernel orders it, in two parts:
+        #   _head[o]: dict of blocks added at the head, the last key being the
+        #             list head (dict order is insertion order; popitem() pops it);
+        #   _tail[o]: deque of (pfn,) entries added at the tail, oldest first;
+        # the list is reversed(_head[o]) followed by the live _tail[o] entries.
+        # _mem[o] maps every free pfn of order o to None (in _head) or to its
+        # _tail entry; a _tail entry whose block left the list (merged) stays
+        # behind as stale, is skipped when reached and swept now and then.
         self._mem = [{} for _ in range(NR_PAGE_ORDERS)]
-        self._fl = [deque() for _ in range(NR_PAGE_ORDERS)]
-        # bound methods per order, looked up once (the deques are never replaced)
-        self._popleft = [fl.popleft for fl in self._fl]
-        self._push_head = [fl.appendleft for fl in self._fl]
-        self._push_tail = [fl.append for fl in self._fl]
+        self._head = [{} for _ in range(NR_PAGE_ORDERS)]
+        self._tail = [deque() for _ in range(NR_PAGE_ORDERS)]
+        self._popleft = [fl.popleft for fl in self._tail]
+        self._push_tail = [fl.append for fl in self._tail]
         self._alloc = {}
         self.nr_free_pages = 0
-        self._sweep_countdown = _SWEEP_EVERY
+        self._stale = 0
         self.trail.clear()
         start, end = self.zone_start_pfn, self.zone_start_pfn + self.spanned_pages
         while start < end:
@@ -248,22 +256,25 @@ class Zone:
             current += 1
         else:
             raise self._oom(order)
-        popleft = self._popleft[current]
-        while True:
-            entry = popleft()
-            pfn = entry[0]
-            if mem.get(pfn) is entry:
-                break
+        head = self._head[current]
+        if head:
+            pfn = head.popitem()[0]
+        else:
+            popleft = self._popleft[current]
+            while True:
+                entry = popleft()
+                pfn = entry[0]
+                if mem.get(pfn) is entry:
+                    break
         del mem[pfn]
-        if current > order:  # expand()
-            push_head = self._push_head
+        if current > order:  # expand(): upper halves to the head of each lower list
+            heads = self._head
             high = current
             while high > order:
                 high -= 1
                 half = pfn + (1 << high)
-                entry = (half,)
-                mems[high][half] = entry
-                push_head[high](entry)
+                mems[high][half] = None
+                heads[high][half] = None
         self._alloc[pfn] = order
         self.nr_free_pages -= 1 << order
         self.trail.append(("alloc", pfn, order, current))
@@ -309,29 +320,31 @@ class Zone:
             mem = mems[order]
             if buddy not in mem:
                 break
-            del mem[buddy]  # its deque entry is now stale, skipped when reached
+            if mem.pop(buddy) is None:
+                del self._head[order][buddy]
+            else:  # its _tail entry is now stale
+                self._stale += 1
+                if self._stale > _SWEEP_EVERY:
+                    self._sweep()
             pfn &= buddy
             order += 1
-        entry = (pfn,)
-        mems[order][pfn] = entry
         # buddy_merge_likely(): tail if the parent's buddy is free one order up
         if order < 9 and ((pfn & ~(1 << order)) ^ (1 << (order + 1))) in mems[order + 1]:
             to_tail = True
+            entry = (pfn,)
+            mems[order][pfn] = entry
             self._push_tail[order](entry)
         else:
             to_tail = False
-            self._push_head[order](entry)
+            mems[order][pfn] = None
+            self._head[order][pfn] = None
         self.trail.append(("free", start_pfn, start_order, order, to_tail))
-        self._sweep_countdown -= 1
-        if not self._sweep_countdown:
-            self._sweep()
 
     def _sweep(self):
-        """Drop stale deque entries where they outnumber live ones (amortised)."""
-        self._sweep_countdown = _SWEEP_EVERY
-        for o, mem in enumerate(self._mem):
-            fl = self._fl[o]
-            if len(fl) > 2 * len(mem) + 64:
+        """Drop stale tail entries (amortised O(1) per merge)."""
+        self._stale = 0
+        for mem, fl in zip(self._mem, self._tail):
+            if len(fl) > len(mem):
                 live = [e for e in fl if mem.get(e[0]) is e]
                 fl.clear()
                 fl.extend(live)
@@ -348,7 +361,7 @@ class Zone:
             order += 1
         entry = (pfn,)
         mems[order][pfn] = entry
-        self._fl[order].append(entry)
+        self._tail[order].append(entry)
 
     def _diagnose_bad_free(self, page, order):
         """Raise the BadFree that says what is wrong with this free."""
@@ -499,7 +512,10 @@ class Zone:
         owner = {}
         free_pages = 0
         for o, mem in enumerate(self._mem):
-            live = [e[0] for e in self._fl[o] if mem.get(e[0]) is e]
+            in_tail = [e[0] for e in self._tail[o] if mem.get(e[0]) is e]
+            in_head = list(self._head[o])
+            assert all(mem.get(pfn, 0) is None for pfn in in_head), f"free list {o}: head entries out of step"
+            live = in_head + in_tail
             assert len(live) == len(mem) and set(live) == set(mem), f"free list {o} order lost track"
             for pfn in mem:
                 assert pfn % (1 << o) == 0, f"free block pfn {pfn} not aligned to order {o}"

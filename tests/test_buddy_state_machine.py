@@ -128,3 +128,80 @@ class BuddyMachine(RuleBasedStateMachine):
 
 TestBuddyMachine = BuddyMachine.TestCase
 TestBuddyMachine.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+
+
+class ZonedMachine(RuleBasedStateMachine):
+    """The whole machine: every allocation lands in a zone its GFP flags
+    allow, chosen as get_page_from_freelist() would (first zone of the
+    zonelist passing the low watermark, else the min watermark with the
+    caller's reserves), and every zone keeps its buddy invariants."""
+
+    @initialize(ram=st.sampled_from(["18MiB", "24MiB", "64MiB"]), mfk=st.sampled_from([None, 512, 4096]))
+    def setup(self, ram, mfk):
+        from memlab import Machine
+
+        self.m = Machine(ram=ram, min_free_kbytes=mfk)
+        self.live = []
+
+    def expected_zone(self, order, gfp):
+        from memlab.gfp import gfp_zone, parse_gfp
+        from memlab.physmem import gfp_to_alloc_flags
+
+        mask = parse_gfp(gfp)
+        hz = gfp_zone(mask)
+        zonelist = [z for z in reversed(self.m.node_zones[:hz + 1]) if z.present_pages]
+
+        def ok(z, mark, flags):
+            wmin = mark
+            if flags & 0x08:
+                wmin -= wmin // 2
+                if flags & 0x100:
+                    wmin -= wmin // 4
+            free = z.nr_free_pages - ((1 << order) - 1)
+            return free > wmin + z.lowmem_reserve[hz] and any(
+                z.free_area[o].nr_free for o in range(order, MAX + 1))
+
+        for z in zonelist:
+            if ok(z, z.wmark_pages("low"), 0):
+                return z
+        for z in zonelist:
+            if ok(z, z.wmark_pages("min"), gfp_to_alloc_flags(mask)):
+                return z
+        return None
+
+    @rule(order=st.integers(0, 6), gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_DMA",
+                                                        "GFP_DMA32", "GFP_KERNEL|__GFP_DMA"]))
+    def alloc(self, order, gfp):
+        want = self.expected_zone(order, gfp)
+        if want is None:
+            try:
+                self.m.alloc_pages(order, gfp)
+            except OutOfMemory:
+                return
+            raise AssertionError("allocation succeeded where every zone fails its watermark")
+        page = self.m.alloc_pages(order, gfp)
+        assert want.contains_pfn(page.pfn) and page.order == order
+        self.live.append(page)
+
+    @rule(order=st.integers(0, 10), gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA32"]),
+          n=st.integers(1, 400))
+    def alloc_many(self, order, gfp, n):
+        # drains zones down to their watermarks and lowmem reserves, one check per step
+        for _ in range(n):
+            self.alloc(order, gfp)
+
+    @precondition(lambda self: self.live)
+    @rule(i=st.integers(0, 10 ** 6))
+    def free(self, i):
+        page = self.live.pop(i % len(self.live))
+        self.m.free_pages(page, page.order)
+
+    @invariant()
+    def zones_consistent(self):
+        self.m.check_invariants()
+        held = sum(1 << p.order for p in self.live)
+        assert self.m.nr_free_pages + held == self.m.totalram_pages
+
+
+TestZonedMachine = ZonedMachine.TestCase
+TestZonedMachine.settings = settings(max_examples=60, stateful_step_count=80, deadline=None)

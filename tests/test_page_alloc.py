@@ -280,11 +280,11 @@ def test_stale_entries_are_swept():
         elif live:
             z.free_pages(live.pop(len(live) // 2), 0)
         if i % 1000 == 0:
-            peak = max(peak, sum(len(fl) for fl in z._fl))
+            peak = max(peak, sum(len(fl) for fl in z._tail))
     z.check_invariants()
     assert peak < 2 * 4096 + 11 * 64 + 10 * _SWEEP_EVERY
     z._sweep()
-    assert all(len(z._fl[o]) <= 2 * len(z._mem[o]) + 64 for o in range(11))
+    assert all(len(z._tail[o]) <= len(z._mem[o]) for o in range(11))
     for p in live:
         z.free_pages(p, 0)
     assert z.free_area[10].nr_free == 4
