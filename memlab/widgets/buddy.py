@@ -146,8 +146,7 @@ class BuddyDashboard(W.VBox):
             W.HBox([self.order, self.alloc_button, self.block, self.free_button, self.free_random_button]),
             W.HBox([self.ops, self.workload_seed, self.run_button, self.progress, self.reset_button]),
         ])
-        text = W.HBox([W.VBox([self.summary, self.buddyinfo], layout=W.Layout(width="50%")),
-                       W.VBox([W.HTML("<b>What happened</b>"), self.trail], layout=W.Layout(width="50%"))])
+        text = W.VBox([self.summary, self.buddyinfo, W.HTML("<b>What happened</b>"), self.trail])
         super().__init__([controls, self.status, self.image, text])
         self.refresh(full=True)
 
