@@ -16,3 +16,5 @@ def __getattr__(name):
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'memlab' has no attribute {name!r}")
+from .slub import (SLAB_HWCACHE_ALIGN, SLAB_CACHE_DMA, SLAB_RED_ZONE, SLAB_POISON,  # noqa: F401,E402
+                   SlabCorruption, BadCache)

@@ -19,7 +19,70 @@ from .page_alloc import (Page, Zone, _check_order, calculate_min_free_kbytes, se
                          setup_per_zone_wmarks)
 from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, format_size, parse_size
 
-__all__ = ["Machine", "ALLOC_MIN_RESERVE", "ALLOC_NON_BLOCK"]
+__all__ = ["Machine", "PhysicalMemory", "ALLOC_MIN_RESERVE", "ALLOC_NON_BLOCK", "PAGE_OFFSET", "__va", "__pa"]
+
+#: x86-64 4-level: start of the direct map of all physical memory
+#: (Documentation/arch/x86/x86_64/mm.rst), without KASLR.
+PAGE_OFFSET = 0xFFFF888000000000
+
+
+def __va(phys):
+    """Kernel: arch/x86/include/asm/page.h __va(): direct-map address of ``phys``."""
+    return phys + PAGE_OFFSET
+
+
+def __pa(vaddr):
+    """Kernel: __pa() for direct-map addresses."""
+    return vaddr - PAGE_OFFSET
+
+
+class PhysicalMemory:
+    """The bytes of the simulated RAM, sparse: a page costs host memory only
+    once something was written to it; untouched pages read as zeros."""
+
+    def __init__(self, nr_pages):
+        self.nr_pages = nr_pages
+        self._pages = {}
+
+    def _check(self, phys, n):
+        if phys < 0 or n < 0 or (phys + n) >> PAGE_SHIFT > self.nr_pages:
+            raise BadSize(f"physical range {phys:#x}+{n} is outside RAM (0..{self.nr_pages << PAGE_SHIFT:#x})")
+
+    def read(self, phys, n):
+        """``n`` bytes from physical address ``phys``."""
+        self._check(phys, n)
+        out = bytearray()
+        while n:
+            pfn, off = phys >> PAGE_SHIFT, phys & 0xFFF
+            take = min(n, 4096 - off)
+            page = self._pages.get(pfn)
+            out += page[off:off + take] if page is not None else bytes(take)
+            phys += take
+            n -= take
+        return bytes(out)
+
+    def write(self, phys, data):
+        """Store ``data`` at physical address ``phys``."""
+        data = bytes(data)
+        self._check(phys, len(data))
+        pos = 0
+        while pos < len(data):
+            pfn, off = phys >> PAGE_SHIFT, phys & 0xFFF
+            take = min(len(data) - pos, 4096 - off)
+            page = self._pages.get(pfn)
+            if page is None:
+                page = self._pages[pfn] = bytearray(4096)
+            page[off:off + take] = data[pos:pos + take]
+            phys += take
+            pos += take
+
+    def fill(self, phys, value, n):
+        """``memset``: ``n`` bytes of ``value`` from ``phys``."""
+        self.write(phys, bytes([value]) * n)
+
+    @property
+    def touched_pages(self):
+        return len(self._pages)
 
 #: mm/internal.h alloc flags memlab uses (values as in 6.12).
 ALLOC_MIN_RESERVE = 0x08   # == __GFP_HIGH: may dip into half of the min reserve
@@ -78,9 +141,12 @@ class Machine:
     zone types of node 0 (Movable and Device stay empty), as
     /proc/zoneinfo does. ``min_free_kbytes`` is the kernel's boot-time
     formula unless given; watermarks and lowmem reserves follow from it.
+    ``slub_debug`` (True or letters "FZP", like the boot option) turns on
+    SLUB red zones and poisoning for every slab cache. ``cpus`` sets SLUB's
+    slab geometry (min_objects = 4 * (fls(cpus) + 1)).
     """
 
-    def __init__(self, ram="1GiB", cpus=2, min_free_kbytes=None, watermark_scale_factor=10):
+    def __init__(self, ram="1GiB", cpus=2, min_free_kbytes=None, watermark_scale_factor=10, slub_debug=None):
         nbytes = parse_size(ram)
         if nbytes < _MIN_RAM:
             raise BadSize(f"Machine: ram {format_size(nbytes)} is below the 1 MiB memlab needs")
@@ -92,6 +158,7 @@ class Machine:
             raise BadSize(f"Machine: min_free_kbytes {min_free_kbytes!r} must be an int >= 0")
         self.ram = nbytes
         self.cpus = cpus
+        self.slub_debug = slub_debug
         self.nr_pages = nbytes >> PAGE_SHIFT
         self.node_id = 0
         n = self.nr_pages
@@ -125,6 +192,80 @@ class Machine:
         self._zonelists = [[z for z in reversed(self.node_zones[:hz + 1]) if z.present_pages]
                            for hz in range(MAX_NR_ZONES)]
         self.trail = []
+        self.mem = PhysicalMemory(self.nr_pages)
+        self.kernel_log = []
+        self._slub = None
+
+    # ------------------------------------------------------------ memory bytes
+    def _kernel_range(self, vaddr, n):
+        if vaddr.__class__ is not int or n < 0:
+            raise BadSize(f"address {vaddr!r} / length {n!r}: give an int address and a length >= 0")
+        if not (PAGE_OFFSET <= vaddr and vaddr + n <= PAGE_OFFSET + self.ram):
+            raise BadSize(f"address {vaddr:#x} (+{n} bytes) is not in the direct map of this machine "
+                          f"({PAGE_OFFSET:#x}..{PAGE_OFFSET + self.ram - 1:#x})")
+        return vaddr - PAGE_OFFSET
+
+    def read(self, vaddr, n):
+        """Bytes at a kernel (direct-map) address, as the kernel would see them."""
+        return self.mem.read(self._kernel_range(vaddr, n), n)
+
+    def write(self, vaddr, data):
+        """Store bytes at a kernel (direct-map) address: no bounds checks, like C.
+        Overrunning an object is allowed here and caught later by slub_debug."""
+        self.mem.write(self._kernel_range(vaddr, len(data)), data)
+
+    def memset(self, vaddr, value, n):
+        """Kernel memset() on a direct-map address."""
+        if value.__class__ is not int or not 0 <= value <= 255:
+            raise BadSize(f"memset value {value!r} must be a byte 0..255")
+        self.mem.fill(self._kernel_range(vaddr, n), value, n)
+
+    def dmesg(self):
+        """The kernel log of this machine (slub_debug reports, warnings) as text."""
+        return "".join(self.kernel_log)
+
+    # ---------------------------------------------------------------- the slab
+    @property
+    def slub(self):
+        """The SLUB allocator of this machine (created, with its kmalloc
+        caches, on first use)."""
+        if self._slub is None:
+            from .slub import Slub
+
+            self._slub = Slub(self)
+        return self._slub
+
+    def kmem_cache_create(self, name, size, align=0, ctor=None, flags=0):
+        """Create a slab cache; see :meth:`memlab.slub.Slub.kmem_cache_create`."""
+        return self.slub.kmem_cache_create(name, size, align=align, ctor=ctor, flags=flags)
+
+    def kmem_cache_alloc(self, cache, gfp="GFP_KERNEL"):
+        """An object from ``cache``: its kernel virtual (direct-map) address."""
+        return self.slub.kmem_cache_alloc(cache, gfp)
+
+    def kmem_cache_free(self, cache, addr):
+        """Return the object at ``addr`` to ``cache``."""
+        self.slub.kmem_cache_free(cache, addr)
+
+    def kmem_cache_shrink(self, cache):
+        """Give the cache's empty slabs back to the buddy allocator."""
+        return self.slub.kmem_cache_shrink(cache)
+
+    def kmem_cache_destroy(self, cache):
+        """Destroy an empty cache (refused while objects remain)."""
+        self.slub.kmem_cache_destroy(cache)
+
+    def kmalloc(self, size, gfp="GFP_KERNEL"):
+        """``kmalloc(size, gfp)``: the address of at least ``size`` bytes."""
+        return self.slub.kmalloc(size, gfp)
+
+    def kfree(self, addr):
+        """``kfree(addr)`` for memory from :meth:`kmalloc`."""
+        self.slub.kfree(addr)
+
+    def ksize(self, addr):
+        """``ksize(addr)``: how many bytes the allocation really has."""
+        return self.slub.ksize(addr)
 
     # ----------------------------------------------------------------- alloc
     def alloc_pages(self, order=0, gfp="GFP_KERNEL"):

@@ -9,7 +9,7 @@ zoneinfo_show_print() (/proc/zoneinfo).
 
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["buddyinfo", "format_buddyinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
+__all__ = ["buddyinfo", "format_buddyinfo", "slabinfo", "slabinfo_row", "parse_slabinfo", "host_slabinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
            "read_host", "host_buddyinfo", "host_zoneinfo", "host_min_free_kbytes"]
 
 
@@ -147,3 +147,51 @@ def host_min_free_kbytes():
     return int(text) if text and text.strip().isdigit() else None
 
 
+
+
+SLABINFO_HEADER = ("slabinfo - version: 2.1\n"
+                   "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+                   " : tunables <limit> <batchcount> <sharedfactor>"
+                   " : slabdata <active_slabs> <num_slabs> <sharedavail>\n")
+
+
+def slabinfo_row(name, active_objs, num_objs, size, objperslab, pagesperslab, active_slabs, num_slabs):
+    """One /proc/slabinfo row (mm/slab_common.c cache_show(), SLUB: tunables 0 0 0)."""
+    return ("%-17s %6lu %6lu %6u %4u %4d" % (name, active_objs, num_objs, size, objperslab, pagesperslab)
+            + " : tunables %4u %4u %4u" % (0, 0, 0)
+            + " : slabdata %6lu %6lu %6lu\n" % (active_slabs, num_slabs, 0))
+
+
+def slabinfo(machine):
+    """The text of /proc/slabinfo for a Machine: the version 2.1 header, the
+    column line, then one row per cache, newest cache first (the kernel's
+    slab_caches list order). Kernel: mm/slab_common.c slab_show(),
+    cache_show(), mm/slub.c get_slabinfo()."""
+    slub = machine.slub
+    rows = []
+    for cache in reversed(slub.caches):
+        active, total, active_slabs, num_slabs = cache.count_objects()
+        rows.append(slabinfo_row(cache.name, active, total, cache.size, cache.objperslab, cache.pagesperslab,
+                                 active_slabs, num_slabs))
+    return SLABINFO_HEADER + "".join(rows)
+
+
+def parse_slabinfo(text):
+    """``{name: {"active_objs", "num_objs", "objsize", "objperslab",
+    "pagesperslab", "active_slabs", "num_slabs", "sharedavail"}}``."""
+    caches = {}
+    for line in text.splitlines()[2:]:
+        head, _, rest = line.partition(" : tunables ")
+        fields = head.split()
+        if len(fields) != 6:
+            continue
+        slabdata = rest.partition(" : slabdata ")[2].split()
+        caches[fields[0]] = dict(zip(("active_objs", "num_objs", "objsize", "objperslab", "pagesperslab"),
+                                     map(int, fields[1:])))
+        caches[fields[0]].update(zip(("active_slabs", "num_slabs", "sharedavail"), map(int, slabdata)))
+    return caches
+
+
+def host_slabinfo():
+    """The host's real /proc/slabinfo text, or None (it needs root)."""
+    return read_host("/proc/slabinfo")

@@ -1,0 +1,294 @@
+"""SLUB and kmalloc: geometry against real kernels, lists, kmalloc classes, debug."""
+
+from pathlib import Path
+
+import pytest
+
+import memlab
+from memlab import BadFree, BadSize, Machine, procfs
+from memlab.slub import (BadCache, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE, SlabCorruption,
+                         calculate_order, kmalloc_index, order_objects)
+
+DATA = Path(__file__).parent / "data"
+
+
+def geometry_check(text, cpus):
+    rows = procfs.parse_slabinfo(text)
+    assert len(rows) > 50
+    m = Machine(ram="64MiB", cpus=cpus)
+    ours = procfs.parse_slabinfo(procfs.slabinfo(m))
+    kmalloc_rows = [n for n in rows if n.startswith(("kmalloc-", "dma-kmalloc-")) and n[-1].isdigit()
+                    or n[-1] == "k" and "kmalloc" in n]
+    assert len(kmalloc_rows) >= 39
+    for name in kmalloc_rows:
+        if "rnd" in name:
+            continue
+        for key in ("objsize", "objperslab", "pagesperslab"):
+            assert ours[name][key] == rows[name][key], (name, key)
+    # every cache of the real kernel: SLUB's order for its object size
+    for name, row in rows.items():
+        order = calculate_order(row["objsize"], cpus)
+        assert (1 << order, order_objects(order, row["objsize"])) == (row["pagesperslab"], row["objperslab"]), name
+
+
+def test_geometry_matches_stored_real_slabinfo():
+    geometry_check((DATA / "host_slabinfo_6.18_2cpu.txt").read_text(), cpus=2)
+
+
+def test_geometry_matches_live_host_slabinfo():
+    text = procfs.host_slabinfo()
+    if text is None:
+        pytest.skip("/proc/slabinfo not readable (needs root)")
+    import os
+
+    geometry_check(text, cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
+
+
+def test_design_examples_two_cpus():
+    m = Machine(ram="64MiB", cpus=2)
+    c = {x.name: x for x in m.slub.caches}
+    assert (c["kmalloc-96"].objperslab, c["kmalloc-96"].pagesperslab) == (42, 1)
+    assert (c["kmalloc-1k"].objperslab, c["kmalloc-1k"].pagesperslab) == (16, 4)
+    assert (c["kmalloc-8k"].objperslab, c["kmalloc-8k"].pagesperslab) == (4, 8)
+
+
+def test_cpu_count_changes_geometry():
+    # min_objects = 4 * (fls(cpus) + 1): 8 with one CPU, 24 with 64 CPUs
+    one = {x.name: x for x in Machine(ram="64MiB", cpus=1).slub.caches}
+    many = {x.name: x for x in Machine(ram="64MiB", cpus=64).slub.caches}
+    assert one["kmalloc-512"].pagesperslab == 1 and many["kmalloc-512"].pagesperslab == 4
+    assert one["kmalloc-1k"].pagesperslab == 2 and many["kmalloc-1k"].pagesperslab == 8
+
+
+def test_slabinfo_golden_header_and_row():
+    m = Machine(ram="64MiB", cpus=2)
+    c = m.kmem_cache_create("my_cache", 100)
+    objs = [m.kmem_cache_alloc(c) for _ in range(3)]
+    text = procfs.slabinfo(m)
+    lines = text.splitlines()
+    assert lines[0] == "slabinfo - version: 2.1"
+    assert lines[1] == ("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
+                        "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
+                        "<sharedavail>")
+    # newest cache first; the CPU slab's free objects count as active, as in the kernel
+    assert lines[2] == ("my_cache              39     39    104   39    1 : tunables    0    0    0 : "
+                        "slabdata      1      1      0")
+    assert lines[-1].startswith("kmalloc-96             0      0     96   42    1 : tunables    0    0    0")
+    assert objs[1] - objs[0] == 104
+
+
+def test_slabinfo_format_matches_real_file():
+    text = (DATA / "host_slabinfo_6.18_2cpu.txt").read_text()
+    rebuilt = "".join(procfs.slabinfo_row(name, r["active_objs"], r["num_objs"], r["objsize"], r["objperslab"],
+                                          r["pagesperslab"], r["active_slabs"], r["num_slabs"])
+                      for name, r in procfs.parse_slabinfo(text).items())
+    assert procfs.SLABINFO_HEADER + rebuilt == text
+
+
+def test_sizes_alignment_and_ctor_offset():
+    m = Machine(ram="64MiB")
+    a = m.kmem_cache_create("odd", 13)
+    assert (a.object_size, a.size, a.align, a.offset) == (13, 16, 8, 0)
+    b = m.kmem_cache_create("aligned", 20, flags=SLAB_HWCACHE_ALIGN)
+    assert b.size == 32 and b.align == 32           # hardware cache line halved while size fits
+    c = m.kmem_cache_create("with_ctor", 64, ctor=lambda addr: None)
+    assert c.size == 72 and c.offset == 64            # free pointer moved after the object
+    d = m.kmem_cache_create("align256", 100, align=256)
+    assert d.size == 256
+
+
+def test_ctor_runs_once_per_object_when_slab_is_populated():
+    m = Machine(ram="64MiB")
+    seen = []
+    c = m.kmem_cache_create("ctor_cache", 512, ctor=seen.append)
+    first = m.kmem_cache_alloc(c)
+    assert len(seen) == c.objperslab and first == seen[0]
+    m.kmem_cache_free(c, first)
+    m.kmem_cache_alloc(c)
+    assert len(seen) == c.objperslab      # reuse does not run the constructor again
+
+
+def test_freelist_is_lifo_and_objects_are_sequential():
+    m = Machine(ram="64MiB")
+    c = m.kmem_cache_create("lifo", 64)
+    a, b, d = (m.kmem_cache_alloc(c) for _ in range(3))
+    assert b - a == 64 and d - b == 64
+    m.kmem_cache_free(c, a)
+    m.kmem_cache_free(c, d)
+    assert m.kmem_cache_alloc(c) == d and m.kmem_cache_alloc(c) == a
+
+
+def test_slabs_come_from_the_buddy_allocator():
+    m = Machine(ram="64MiB")
+    c = m.kmem_cache_create("big_objects", 2048)
+    before = m.nr_free_pages
+    objs = [m.kmem_cache_alloc(c) for _ in range(c.objperslab + 1)]
+    assert m.nr_free_pages == before - 2 * c.pagesperslab
+    slab = c.cpu_slab
+    zone = m.zone_of_pfn(slab.page.pfn)
+    assert zone._alloc[slab.page.pfn] == c.order
+    assert len(c.full) == 1 and not c.partial
+    for o in objs:
+        m.kmem_cache_free(c, o)
+    assert m.kmem_cache_shrink(c) == 2 * c.pagesperslab
+    assert m.nr_free_pages == before
+    m.slub.check_invariants()
+
+
+def test_full_becomes_partial_and_empty_slabs_beyond_min_partial_are_freed():
+    m = Machine(ram="256MiB")
+    c = m.kmem_cache_create("lists", 1024)          # 16 per 4-page slab; min_partial 5
+    per = c.objperslab
+    objs = [m.kmem_cache_alloc(c) for _ in range(per * 9)]
+    assert len(c.full) == 8 and c.cpu_slab.inuse == per
+    m.kmem_cache_free(c, objs[0])                    # a full slab gets a free object
+    assert len(c.partial) == 1 and len(c.full) == 7 and c.partial[0].state == "partial"
+    pages_before = m.nr_free_pages
+    for slab_no in range(8):                         # empty the first 8 slabs completely
+        for o in objs[slab_no * per:(slab_no + 1) * per]:
+            if o != objs[0]:
+                m.kmem_cache_free(c, o)
+    assert c.min_partial == 5
+    # __slab_free() discards an empty slab once nr_partial (counting itself) reaches
+    # min_partial: slabs 0-3 stay as empty partial slabs, slabs 4-7 go back to the zone
+    assert len(c.partial) == 4 and all(s.inuse == 0 for s in c.partial)
+    assert m.nr_free_pages == pages_before + 4 * c.pagesperslab
+    m.slub.check_invariants()
+
+
+def test_kmalloc_size_classes():
+    m = Machine(ram="64MiB")
+    cases = {1: "kmalloc-8", 8: "kmalloc-8", 9: "kmalloc-16", 65: "kmalloc-96", 96: "kmalloc-96",
+             97: "kmalloc-128", 129: "kmalloc-192", 193: "kmalloc-256", 1000: "kmalloc-1k",
+             4097: "kmalloc-8k", 8192: "kmalloc-8k"}
+    for size, name in cases.items():
+        assert m.slub.kmalloc_cache_for(size).name == name
+        addr = m.kmalloc(size)
+        assert m.ksize(addr) == int(name.split("-")[1].replace("k", "")) * (1024 if name.endswith("k") else 1)
+    assert m.slub.kmalloc_cache_for(100, "GFP_DMA").name == "dma-kmalloc-128"
+    assert m.slub.kmalloc_cache_for(100, "GFP_KERNEL_ACCOUNT").name == "kmalloc-cg-128"
+    assert m.slub.kmalloc_cache_for(100, "GFP_KERNEL|__GFP_RECLAIMABLE").name == "kmalloc-rcl-128"
+    assert kmalloc_index(96) == 1 and kmalloc_index(192) == 2 and kmalloc_index(8192) == 13
+
+
+def test_dma_kmalloc_slabs_live_in_zone_dma():
+    m = Machine(ram="64MiB")
+    addr = m.kmalloc(64, "GFP_DMA")
+    assert m.zone_of_pfn((addr - memlab.physmem.PAGE_OFFSET) >> 12).name == "DMA"
+
+
+def test_large_kmalloc_uses_pages_and_fails_above_4mib():
+    m = Machine(ram="64MiB")
+    free = m.nr_free_pages
+    addr = m.kmalloc(20000)                          # order 3
+    assert m.ksize(addr) == 32768 and m.nr_free_pages == free - 8
+    m.kfree(addr)
+    assert m.nr_free_pages == free
+    m.kmalloc(4 << 20)
+    with pytest.raises(BadSize, match="MAX_PAGE_ORDER"):
+        m.kmalloc((4 << 20) + 1)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, "8"])
+def test_kmalloc_bad_sizes(bad):
+    m = Machine(ram="64MiB")
+    with pytest.raises(BadSize):
+        m.kmalloc(bad)
+
+
+def test_bad_frees_leave_everything_unchanged():
+    m = Machine(ram="64MiB")
+    a = m.kmem_cache_create("a", 64)
+    b = m.kmem_cache_create("b", 64)
+    x = m.kmem_cache_alloc(a)
+    k = m.kmalloc(64)
+
+    def refused(call, match):
+        before = (procfs.slabinfo(m), procfs.buddyinfo(m))
+        with pytest.raises(BadFree, match=match):
+            call()
+        assert (procfs.slabinfo(m), procfs.buddyinfo(m)) == before
+        m.slub.check_invariants()
+
+    refused(lambda: m.kmem_cache_free(b, x), "Wrong slab cache. b but object is from a")
+    refused(lambda: m.kmem_cache_free(a, x + 8), "not the start of an object")
+    refused(lambda: m.kfree(0x1234), "not in any slab")
+    refused(lambda: m.kfree(x), "not from kmalloc")
+    m.kfree(k)
+    refused(lambda: m.kfree(k), "double free")
+    m.kmem_cache_free(a, x)
+    refused(lambda: m.kmem_cache_free(a, x), "double free")
+
+
+def test_destroy_refuses_with_kernel_message():
+    m = Machine(ram="64MiB")
+    c = m.kmem_cache_create("dying", 128)
+    x = m.kmem_cache_alloc(c)
+    with pytest.raises(BadCache, match="kmem_cache_destroy dying: Slab cache still has objects"):
+        m.kmem_cache_destroy(c)
+    assert "Slab cache still has objects" in m.dmesg()
+    m.kmem_cache_free(c, x)
+    free = m.nr_free_pages
+    m.kmem_cache_destroy(c)
+    assert m.nr_free_pages == free + c.pagesperslab
+    assert "dying" not in procfs.slabinfo(m)
+    with pytest.raises(BadCache):
+        m.kmem_cache_alloc(c)
+    with pytest.raises(BadCache, match="already exists"):
+        m.kmem_cache_create("kmalloc-64", 64)
+
+
+@pytest.mark.parametrize("args", [("", 8), ("x", 0), ("x", -1), ("x", 8, 3), ("x y", 8)])
+def test_create_rejects_bad_arguments(args):
+    with pytest.raises(BadCache):
+        Machine(ram="64MiB").kmem_cache_create(*args)
+
+
+def test_slub_debug_layout_and_poison():
+    m = Machine(ram="64MiB", slub_debug=True)
+    c = m.slub.find_cache("kmalloc-32")
+    assert (c.object_size, c.inuse, c.offset, c.red_left_pad, c.size) == (32, 40, 40, 8, 64)
+    addr = m.kmalloc(32)
+    assert m.read(addr - 8, 8) == b"\xcc" * 8                      # left red zone, active
+    assert m.read(addr, 32) == b"\x6b" * 31 + b"\xa5"               # POISON_FREE ... POISON_END
+    assert m.read(addr + 32, 8) == b"\xcc" * 8                      # right red zone
+    m.kfree(addr)
+    assert m.read(addr + 32, 8) == b"\xbb" * 8                      # inactive after free
+
+
+def test_slub_debug_catches_overflow_with_kernel_report():
+    m = Machine(ram="64MiB", slub_debug="FZP")
+    addr = m.kmalloc(32)
+    m.memset(addr, 0x41, 40)                                        # 8 bytes too many
+    with pytest.raises(SlabCorruption) as err:
+        m.kfree(addr)
+    report = err.value.report
+    lines = report.splitlines()
+    assert lines[0] == "=" * 77
+    assert lines[1] == "BUG kmalloc-32 (Not tainted): Right Redzone overwritten"
+    assert lines[2] == "-" * 77
+    assert f"0x{addr + 32:016x}-0x{addr + 39:016x}" in lines[4]
+    assert lines[4].endswith("First byte 0x41 instead of 0xcc")
+    assert any(line.startswith("FIX kmalloc-32: Restoring Right Redzone") for line in lines)
+    assert report in m.dmesg()
+    assert m.ksize(addr) == 32                                      # the object was not freed
+
+
+def test_slub_debug_catches_use_after_free():
+    m = Machine(ram="64MiB", slub_debug=True)
+    c = m.kmem_cache_create("victim", 48)
+    addr = m.kmem_cache_alloc(c)
+    m.kmem_cache_free(c, addr)
+    m.write(addr + 4, b"\x00\x01")                                  # write after free
+    with pytest.raises(SlabCorruption, match="Poison overwritten"):
+        m.kmem_cache_alloc(c)                                       # the next allocation checks it
+    c2 = c.cpu_slab
+    assert c2.inuse == 0 and addr in [c2.object_address(i) for i in c2.freelist]
+
+
+def test_internal_fragmentation_stats():
+    m = Machine(ram="64MiB")
+    for size in (65, 70, 96):
+        m.kmalloc(size)
+    asked, used = m.slub.cache_stats(m.slub.find_cache("kmalloc-96"))
+    assert (asked, used) == (231, 288)
