@@ -198,12 +198,13 @@ class Slab:
     of objects handed out. Kernel: struct slab (mm/slab.h).
     """
 
-    __slots__ = ("cache", "page", "base", "objects", "inuse", "freelist", "isfree", "state")
+    __slots__ = ("cache", "page", "base", "obj0", "objects", "inuse", "freelist", "isfree", "state")
 
     def __init__(self, cache, page):
         self.cache = cache
         self.page = page
         self.base = PAGE_OFFSET + (page.pfn << PAGE_SHIFT)
+        self.obj0 = self.base + cache.red_left_pad     # address of object 0
         self.objects = order_objects(page.order, cache.size)
         self.inuse = 0
         self.freelist = list(range(self.objects - 1, -1, -1))   # head (object 0) last
@@ -211,7 +212,7 @@ class Slab:
         self.state = "new"
 
     def object_address(self, index):
-        return self.base + index * self.cache.size + self.cache.red_left_pad
+        return self.obj0 + index * self.cache.size
 
     def __repr__(self):
         return (f"<Slab {self.cache.name} pfn {self.page.pfn} order {self.page.order}: "
@@ -235,6 +236,7 @@ class KmemCache:
         self.ctor = ctor
         self.align = calculate_alignment(flags, align, object_size)
         self._calculate_sizes(slub.nr_cpus)
+        self.debug = bool(self.flags & (SLAB_RED_ZONE | _OBJECT_POISON))
         self.min_partial = min(MAX_PARTIAL, max(MIN_PARTIAL, (self.size.bit_length() - 1) // 2))
         self.cpu_slab = None
         self.partial = []       # node partial list, head first
@@ -275,10 +277,6 @@ class KmemCache:
     @property
     def pagesperslab(self):
         return 1 << self.order
-
-    @property
-    def debug(self):
-        return bool(self.flags & (SLAB_RED_ZONE | _OBJECT_POISON))
 
     def slabs(self):
         """Every slab of the cache: the CPU slab, then partial, then full."""
@@ -411,7 +409,7 @@ class Slub:
             index = slab.freelist.pop()
         slab.isfree[index] = 0
         slab.inuse += 1
-        addr = slab.base + index * cache.size + cache.red_left_pad
+        addr = slab.obj0 + index * cache.size
         if cache.debug:
             self._alloc_debug(cache, slab, index, addr)
         return addr
@@ -464,11 +462,17 @@ class Slub:
         double free or an address that is not an object raise
         :class:`BadFree` and change nothing.
         """
-        slab, index = self._object_of(addr, "kmem_cache_free")
-        if slab.cache is not cache:
-            self._check_cache(cache, "kmem_cache_free")
-            raise BadFree(f"kmem_cache_free: Wrong slab cache. {cache.name} but object is from "
-                          f"{slab.cache.name} (address {addr:#x})")
+        slab = self._slab_of_pfn.get((addr - PAGE_OFFSET) >> PAGE_SHIFT) if addr.__class__ is int else None
+        if slab is None or slab.cache is not cache:
+            slab, index = self._object_of(addr, "kmem_cache_free")
+            if slab.cache is not cache:
+                self._check_cache(cache, "kmem_cache_free")
+                raise BadFree(f"kmem_cache_free: Wrong slab cache. {cache.name} but object is from "
+                              f"{slab.cache.name} (address {addr:#x})")
+        else:
+            index, rem = divmod(addr - slab.obj0, cache.size)
+            if rem or not 0 <= index < slab.objects:
+                slab, index = self._object_of(addr, "kmem_cache_free")
         self._free(cache, slab, index, addr)
 
     def _free(self, cache, slab, index, addr):
@@ -480,7 +484,6 @@ class Slub:
         slab.isfree[index] = 1
         slab.freelist.append(index)
         slab.inuse -= 1
-        cache.requested.pop(addr, None)
         state = slab.state
         if state == "cpu":
             return
@@ -513,11 +516,10 @@ class Slub:
             raise BadFree(f"{what}: address {addr:#x} is not in any slab (not memory from kmem_cache_alloc "
                           f"or kmalloc)")
         cache = slab.cache
-        offset = addr - slab.base - cache.red_left_pad
-        index, rem = divmod(offset, cache.size)
+        index, rem = divmod(addr - slab.obj0, cache.size)
         if rem or not 0 <= index < slab.objects:
             raise BadFree(f"{what}: address {addr:#x} is not the start of an object of {cache.name} "
-                          f"(objects every {cache.size} bytes from {slab.base + cache.red_left_pad:#x}; "
+                          f"(objects every {cache.size} bytes from {slab.obj0:#x}; "
                           f"this is {rem} bytes into object {index})")
         return slab, index
 
@@ -594,10 +596,12 @@ class Slub:
                 self.machine.free_pages(page, page.order)
                 return
         slab, index = self._object_of(addr, "kfree")
-        if not slab.cache.flags & SLAB_KMALLOC:
-            raise BadFree(f"kfree: {addr:#x} is an object of {slab.cache.name}, not from kmalloc; "
-                          f"free it with kmem_cache_free({slab.cache.name}, ...)")
-        self._free(slab.cache, slab, index, addr)
+        cache = slab.cache
+        if not cache.flags & SLAB_KMALLOC:
+            raise BadFree(f"kfree: {addr:#x} is an object of {cache.name}, not from kmalloc; "
+                          f"free it with kmem_cache_free({cache.name}, ...)")
+        self._free(cache, slab, index, addr)
+        cache.requested.pop(addr, None)
 
     def ksize(self, addr):
         """Kernel: mm/slub.c __ksize(): the usable size of a kmalloc object

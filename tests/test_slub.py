@@ -292,3 +292,15 @@ def test_internal_fragmentation_stats():
         m.kmalloc(size)
     asked, used = m.slub.cache_stats(m.slub.find_cache("kmalloc-96"))
     assert (asked, used) == (231, 288)
+
+
+def test_free_of_slab_tail_leftover_is_refused():
+    m = Machine(ram="64MiB")
+    c = m.kmem_cache_create("leftover", 1000)           # 16 objects in 4 pages: 384 bytes left over
+    x = m.kmem_cache_alloc(c)
+    slab = c.cpu_slab
+    beyond = slab.obj0 + slab.objects * c.size
+    assert (beyond - slab.base) < (4096 << c.order)
+    with pytest.raises(BadFree, match="not the start of an object"):
+        m.kmem_cache_free(c, beyond)
+    m.kmem_cache_free(c, x)
