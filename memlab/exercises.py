@@ -10,7 +10,8 @@ widget lives in :mod:`memlab.widgets.exercise`; this module stays free of
 ipywidgets).
 
 Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
-:func:`largest_block`.
+:func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
+:func:`kmalloc_class` (slab allocator).
 """
 
 import random
@@ -20,7 +21,7 @@ from .page_alloc import Zone
 from .units import NR_PAGE_ORDERS
 
 __all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
-           "largest_block", "GENERATORS", "make"]
+           "largest_block", "objs_per_slab", "kmalloc_class", "GENERATORS", "make"]
 
 
 class BadAnswer(MemlabError, ValueError):
@@ -196,11 +197,54 @@ def largest_block(seed):
                          "the block it split")
 
 
+def objs_per_slab(seed):
+    """How many objects does SLUB put in one slab of a new cache?"""
+    from .physmem import Machine
+
+    rng = random.Random(seed)
+    size = rng.choice([rng.randint(20, 400), rng.randint(400, 1500), rng.randint(1500, 5000)])
+    cpus = rng.choice([1, 2, 4, 8, 16])
+    machine = Machine(ram="32MiB", cpus=cpus)
+    cache = machine.kmem_cache_create("exercise_cache", size)
+    steps = cache.explain_geometry() + [f"So each slab of {cache.pagesperslab} page"
+                                        f"{'s' if cache.order else ''} holds {cache.objperslab} objects."]
+    return Exercise("objs_per_slab", seed,
+                    f"On a machine with {cpus} CPU{'s' if cpus > 1 else ''}, kmem_cache_create(\"exercise_cache\", "
+                    f"{size}, 0, 0, NULL) makes a cache of {size}-byte objects. How many objects does one slab hold "
+                    f"(the <objperslab> column of /proc/slabinfo)?",
+                    cache.objperslab, steps,
+                    hint="round the size up to 8 bytes; min_objects = 4 * (fls(cpus) + 1); find the smallest "
+                         "order whose slab holds that many with at most 1/16 left over")
+
+
+def kmalloc_class(seed):
+    """Which size class serves a kmalloc, and what does ksize() return?"""
+    from .slub import kmalloc_index, kmalloc_size_of_index
+
+    rng = random.Random(seed)
+    size = rng.choice([rng.randint(1, 64), rng.randint(65, 200), rng.randint(200, 8192)])
+    index = kmalloc_index(size)
+    answer = kmalloc_size_of_index(index)
+    steps = [
+        "kmalloc caches hold objects of 8, 16, 32, 64, 96, 128, 192, 256, 512, 1k, 2k, 4k and 8k bytes.",
+        f"kmalloc({size}) takes the smallest class that fits: kmalloc-"
+        f"{answer if answer < 1024 else str(answer >> 10) + 'k'} (kmalloc_index({size}) = {index}).",
+        f"ksize() returns the class's object size, {answer}: {answer - size} byte"
+        f"{'s' if answer - size != 1 else ''} ({100 * (answer - size) / answer:.0f}% of the object) are "
+        f"internal fragmentation.",
+    ]
+    return Exercise("kmalloc_class", seed, f"A driver calls kmalloc({size}, GFP_KERNEL). What does ksize() return "
+                    f"for the pointer it gets?", answer, steps,
+                    hint="the classes are the powers of two from 8 to 8192, plus 96 and 192")
+
+
 GENERATORS = {
     "buddy_of": buddy_of,
     "next_pfn": next_pfn,
     "fragmentation_index": fragmentation_index,
     "largest_block": largest_block,
+    "objs_per_slab": objs_per_slab,
+    "kmalloc_class": kmalloc_class,
 }
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, format_size
 
 __all__ = ["order_colors", "ALLOCATED_COLOR", "memory_map", "memory_map_image", "free_area_chart", "show_buddy",
-           "fragmentation_over_time", "buddy_figure"]
+           "fragmentation_over_time", "buddy_figure", "slab_rows", "kmalloc_waste", "slab_page_map"]
 
 ALLOCATED_COLOR = (0.80, 0.80, 0.80, 1.0)
 OUTSIDE_COLOR = (1.0, 1.0, 1.0, 1.0)
@@ -166,3 +166,110 @@ def show_buddy(zone, figsize=(11, 4.2)):
     memory_map(left, zone)
     free_area_chart(right, zone)
     plt.show()
+
+
+# ------------------------------------------------------------------- slabs
+USED_COLOR = "#0072B2"      # objects handed out
+FREE_COLOR = "#CFE8F7"      # objects on a freelist
+NO_OBJECT_COLOR = "#FFFFFF"
+
+
+def slab_rows(ax, cache, max_slabs=24):
+    """Each slab of ``cache`` as a row of object cells (dark: in use, light:
+    free), labelled with its list (cpu / partial / full) and first PFN;
+    the CPU slab first, then the partial list in order, then full slabs."""
+    from matplotlib.colors import ListedColormap
+
+    slabs = cache.slabs()[:max_slabs]
+    width = max([cache.objperslab] + [s.objects for s in slabs])
+    grid = np.zeros((max(1, len(slabs)), width), dtype=np.uint8)      # 0 = no object
+    for row, slab in enumerate(slabs):
+        grid[row, :slab.objects] = 2
+        if slab.freelist:
+            grid[row, np.fromiter(slab.freelist, dtype=np.int64)] = 1
+    cmap = ListedColormap([NO_OBJECT_COLOR, FREE_COLOR, USED_COLOR])
+    ax.imshow(grid, cmap=cmap, vmin=0, vmax=2, aspect="auto", interpolation="nearest",
+              extent=(0, width, grid.shape[0], 0))
+    if width <= 128:
+        ax.vlines(range(1, width), 0, grid.shape[0], colors="white", linewidth=0.4)
+    ax.hlines(range(1, grid.shape[0]), 0, width, colors="black", linewidth=0.6)
+    ax.set_yticks([r + 0.5 for r in range(len(slabs))])
+    ax.set_yticklabels([f"{s.state} {'(empty) ' if s.inuse == 0 else ''}pfn {s.page.pfn}" for s in slabs],
+                       fontsize="small")
+    ax.set_xlabel(f"object index ({cache.size}-byte slots, {cache.objperslab} per "
+                  f"{cache.pagesperslab}-page slab)")
+    more = f", first {max_slabs} of {cache.nr_slabs} slabs" if cache.nr_slabs > max_slabs else ""
+    ax.set_title(f"{cache.name}: {cache.objects_in_use} of {cache.total_objects} objects in use{more}")
+    if not slabs:
+        ax.text(width / 2, 0.5, "no slabs yet", ha="center", va="center")
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=USED_COLOR, label="in use"), Patch(facecolor=FREE_COLOR, edgecolor="black",
+                                                                       linewidth=0.4, label="free")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+def kmalloc_waste(ax, slub):
+    """Bytes asked for versus bytes used by live kmalloc objects, per
+    kmalloc cache (the internal fragmentation of size classes)."""
+    rows = []
+    for cache in slub.caches:
+        if cache.requested:
+            asked, used = slub.cache_stats(cache)
+            rows.append((cache.object_size, cache.name, asked, used))
+    rows.sort()
+    names = [r[1] for r in rows]
+    asked = [r[2] for r in rows]
+    used = [r[3] for r in rows]
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, used, 0.4, color="#E69F00", label="bytes used (objects x class size)")
+    ax.bar(x + 0.2, asked, 0.4, color="#0072B2", label="bytes asked for")
+    for i, (a, u) in enumerate(zip(asked, used)):
+        if u:
+            ax.annotate(f"{100 * (u - a) / u:.0f}%", (i, u), ha="center", va="bottom", fontsize="x-small")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize="small")
+    ax.set_ylabel("bytes (log scale)")
+    if rows:
+        ax.set_yscale("log")
+    ax.set_title("internal fragmentation per kmalloc class (label: share wasted)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def slab_page_map(ax, machine, zone_name=None, width=None, highlight=None):
+    """The pages of a zone: free (white), allocated by others (grey), slab
+    pages (one colour per cache, ``highlight`` cache in orange)."""
+    from matplotlib.colors import ListedColormap
+
+    zone = machine.zones[zone_name] if zone_name else max(
+        machine.zones.values(), key=lambda z: sum(1 for p in machine.slub._slab_of_pfn if z.contains_pfn(p)))
+    state = np.where(zone.page_map() == 255, 1, 0).astype(np.uint8)    # 1 allocated, 0 free
+    for pfn, slab in machine.slub._slab_of_pfn.items():
+        if zone.contains_pfn(pfn):
+            state[pfn - zone.zone_start_pfn] = 3 if slab.cache is highlight else 2
+    n = len(state)
+    width = width or _grid_width(n)
+    used = np.nonzero(state)[0]
+    # crop below the last used page: the rest of the zone is free
+    rows = min(-(-n // width), max(4, (int(used[-1]) // width + 2) if len(used) else 4))
+    padded = np.zeros(rows * width, dtype=np.uint8)
+    shown = min(n, rows * width)
+    padded[:shown] = state[:shown]
+    cmap = ListedColormap(["#FFFFFF", ALLOCATED_COLOR[:3], "#56B4E9", "#D55E00"])
+    ax.imshow(padded.reshape(rows, width), cmap=cmap, vmin=0, vmax=3, aspect="auto", interpolation="nearest",
+              extent=(0, width, rows, 0))
+    ax.set_title(f"pages of zone {zone.name} under the slabs (pfn {zone.zone_start_pfn}.."
+                 f"{zone.zone_start_pfn + shown - 1})")
+    ax.set_xlabel(f"page within row ({width} pages per row)")
+    ax.set_ylabel(f"row (first pfn = {zone.zone_start_pfn} + row x {width})")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="#FFFFFF", edgecolor="black", linewidth=0.4, label="free page"),
+               Patch(color=ALLOCATED_COLOR, label="other allocation"),
+               Patch(color="#56B4E9", label="slab page")]
+    if highlight is not None:
+        handles.append(Patch(color="#D55E00", label=f"slab of {highlight.name}"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    return ax

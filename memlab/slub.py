@@ -270,6 +270,31 @@ class KmemCache:
         self.order = calculate_order(self.size, nr_cpus)
         self.min_order = order_for_size(self.size)
 
+    def explain_geometry(self):
+        """How SLUB chose this cache's layout and slab order, step by step."""
+        nr_cpus = self.slub.nr_cpus
+        size = self.size
+        steps = [f"object_size {self.object_size} -> aligned to {WORD} bytes and to align {self.align}"
+                 + (", plus the free pointer after the object (constructor)" if self.offset >= self.inuse else "")
+                 + (", plus red zones" if self.flags & SLAB_RED_ZONE else "")
+                 + f": size {size}."]
+        min_objects = 4 * (_fls(nr_cpus) + 1)
+        max_objects = max(order_objects(SLUB_MAX_ORDER, size), 1)
+        steps.append(f"min_objects = 4 * (fls({nr_cpus}) + 1) = {min_objects}; at most {max_objects} fit in "
+                     f"an order-{SLUB_MAX_ORDER} slab, so SLUB wants {min(min_objects, max_objects)} objects.")
+        min_order = order_for_size(min(min_objects, max_objects) * size)
+        steps.append(f"get_order({min(min_objects, max_objects)} * {size}) = {min_order}: start at order "
+                     f"{min_order}.")
+        slab_bytes = PAGE_SIZE << self.order
+        waste = slab_bytes % size
+        fraction = next((f for f in (16, 8, 4, 2)
+                         if calc_slab_order(size, min_order, SLUB_MAX_ORDER, f) == self.order), None)
+        rule = (f"at most 1/{fraction} of the slab ({slab_bytes // fraction} bytes) may be left over"
+                if fraction else "no order up to slub_max_order fits, so get_order(size) is used")
+        steps.append(f"Order {self.order}: {slab_bytes} bytes hold {slab_bytes // size} objects with {waste} "
+                     f"bytes left over; {rule}.")
+        return steps
+
     @property
     def objperslab(self):
         return order_objects(self.order, self.size)

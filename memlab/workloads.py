@@ -10,7 +10,7 @@ from bisect import bisect_right
 from .errors import OutOfMemory
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free"]
+__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix"]
 
 #: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
 BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
@@ -118,3 +118,15 @@ def fill_and_free(zone, seed, free_share=0.5, order=0):
     kept = live[cut:]
     kept.sort(key=lambda p: p.pfn)
     return kept
+
+
+def kmalloc_mix(machine, n, seed, max_size=4096):
+    """``n`` kmalloc calls with sizes drawn log-uniformly from 1 to
+    ``max_size`` bytes (small requests are more common, as in a kernel),
+    seeded. Returns ``[(address, size)]``; nothing is freed."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        size = max(1, int(2 ** rng.uniform(0, max_size.bit_length() - 1)))
+        out.append((machine.kmalloc(size), size))
+    return out

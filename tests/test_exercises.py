@@ -93,3 +93,22 @@ def test_bad_answers_and_kinds():
         exercises.make("nope", 1)
     with pytest.raises(BadAnswer):
         exercises.make("buddy_of", "1")
+
+
+def test_objs_per_slab_matches_slub_geometry():
+    from memlab.slub import calculate_order, order_objects
+
+    for seed in range(25):
+        ex = exercises.objs_per_slab(seed)
+        size = int(re.search(r"makes a cache of (\d+)-byte", ex.question).group(1))
+        cpus = int(re.search(r"with (\d+) CPU", ex.question).group(1))
+        stride = (size + 7) // 8 * 8
+        assert ex._answer == order_objects(calculate_order(stride, cpus), stride)
+
+
+def test_kmalloc_class_answer_is_ksize():
+    for seed in range(25):
+        ex = exercises.kmalloc_class(seed)
+        size = int(re.search(r"kmalloc\((\d+),", ex.question).group(1))
+        m = memlab.Machine(ram="32MiB")
+        assert m.ksize(m.kmalloc(size)) == ex._answer

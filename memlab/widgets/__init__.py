@@ -4,3 +4,4 @@ button reports MemlabError messages in a status line, never a traceback."""
 from ._common import guarded, status_html  # noqa: F401
 from .buddy import BuddyDashboard  # noqa: F401
 from .exercise import ExerciseWidget  # noqa: F401
+from .slab import SlabDashboard  # noqa: F401,E402
