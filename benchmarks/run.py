@@ -113,6 +113,39 @@ def bench_long_free_list(repeat):
     return results
 
 
+def bench_slab(repeat):
+    m = memlab.Machine(ram="1GiB", cpus=2)
+    cache = m.kmem_cache_create("bench", 128)
+    alloc, free = m.kmem_cache_alloc, m.kmem_cache_free
+    n = 200_000
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(n):
+            free(cache, alloc(cache))
+        best = max(best, n / (time.perf_counter() - start))
+    line("kmem_cache_alloc + kmem_cache_free pairs", f"{best / 1e6:.2f} M pairs/s", "target >= 1")
+    # mixed kmalloc/kfree: log-uniform sizes 1..8192, 60 % kmalloc while under 20,000 live
+    rng = random.Random(5)
+    sizes = [max(1, int(2 ** rng.uniform(0, 13))) for _ in range(n)]
+    choices = [rng.random() for _ in range(n)]
+    best = 0.0
+    for _ in range(repeat):
+        m = memlab.Machine(ram="1GiB", cpus=2)
+        kmalloc, kfree = m.kmalloc, m.kfree
+        live = []
+        start = time.perf_counter()
+        for size, r in zip(sizes, choices):
+            if r < 0.6 and len(live) < 20_000 or not live:
+                live.append(kmalloc(size))
+            else:
+                i = int(r * len(live)) % len(live)
+                live[i], live[-1] = live[-1], live[i]
+                kfree(live.pop())
+        best = max(best, n / (time.perf_counter() - start))
+    line("kmalloc/kfree, mixed sizes 1..8192 bytes", f"{best / 1e6:.2f} M ops/s", "")
+
+
 def bench_memory():
     gc.collect()
     tracemalloc.start()
@@ -163,8 +196,15 @@ def bench_drawing(repeat):
         clicks = []
         for _ in range(max(repeat, 5)):
             clicks.append(_timed(dash.alloc_button.click))
-        line(f"dashboard click (alloc + redraw), {pages:,}-page zone", f"{min(clicks) * 1e3:.1f} ms",
+        line(f"buddy dashboard click (alloc + redraw), {pages:,}-page zone", f"{min(clicks) * 1e3:.1f} ms",
              f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
+
+    from memlab.widgets import SlabDashboard
+
+    dash = SlabDashboard()
+    clicks = [_timed(dash.alloc_button.click) for _ in range(max(repeat, 5))]
+    line("slab dashboard click (kmem_cache_alloc + redraw)", f"{min(clicks) * 1e3:.1f} ms",
+         f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
 
 
 def _timed(fn):
@@ -204,6 +244,7 @@ def main():
     print(f"memlab {memlab.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     bench_buddy(args.repeat)
     bench_long_free_list(args.repeat)
+    bench_slab(args.repeat)
     bench_memory()
     bench_drawing(args.repeat)
     bench_import()

@@ -341,6 +341,7 @@ class Slub:
         self.slub_debug = parse_slub_debug(slub_debug if slub_debug is not None
                                            else getattr(machine, "slub_debug", None))
         self.kmalloc_caches = {}          # (type, index) -> KmemCache
+        self._kmalloc_tables = {}         # gfp expression -> caches by kmalloc_index
         for type_name, prefix, type_flags in KMALLOC_TYPES:
             indices = [1, 2] + list(range(KMALLOC_SHIFT_LOW, KMALLOC_SHIFT_HIGH + 1))
             for index in indices:
@@ -571,12 +572,9 @@ class Slub:
         return released
 
     # --------------------------------------------------------------- kmalloc
-    def kmalloc_cache_for(self, size, gfp="GFP_KERNEL"):
-        """The kmalloc cache that serves ``size`` bytes with ``gfp``
-        (kmalloc_type() then kmalloc_slab()); None above 8 KiB."""
+    def _kmalloc_table(self, gfp):
+        """kmalloc caches by kmalloc_index for one GFP expression (kmalloc_type())."""
         mask = parse_gfp(gfp)
-        if size > KMALLOC_MAX_CACHE_SIZE:
-            return None
         if mask & GFP["__GFP_DMA"]:
             type_name = "dma"
         elif mask & GFP["__GFP_RECLAIMABLE"]:
@@ -585,7 +583,20 @@ class Slub:
             type_name = "cg"
         else:
             type_name = "normal"
-        return self.kmalloc_caches[(type_name, kmalloc_index(size))]
+        table = [None] * (KMALLOC_SHIFT_HIGH + 1)
+        for (name, index), cache in self.kmalloc_caches.items():
+            if name == type_name:
+                table[index] = cache
+        if isinstance(gfp, (str, int)):
+            self._kmalloc_tables[gfp] = table
+        return table
+
+    def kmalloc_cache_for(self, size, gfp="GFP_KERNEL"):
+        """The kmalloc cache that serves ``size`` bytes with ``gfp``
+        (kmalloc_type() then kmalloc_slab()); None above 8 KiB."""
+        if size > KMALLOC_MAX_CACHE_SIZE:
+            return None
+        return self._kmalloc_table(gfp)[kmalloc_index(size)]
 
     def kmalloc(self, size, gfp="GFP_KERNEL"):
         """Kernel: include/linux/slab.h kmalloc() -> mm/slub.c __kmalloc():
@@ -596,24 +607,36 @@ class Slub:
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"kmalloc: size {size!r} must be an int > 0 (kmalloc(0) returns ZERO_SIZE_PTR "
                           f"{ZERO_SIZE_PTR:#x}, which must not be dereferenced)")
-        cache = self.kmalloc_cache_for(size, gfp)
-        if cache is None:
-            order = order_for_size(size)
-            if order > MAX_PAGE_ORDER:
-                raise BadSize(f"kmalloc: {format_size(size)} ({size} bytes) needs order {order}, above "
-                              f"MAX_PAGE_ORDER {MAX_PAGE_ORDER} (4 MiB): kmalloc fails (WARN); use vmalloc or "
-                              f"kvmalloc for large buffers")
-            page = self.machine.alloc_pages(order, gfp)
-            self._large[page.pfn] = (page, size)
-            return PAGE_OFFSET + (page.pfn << PAGE_SHIFT)
-        addr = self.kmem_cache_alloc(cache, gfp)
-        cache.requested[addr] = size
-        return addr
+        if size <= KMALLOC_MAX_CACHE_SIZE:
+            table = self._kmalloc_tables.get(gfp) if gfp.__class__ is str else None
+            if table is None:
+                table = self._kmalloc_table(gfp)
+            # kmalloc_index(), inlined
+            if size <= 8:
+                cache = table[3]
+            elif 64 < size <= 96:
+                cache = table[1]
+            elif 128 < size <= 192:
+                cache = table[2]
+            else:
+                cache = table[(size - 1).bit_length()]
+            addr = self.kmem_cache_alloc(cache, gfp)
+            cache.requested[addr] = size
+            return addr
+        order = order_for_size(size)
+        if order > MAX_PAGE_ORDER:
+            raise BadSize(f"kmalloc: {format_size(size)} ({size} bytes) needs order {order}, above "
+                          f"MAX_PAGE_ORDER {MAX_PAGE_ORDER} (4 MiB): kmalloc fails (WARN); use vmalloc or "
+                          f"kvmalloc for large buffers")
+        page = self.machine.alloc_pages(order, gfp)
+        self._large[page.pfn] = (page, size)
+        return PAGE_OFFSET + (page.pfn << PAGE_SHIFT)
 
     def kfree(self, addr):
         """Kernel: mm/slub.c kfree(): back to its cache, or the pages of a
         large kmalloc back to the buddy allocator."""
-        if addr.__class__ is int and addr >= PAGE_OFFSET:
+        slab = self._slab_of_pfn.get((addr - PAGE_OFFSET) >> PAGE_SHIFT) if addr.__class__ is int else None
+        if slab is None and addr.__class__ is int and addr >= PAGE_OFFSET:
             pfn = (addr - PAGE_OFFSET) >> PAGE_SHIFT
             large = self._large.get(pfn)
             if large is not None and addr == PAGE_OFFSET + (pfn << PAGE_SHIFT):
@@ -755,10 +778,10 @@ class Slub:
         mem = self.machine.mem
         sections = []
         if cache.red_left_pad:
-            sections.append(("Redzone ", addr - cache.red_left_pad, cache.red_left_pad))
-        sections.append(("Object  ", addr, cache.object_size))
+            sections.append(("Redzone  ", addr - cache.red_left_pad, cache.red_left_pad))
+        sections.append(("Object   ", addr, cache.object_size))
         if cache.flags & SLAB_RED_ZONE:
-            sections.append(("Redzone ", addr + cache.object_size, cache.inuse - cache.object_size))
+            sections.append(("Redzone  ", addr + cache.object_size, cache.inuse - cache.object_size))
         for label, start, length in sections:
             data = mem.read(start - PAGE_OFFSET, length)
             for i in range(0, length, 16):

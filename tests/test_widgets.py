@@ -112,3 +112,64 @@ def test_exercise_widget_check_and_explain():
     w.explain_button.click()
     assert f"Answer: {ex._answer}" in w.explanation.value
     assert isinstance(ex.widget(), ExerciseWidget)
+
+
+# ------------------------------------------------------------------ slab dashboard
+from memlab.widgets import SlabDashboard  # noqa: E402
+
+
+def test_slab_dashboard_create_alloc_free():
+    d = SlabDashboard(seed=2)
+    d.name.value = "task_struct"
+    d.size.value = 4224
+    d.create_button.click()
+    cache = d.machine.slub.find_cache("task_struct")
+    assert d.cache.value == "task_struct" and "7 per slab of 8 pages" in d.status.value
+    free_pages = d.machine.nr_free_pages
+    d.alloc_button.click()
+    assert cache.objects_in_use == 1 and d.machine.nr_free_pages == free_pages - 8
+    assert "a new slab of 8 pages came from the buddy allocator" in d.status.value
+    assert "task_struct            7      7   4224    7    8" in d.slabinfo.value
+    addr = d.object.value
+    d.alloc_button.click()
+    d.object.value = addr
+    d.free_button.click()
+    assert cache.objects_in_use == 1 and addr not in d.objects["task_struct"]
+    d.machine.slub.check_invariants()
+
+
+def test_slab_dashboard_kmalloc_reports_class_and_large():
+    d = SlabDashboard()
+    d.kmalloc_size.value = 100
+    d.kmalloc_button.click()
+    assert "from kmalloc-128: ksize 128, 28 bytes wasted" in d.status.value
+    assert d.cache.value == "kmalloc-128"
+    d.kmalloc_size.value = 20000
+    d.kmalloc_button.click()
+    assert "whole pages from the buddy allocator (32 KiB)" in d.status.value
+    d.kfree_button.click()
+    d.kfree_button.click()
+    assert d.machine.slub.find_cache("kmalloc-128").objects_in_use == 0
+    d.kfree_button.click()
+    assert "Nothing from kmalloc" in d.status.value
+
+
+def test_slab_dashboard_errors_in_status_line():
+    d = SlabDashboard()
+    d.kmalloc_size.value = 0
+    d.kmalloc_button.click()
+    assert "memlab-error" in d.status.value and "ZERO_SIZE_PTR" in d.status.value
+    d.name.value = "kmalloc-64"
+    d.create_button.click()
+    assert "already exists" in d.status.value
+    d.name.value = "c"
+    d.create_button.click()
+    d.alloc_button.click()
+    d.destroy_button.click()
+    assert "Slab cache still has objects" in d.status.value
+    assert "c" in d.cache.options
+    d.free_random_button.click()
+    d.shrink_button.click()
+    assert "pages back to the buddy allocator" in d.status.value
+    d.destroy_button.click()
+    assert "gone" in d.status.value and "c" not in d.cache.options

@@ -149,18 +149,21 @@ class SlabDashboard(W.VBox):
                                 layout=W.Layout(width="140px"))
         self.hwcache = W.Checkbox(value=False, description="SLAB_HWCACHE_ALIGN", indent=False,
                                   layout=W.Layout(width="180px"))
-        self.create_button = W.Button(description="kmem_cache_create", button_style="primary")
+        self.create_button = W.Button(description="kmem_cache_create", button_style="primary",
+                                       layout=W.Layout(width="170px"))
         self.cache = W.Dropdown(options=[], description="cache", layout=W.Layout(width="240px"))
-        self.alloc_button = W.Button(description="kmem_cache_alloc", button_style="primary")
+        self.alloc_button = W.Button(description="kmem_cache_alloc", button_style="primary",
+                                      layout=W.Layout(width="170px"))
         self.object = W.Dropdown(options=[], description="object", layout=W.Layout(width="290px"))
-        self.free_button = W.Button(description="kmem_cache_free")
+        self.free_button = W.Button(description="kmem_cache_free", layout=W.Layout(width="170px"))
         self.free_random_button = W.Button(description="free random")
         self.kmalloc_size = W.BoundedIntText(value=100, min=-1, max=1 << 24, description="bytes",
                                              layout=W.Layout(width="170px"))
         self.kmalloc_button = W.Button(description="kmalloc", button_style="info")
         self.kfree_button = W.Button(description="kfree last")
-        self.shrink_button = W.Button(description="kmem_cache_shrink")
-        self.destroy_button = W.Button(description="kmem_cache_destroy", button_style="danger")
+        self.shrink_button = W.Button(description="kmem_cache_shrink", layout=W.Layout(width="170px"))
+        self.destroy_button = W.Button(description="kmem_cache_destroy", button_style="danger",
+                                        layout=W.Layout(width="170px"))
         self.status = W.HTML(status_html("Create a cache, or pick one and press kmem_cache_alloc."))
         self.image = W.Image(format="png", layout=W.Layout(width="100%"))
         self.legend = W.HTML('<span style="font-size:12px">Slabs: <b style="color:#0072B2">&#9632;</b> object in '

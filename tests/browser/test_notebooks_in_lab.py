@@ -52,3 +52,23 @@ def test_exercise_widget_checks_in_the_browser(page, lab):
     box.locator(".jupyter-widgets.widget-button", has_text="Check").click()
     expect(box.locator(".memlab-status")).to_contain_text(f"Correct: {answer}")
     assert Path(screenshot(page, "00_start_here_exercise")).exists()
+
+
+def test_slab_dashboard_click_changes_what_is_shown(page, lab):
+    from playwright.sync_api import expect
+
+    run_notebook(page, lab, "03_slab_allocator.ipynb")
+    button = page.locator(".jupyter-widgets.widget-button", has_text="kmem_cache_alloc").first
+    dashboard = page.locator(".widget-vbox", has=button).first
+    dashboard.scroll_into_view_if_needed()
+    status = dashboard.locator(".memlab-status").first
+    image = dashboard.locator(".widget-image").first
+    src_before = image.get_attribute("src")
+    button.click()
+    expect(status).to_have_text(re.compile(r"kmem_cache_alloc\(kmalloc-96\) -> 0xffff8880"))
+    expect(dashboard).to_contain_text("kmalloc-96            42     42     96   42    1")
+    assert image.get_attribute("src") != src_before
+    dashboard.locator("input[type='number']").last.fill("0")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text=re.compile(r"^kmalloc$")).click()
+    expect(status).to_contain_text("ZERO_SIZE_PTR")
+    screenshot(page, "03_slab_allocator_dashboard")
