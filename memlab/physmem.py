@@ -193,6 +193,11 @@ class Machine:
                            for hz in range(MAX_NR_ZONES)]
         self.trail = []
         self.mem = PhysicalMemory(self.nr_pages)
+        from .faultinject import FaultAttr
+
+        #: Documentation/fault-injection: make page or slab allocations fail on purpose
+        self.fail_page_alloc = FaultAttr("fail_page_alloc", min_order=1)
+        self.failslab = FaultAttr("failslab")
         self.kernel_log = []
         self._slub = None
 
@@ -271,6 +276,59 @@ class Machine:
         """``ksize(addr)``: how many bytes the allocation really has."""
         return self.slub.ksize(addr)
 
+    # ------------------------------------------------------------- mempools
+    def mempool_create(self, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool"):
+        """Kernel: mm/mempool.c mempool_create(): a pool pre-filled with
+        ``min_nr`` elements from ``alloc_fn(gfp_mask, pool_data)``."""
+        from .mempool import Mempool
+
+        return Mempool(self, min_nr, alloc_fn, free_fn, pool_data, name=name)
+
+    def mempool_create_slab_pool(self, min_nr, cache):
+        """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache)."""
+        from .mempool import Mempool
+        from .slub import KmemCache
+
+        if not isinstance(cache, KmemCache):
+            raise BadSize(f"mempool_create_slab_pool: {cache!r} is not a kmem_cache")
+        slub = self.slub
+        return Mempool(self, min_nr, lambda gfp, c: slub.kmem_cache_alloc(c, gfp),
+                       lambda e, c: slub.kmem_cache_free(c, e), cache, name=f"slab:{cache.name}")
+
+    def mempool_create_kmalloc_pool(self, min_nr, size):
+        """mempool_create_kmalloc_pool(): elements from kmalloc(size)."""
+        from .mempool import Mempool
+
+        slub = self.slub
+        if size.__class__ is not int or size <= 0:
+            raise BadSize(f"mempool_create_kmalloc_pool: size {size!r} must be an int > 0")
+        return Mempool(self, min_nr, lambda gfp, n: slub.kmalloc(n, gfp), lambda e, n: slub.kfree(e), size,
+                       name=f"kmalloc:{size}")
+
+    def mempool_create_page_pool(self, min_nr, order):
+        """mempool_create_page_pool(): elements are order-``order`` Pages."""
+        from .mempool import Mempool
+
+        _check_order(order, "mempool_create_page_pool")
+        return Mempool(self, min_nr, lambda gfp, o: self.alloc_pages(o, gfp), lambda e, o: self.free_pages(e, o),
+                       order, name=f"pages:order-{order}", describe=lambda p: f"pfn {p.pfn}")
+
+    def mempool_alloc(self, pool, gfp="GFP_KERNEL", task="task"):
+        """Kernel: mempool_alloc(); see :meth:`memlab.mempool.Mempool.alloc`."""
+        return pool.alloc(gfp, task=task)
+
+    def mempool_free(self, element, pool):
+        """Kernel: mempool_free(element, pool)."""
+        pool.free(element)
+
+    def mempool_resize(self, pool, new_min_nr):
+        """Kernel: mempool_resize()."""
+        return pool.resize(new_min_nr)
+
+    def mempool_destroy(self, pool):
+        """Kernel: mempool_destroy() (refused while elements are out)."""
+        pool.destroy()
+
     # ----------------------------------------------------------------- alloc
     def alloc_pages(self, order=0, gfp="GFP_KERNEL"):
         """Allocate ``2**order`` pages; return the first :class:`Page`.
@@ -289,6 +347,9 @@ class Machine:
         if order.__class__ is not int or not 0 <= order <= MAX_PAGE_ORDER:
             _check_order(order)
         mask = parse_gfp(gfp)
+        if self.fail_page_alloc.probability and self.fail_page_alloc.should_fail(mask, 1 << order, order):
+            raise OutOfMemory(f"alloc_pages(order={order}, {gfp_names(mask)}): failure injected by "
+                              f"fail_page_alloc ({self.fail_page_alloc.failures} so far)")
         hz = gfp_zone(mask)
         zonelist = self._zonelists[hz]
         skipped = []

@@ -334,6 +334,7 @@ class Slub:
     def __init__(self, machine, slub_debug=None):
         self.machine = machine
         self.nr_cpus = machine.cpus
+        self.failslab = machine.failslab
         self.caches = []                  # creation order; slabinfo lists newest first
         self._by_name = {}
         self._slab_of_pfn = {}            # every pfn of every slab -> Slab
@@ -426,6 +427,8 @@ class Slub:
         the smallest order that holds one object) and run the constructor on
         every object.
         """
+        if self.failslab.probability:
+            self._failslab(cache, gfp)
         slab = cache.cpu_slab
         if slab is not None and slab.freelist:
             index = slab.freelist.pop()
@@ -439,6 +442,13 @@ class Slub:
         if cache.debug:
             self._alloc_debug(cache, slab, index, addr)
         return addr
+
+    def _failslab(self, cache, gfp):
+        """Kernel: mm/failslab.c should_failslab() (slab_pre_alloc_hook)."""
+        mask = parse_gfp(gfp) if gfp.__class__ is not int else gfp
+        if self.failslab.should_fail(mask, cache.object_size):
+            raise OutOfMemory(f"kmem_cache_alloc({cache.name}): failure injected by failslab "
+                              f"({self.failslab.failures} so far)")
 
     def _refill_cpu_slab(self, cache, gfp):
         old = cache.cpu_slab

@@ -10,7 +10,7 @@ from bisect import bisect_right
 from .errors import OutOfMemory
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix"]
+__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix", "pool_vs_malloc"]
 
 #: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
 BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
@@ -130,3 +130,59 @@ def kmalloc_mix(machine, n, seed, max_size=4096):
         size = max(1, int(2 ** rng.uniform(0, max_size.bit_length() - 1)))
         out.append((machine.kmalloc(size), size))
     return out
+
+
+def pool_vs_malloc(n, seed, object_size=48, max_live=2000):
+    """The same seeded alloc/free sequence of ``object_size``-byte objects on
+    an :class:`memlab.mempool.ObjectPool` and on :class:`memlab.heap.Malloc`,
+    interleaved with long-lived odd-sized mallocs on the heap (as a real
+    program has). Returns a dict of figures per allocator: operations per
+    second in the simulation, bytes reserved, overhead, fragmentation."""
+    import time
+
+    from .heap import Malloc
+    from .mempool import ObjectPool
+
+    rng = random.Random(seed)
+    ops = []
+    live = 0
+    for _ in range(n):
+        if live < max_live and (live == 0 or rng.random() < 0.55):
+            ops.append(1)
+            live += 1
+        else:
+            ops.append(-rng.random())
+            live -= 1
+    results = {}
+    pool = ObjectPool(object_size, max_live)
+    heap = Malloc()
+    for name, alloc, free in (("object pool", pool.allocate, pool.deallocate),
+                              ("malloc", lambda: heap.malloc(object_size), heap.free)):
+        rng2 = random.Random(seed + 1)
+        held = []
+        others = []
+        start = time.perf_counter()
+        for op in ops:
+            if op > 0:
+                held.append(alloc())
+                if name == "malloc" and rng2.random() < 0.05:
+                    others.append(heap.malloc(rng2.randint(20, 700)))     # long-lived neighbours
+            else:
+                i = int(-op * len(held))
+                held[i], held[-1] = held[-1], held[i]
+                free(held.pop())
+        elapsed = time.perf_counter() - start
+        if name == "object pool":
+            results[name] = {"ops_per_s": n / elapsed, "reserved_bytes": pool.chunk_bytes,
+                             "live_bytes": pool.in_use * object_size,
+                             "overhead_per_object": pool.stride - object_size, "fragmentation": 0.0,
+                             "peak_live": pool.peak}
+        else:
+            st = heap.stats()
+            results[name] = {"ops_per_s": n / elapsed, "reserved_bytes": st["heap_size"],
+                             "live_bytes": len(held) * object_size,
+                             "overhead_per_object": (st["chunk_bytes_in_use"] - st["requested"])
+                             / max(1, len(held) + len(others)),
+                             "fragmentation": st["fragmentation"], "free_chunks": st["free_chunks"],
+                             "searches_per_malloc": heap.searches / max(1, sum(1 for o in ops if o > 0))}
+    return results
