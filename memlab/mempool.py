@@ -216,7 +216,9 @@ class Mempool:
     def resize(self, new_min_nr):
         """Kernel: mm/mempool.c mempool_resize(): shrinking frees surplus
         reserve elements; growing allocates (GFP_KERNEL) up to the new
-        min_nr and stops quietly if the backing allocator fails."""
+        min_nr and stops quietly if the backing allocator fails. Sleepers
+        then retry at once (in the kernel they re-poll within
+        io_schedule_timeout(5*HZ); memlab has no clock)."""
         self._check_live("mempool_resize")
         if new_min_nr.__class__ is not int or new_min_nr <= 0:
             raise BadPool(f"mempool_resize: new_min_nr {new_min_nr!r} must be an int > 0 (BUG_ON)")

@@ -73,6 +73,9 @@ class MempoolMachine(RuleBasedStateMachine):
 
     @invariant()
     def consistent(self):
+        for w in [w for w in self.waiters if w.state == "done"]:    # woken sleepers own their element
+            self.waiters.remove(w)
+            self.held.append(w.element)
         self.pool.check_invariants()
         assert self.in_backing() == self.pool.curr_nr + len(self.held)
         assert len(self.pool.wait) == len([w for w in self.waiters if w.state == "waiting"])
