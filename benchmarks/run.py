@@ -146,6 +146,21 @@ def bench_slab(repeat):
     line("kmalloc/kfree, mixed sizes 1..8192 bytes", f"{best / 1e6:.2f} M ops/s", "")
 
 
+def bench_pools():
+    res = memlab.workloads.pool_vs_malloc(100_000, seed=1)
+    line("user-space object pool, 48-byte objects", f"{res['object pool']['ops_per_s'] / 1e6:.2f} M ops/s", "")
+    line("first-fit malloc, same workload", f"{res['malloc']['ops_per_s'] / 1e6:.2f} M ops/s",
+         f"{res['malloc']['overhead_per_object']:.0f} B/object overhead")
+    m = memlab.Machine(ram="1GiB")
+    pool = m.mempool_create_slab_pool(16, m.kmem_cache_create("bio", 256))
+    n = 100_000
+    start = time.perf_counter()
+    for _ in range(n):
+        m.mempool_free(m.mempool_alloc(pool, "GFP_NOIO"), pool)
+    line("mempool_alloc + mempool_free pairs (slab pool)", f"{n / (time.perf_counter() - start) / 1e6:.2f} M pairs/s",
+         "")
+
+
 def bench_memory():
     gc.collect()
     tracemalloc.start()
@@ -206,6 +221,13 @@ def bench_drawing(repeat):
     line("slab dashboard click (kmem_cache_alloc + redraw)", f"{min(clicks) * 1e3:.1f} ms",
          f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
 
+    from memlab.widgets import MempoolDashboard
+
+    dash = MempoolDashboard()
+    clicks = [_timed(dash.alloc_button.click) for _ in range(max(repeat, 5))]
+    line("mempool dashboard click (mempool_alloc + redraw)", f"{min(clicks) * 1e3:.1f} ms",
+         f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
+
 
 def _timed(fn):
     start = time.perf_counter()
@@ -245,6 +267,7 @@ def main():
     bench_buddy(args.repeat)
     bench_long_free_list(args.repeat)
     bench_slab(args.repeat)
+    bench_pools()
     bench_memory()
     bench_drawing(args.repeat)
     bench_import()

@@ -11,7 +11,7 @@ ipywidgets).
 
 Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
-:func:`kmalloc_class` (slab allocator).
+:func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools).
 """
 
 import random
@@ -21,7 +21,7 @@ from .page_alloc import Zone
 from .units import NR_PAGE_ORDERS
 
 __all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
-           "largest_block", "objs_per_slab", "kmalloc_class", "GENERATORS", "make"]
+           "largest_block", "objs_per_slab", "kmalloc_class", "mempool_curr_nr", "GENERATORS", "make"]
 
 
 class BadAnswer(MemlabError, ValueError):
@@ -238,6 +238,53 @@ def kmalloc_class(seed):
                     hint="the classes are the powers of two from 8 to 8192, plus 96 and 192")
 
 
+def mempool_curr_nr(seed):
+    """Follow mempool_alloc/mempool_free under a failing backing allocator:
+    what is curr_nr at the end?"""
+    from .physmem import Machine
+
+    rng = random.Random(seed)
+    min_nr = rng.randint(2, 5)
+    m = Machine(ram="32MiB")
+    pool = m.mempool_create_kmalloc_pool(min_nr, 128)
+    m.failslab.configure(probability=100, times=-1, ignore_gfp_reclaim=False)
+    held = []
+    events = []
+    steps = [f"mempool_create pre-fills the reserve: curr_nr = {min_nr} (min_nr {min_nr})."]
+    for _ in range(rng.randint(4, 7)):
+        if held and rng.random() < 0.4:
+            e = held.pop(rng.randrange(len(held)))
+            before = pool.curr_nr
+            pool.free(e)
+            events.append("mempool_free")
+            steps.append(f"mempool_free: curr_nr {before} < min_nr {min_nr}, so the element refills the reserve: "
+                         f"curr_nr = {pool.curr_nr}." if pool.curr_nr > before else
+                         f"mempool_free: the reserve is full (curr_nr = min_nr), the element goes back to "
+                         f"kmalloc: curr_nr = {pool.curr_nr}.")
+        else:
+            gfp = rng.choice(["GFP_NOIO", "GFP_ATOMIC"])
+            before = pool.curr_nr
+            got = pool.alloc(gfp)
+            events.append(f"mempool_alloc({gfp})")
+            if got is None:
+                steps.append(f"mempool_alloc({gfp}): kmalloc fails, the reserve is empty, GFP_ATOMIC may not "
+                             f"sleep: NULL; curr_nr stays {pool.curr_nr}.")
+            elif isinstance(got, int):
+                held.append(got)
+                steps.append(f"mempool_alloc({gfp}): kmalloc fails, so an element comes from the reserve: "
+                             f"curr_nr {before} -> {pool.curr_nr}.")
+            else:
+                steps.append(f"mempool_alloc({gfp}): kmalloc fails twice, the reserve is empty, GFP_NOIO may "
+                             f"sleep: the task waits on pool->wait; curr_nr stays {pool.curr_nr}.")
+                break
+    question = (f"A mempool is created with min_nr = {min_nr} on top of kmalloc, and from then on every "
+                f"kmalloc fails (memory is exhausted). The calls are: " + ", ".join(events)
+                + ". What is pool->curr_nr after the last call?")
+    return Exercise("mempool_curr_nr", seed, question, pool.curr_nr, steps,
+                    hint="alloc tries kmalloc first, then takes from the reserve; free refills the reserve "
+                         "while curr_nr < min_nr")
+
+
 GENERATORS = {
     "buddy_of": buddy_of,
     "next_pfn": next_pfn,
@@ -245,6 +292,7 @@ GENERATORS = {
     "largest_block": largest_block,
     "objs_per_slab": objs_per_slab,
     "kmalloc_class": kmalloc_class,
+    "mempool_curr_nr": mempool_curr_nr,
 }
 
 

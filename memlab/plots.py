@@ -12,7 +12,8 @@ import numpy as np
 from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, format_size
 
 __all__ = ["order_colors", "ALLOCATED_COLOR", "memory_map", "memory_map_image", "free_area_chart", "show_buddy",
-           "fragmentation_over_time", "buddy_figure", "slab_rows", "kmalloc_waste", "slab_page_map"]
+           "fragmentation_over_time", "buddy_figure", "slab_rows", "kmalloc_waste", "slab_page_map",
+           "mempool_history", "object_pool_map"]
 
 ALLOCATED_COLOR = (0.80, 0.80, 0.80, 1.0)
 OUTSIDE_COLOR = (1.0, 1.0, 1.0, 1.0)
@@ -272,4 +273,54 @@ def slab_page_map(ax, machine, zone_name=None, width=None, highlight=None):
     if highlight is not None:
         handles.append(Patch(color="#D55E00", label=f"slab of {highlight.name}"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+# ----------------------------------------------------------------- mempools
+_EVENT_STYLE = {
+    "backing": ("o", "#009E73", "element from the backing allocator"),
+    "reserve": ("v", "#E69F00", "backing failed: element from the reserve"),
+    "backing_failed": ("x", "#D55E00", "backing failed, reserve empty"),
+    "null": ("s", "#CC79A7", "NULL returned (caller may not sleep)"),
+    "sleep": ("D", "#000000", "caller sleeps on pool->wait"),
+    "woken": ("*", "#0072B2", "sleeper woken with an element"),
+}
+
+
+def mempool_history(ax, pool, last=200):
+    """The reserve level ``curr_nr`` after each event of a mempool, with a
+    marker per event (backing success or failure, reserve use, NULL, sleep,
+    wake-up), against ``min_nr``."""
+    events = pool.history[-last:]
+    steps = [e[0] for e in events]
+    levels = [e[2] for e in events]
+    ax.step(steps, levels, where="post", color="#0072B2", linewidth=1.5, label="curr_nr (reserve)")
+    ax.axhline(pool.min_nr, color="black", linestyle="--", linewidth=0.8, label=f"min_nr = {pool.min_nr}")
+    for kind, (marker, color, label) in _EVENT_STYLE.items():
+        xs = [s for s, e, _ in events if e == kind]
+        ys = [lvl for s, e, lvl in events if e == kind]
+        if xs:
+            ax.scatter(xs, ys, marker=marker, color=color, s=28, zorder=3, label=label)
+    ax.set_ylim(-0.5, max(pool.min_nr, max(levels, default=0)) + 1.5)
+    ax.set_xlabel("event")
+    ax.set_ylabel("elements in reserve")
+    ax.set_title(f"mempool {pool.name}: reserve over time")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+def object_pool_map(ax, pool, width=32):
+    """The chunk of an :class:`memlab.mempool.ObjectPool`: one cell per slot,
+    dark when in use."""
+    from matplotlib.colors import ListedColormap
+
+    cells = np.frombuffer(bytes(pool.isfree), dtype=np.uint8) ^ 1          # 1 = in use
+    rows = -(-pool.capacity // width)
+    grid = np.full(rows * width, 2, dtype=np.uint8)
+    grid[:pool.capacity] = cells
+    ax.imshow(grid.reshape(rows, width), cmap=ListedColormap([FREE_COLOR, USED_COLOR, NO_OBJECT_COLOR]),
+              vmin=0, vmax=2, aspect="auto", interpolation="nearest", extent=(0, width, rows, 0))
+    ax.set_title(f"{pool.name}: {pool.in_use} of {pool.capacity} slots in use ({pool.stride}-byte slots)")
+    ax.set_xlabel("slot within row")
+    ax.set_ylabel(f"row ({width} slots per row)")
     return ax

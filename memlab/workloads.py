@@ -10,7 +10,7 @@ from bisect import bisect_right
 from .errors import OutOfMemory
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix", "pool_vs_malloc"]
+__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix", "pool_vs_malloc", "bio_writeback"]
 
 #: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
 BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
@@ -186,3 +186,47 @@ def pool_vs_malloc(n, seed, object_size=48, max_live=2000):
                              "fragmentation": st["fragmentation"], "free_chunks": st["free_chunks"],
                              "searches_per_malloc": heap.searches / max(1, sum(1 for o in ops if o > 0))}
     return results
+
+
+def bio_writeback(machine, pool, n_steps, seed, submit_per_step=3, io_time=(2, 6), fail_probability=60):
+    """A seeded block-I/O scenario: each step the writeback thread submits
+    up to ``submit_per_step`` bios (``mempool_alloc(pool, GFP_NOIO)``), and
+    bios whose I/O finished are freed (``mempool_free``), after a random
+    ``io_time`` steps. The backing allocator fails ``fail_probability`` % of
+    the time for allocations that may not reclaim (failslab / fail_page_alloc,
+    seeded): memory is tight. Returns per-step ``(step, curr_nr, in_flight,
+    waiting)`` samples and the number of bios completed; every submitted
+    bio completes: the reserve guarantees forward progress."""
+    from .mempool import MempoolWaiter
+
+    rng = random.Random(seed)
+    for fa in (machine.failslab, machine.fail_page_alloc):
+        fa.configure(probability=fail_probability, times=-1, seed=seed, ignore_gfp_reclaim=False, min_order=0)
+    in_flight = []          # (done_at_step, element)
+    waiting = []
+    completed = 0
+    submitted = 0
+    samples = []
+    try:
+        for step in range(n_steps):
+            for w in [w for w in waiting if w.state == "done"]:
+                waiting.remove(w)
+                in_flight.append((step + rng.randint(*io_time), w.element))
+            if not waiting:
+                for _ in range(submit_per_step):
+                    result = machine.mempool_alloc(pool, "GFP_NOIO", task="writeback")
+                    submitted += 1
+                    if isinstance(result, MempoolWaiter):
+                        waiting.append(result)
+                        break
+                    in_flight.append((step + rng.randint(*io_time), result))
+            for item in [x for x in in_flight if x[0] <= step]:
+                in_flight.remove(item)
+                machine.mempool_free(item[1], pool)
+                completed += 1
+            samples.append((step, pool.curr_nr, len(in_flight), sum(w.state == "waiting" for w in waiting)))
+    finally:
+        machine.failslab.disable()
+        machine.fail_page_alloc.disable()
+    return {"samples": samples, "submitted": submitted, "completed": completed,
+            "in_flight": [e for _, e in in_flight], "waiting": waiting}

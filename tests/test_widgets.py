@@ -173,3 +173,54 @@ def test_slab_dashboard_errors_in_status_line():
     assert "pages back to the buddy allocator" in d.status.value
     d.destroy_button.click()
     assert "gone" in d.status.value and "c" not in d.cache.options
+
+
+# ---------------------------------------------------------------- mempool dashboard
+from memlab.widgets import MempoolDashboard  # noqa: E402
+
+
+def test_mempool_dashboard_reserve_sleep_and_wake():
+    d = MempoolDashboard(min_nr=2)
+    assert d.pool.curr_nr == 2
+    d.alloc_button.click()
+    assert "from the backing allocator" in d.status.value and d.pool.curr_nr == 2
+    d.fault_mode.value = "always"
+    d.fault_button.click()
+    d.alloc_button.click()
+    d.alloc_button.click()
+    assert d.pool.curr_nr == 0 and "from the reserve" in d.status.value
+    d.gfp.value = "GFP_ATOMIC"
+    d.alloc_button.click()
+    assert "returned NULL" in d.status.value
+    d.gfp.value = "GFP_NOIO"
+    d.alloc_button.click()
+    assert "sleeps on pool-&gt;wait" in d.status.value and len(d.pool.wait) == 1
+    assert "kworker/0:5" in d.state_text.value
+    d.free_oldest_button.click()
+    assert "woke kworker/0:5" in d.status.value and not d.pool.wait
+    assert len(d.held) == 3                     # the woken task now holds an element
+    d.pool.check_invariants()
+
+
+def test_mempool_dashboard_every_nth_and_resize_destroy():
+    d = MempoolDashboard(min_nr=3)
+    d.kind.value = "page pool: order 0"
+    d.create_button.click()
+    assert d.pool.name == "pages:order-0"
+    d.fault_mode.value = "every Nth call"
+    d.fault_value.value = 2
+    d.fault_button.click()
+    for _ in range(4):
+        d.alloc_button.click()
+    assert d.pool.stats["from_reserve"] == 2 and d.pool.stats["from_backing"] == 2
+    d.destroy_button.click()
+    assert "memlab-error" in d.status.value and "still handed out" in d.status.value
+    while d.held:
+        d.free_oldest_button.click()
+    d.resize_to.value = 1
+    d.resize_button.click()
+    assert d.pool.min_nr == 1 and d.pool.curr_nr == 1
+    d.destroy_button.click()
+    assert "went back to the backing allocator" in d.status.value
+    d.alloc_button.click()
+    assert "destroyed" in d.status.value

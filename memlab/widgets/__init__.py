@@ -5,3 +5,4 @@ from ._common import guarded, status_html  # noqa: F401
 from .buddy import BuddyDashboard  # noqa: F401
 from .exercise import ExerciseWidget  # noqa: F401
 from .slab import SlabDashboard  # noqa: F401,E402
+from .mempool import MempoolDashboard  # noqa: F401,E402

@@ -37,9 +37,18 @@ def guarded(method):
 
 
 def figure_png(fig, dpi=80):
-    """PNG bytes of a matplotlib Figure (Agg, no pyplot state)."""
+    """PNG bytes of a matplotlib Figure (Agg, no pyplot state), encoded with
+    light compression: widget redraws favour speed over a few kilobytes."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
     return buf.getvalue()
 
 

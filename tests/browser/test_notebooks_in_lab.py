@@ -72,3 +72,24 @@ def test_slab_dashboard_click_changes_what_is_shown(page, lab):
     dashboard.locator(".jupyter-widgets.widget-button", has_text=re.compile(r"^kmalloc$")).click()
     expect(status).to_contain_text("ZERO_SIZE_PTR")
     screenshot(page, "03_slab_allocator_dashboard")
+
+
+def test_mempool_dashboard_click_changes_what_is_shown(page, lab):
+    from playwright.sync_api import expect
+
+    run_notebook(page, lab, "04_memory_pools.ipynb")
+    button = page.locator(".jupyter-widgets.widget-button", has_text="mempool_alloc").first
+    dashboard = page.locator(".widget-vbox", has=button).first
+    dashboard.scroll_into_view_if_needed()
+    status = dashboard.locator(".memlab-status").first
+    image = dashboard.locator(".widget-image").first
+    src_before = image.get_attribute("src")
+    button.click()
+    expect(status).to_contain_text("from the backing allocator")
+    assert image.get_attribute("src") != src_before
+    dashboard.locator("select").nth(2).select_option(label="always")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="apply faults").click()
+    for _ in range(5):
+        button.click()
+    expect(status).to_contain_text("sleeps on pool->wait")
+    screenshot(page, "04_memory_pools_dashboard")

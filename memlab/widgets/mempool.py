@@ -1,0 +1,221 @@
+"""The mempool dashboard: a kernel mempool under memory pressure.
+
+Create a pool, allocate with different GFP flags, free, switch fault
+injection on, and watch ``curr_nr``, the waiting tasks and the backing
+allocator."""
+
+
+import ipywidgets as W
+
+from .. import plots
+from ..mempool import MempoolWaiter
+from ._common import figure_png, guarded, pre, status_html
+
+__all__ = ["MempoolDashboard"]
+
+_KINDS = {
+    "slab pool: bio (256-byte objects)": "slab",
+    "kmalloc pool: 512 bytes": "kmalloc",
+    "page pool: order 0": "page",
+}
+
+
+class MempoolDashboard(W.VBox):
+    """Interactive kernel mempool on a small machine.
+
+    ``MempoolDashboard(min_nr=4, seed=0)``. Controls: pool kind and min_nr
+    (*mempool_create*), GFP flags and *mempool_alloc*, an element and
+    *mempool_free* (*free oldest*), fault injection of the backing allocator
+    (off / always / every Nth call / with a probability, seeded),
+    *mempool_resize*, *mempool_destroy*.
+    """
+
+    def __init__(self, min_nr=4, seed=0, ram="32MiB"):
+        self.seed = seed
+        self.ram = ram
+        self.last_error = None
+        self.pool = None
+        self.held = []
+        self.waiters = []
+        self._task_no = 0
+
+        self.kind = W.Dropdown(options=list(_KINDS), description="pool", layout=W.Layout(width="330px"))
+        self.min_nr = W.BoundedIntText(value=min_nr, min=0, max=64, description="min_nr",
+                                       layout=W.Layout(width="150px"))
+        self.create_button = W.Button(description="mempool_create", button_style="primary",
+                                      layout=W.Layout(width="160px"))
+        self.gfp = W.Dropdown(options=["GFP_NOIO", "GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"], description="gfp",
+                              layout=W.Layout(width="230px"))
+        self.alloc_button = W.Button(description="mempool_alloc", button_style="primary",
+                                     layout=W.Layout(width="160px"))
+        self.element = W.Dropdown(options=[], description="element", layout=W.Layout(width="300px"))
+        self.free_button = W.Button(description="mempool_free", layout=W.Layout(width="160px"))
+        self.free_oldest_button = W.Button(description="free oldest")
+        self.fault_mode = W.Dropdown(options=["off", "always", "every Nth call", "probability %"],
+                                     description="faults", layout=W.Layout(width="230px"))
+        self.fault_value = W.BoundedIntText(value=2, min=1, max=100, description="N / %",
+                                            layout=W.Layout(width="150px"))
+        self.spare_reclaim = W.Checkbox(value=False, description="spare allocations that may reclaim",
+                                        indent=False, layout=W.Layout(width="260px"))
+        self.fault_button = W.Button(description="apply faults")
+        self.resize_to = W.BoundedIntText(value=min_nr, min=1, max=64, description="new min_nr",
+                                          layout=W.Layout(width="170px"))
+        self.resize_button = W.Button(description="mempool_resize", layout=W.Layout(width="160px"))
+        self.destroy_button = W.Button(description="mempool_destroy", button_style="danger",
+                                       layout=W.Layout(width="160px"))
+        self.status = W.HTML(status_html("Press mempool_create."))
+        self.image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.state_text = W.HTML()
+
+        for button, handler in ((self.create_button, self._on_create), (self.alloc_button, self._on_alloc),
+                                (self.free_button, self._on_free), (self.free_oldest_button, self._on_free_oldest),
+                                (self.fault_button, self._on_faults), (self.resize_button, self._on_resize),
+                                (self.destroy_button, self._on_destroy)):
+            button.on_click(handler)
+        controls = W.VBox([
+            W.HBox([self.kind, self.min_nr, self.create_button]),
+            W.HBox([self.gfp, self.alloc_button, self.element, self.free_button, self.free_oldest_button]),
+            W.HBox([self.fault_mode, self.fault_value, self.spare_reclaim, self.fault_button]),
+            W.HBox([self.resize_to, self.resize_button, self.destroy_button]),
+        ])
+        super().__init__([controls, self.status, self.image, self.state_text])
+        self._on_create()
+
+    def __repr__(self):
+        return f"MempoolDashboard(min_nr {self.min_nr.value}, seed {self.seed})"
+
+    # ---------------------------------------------------------------- model
+    def _create(self):
+        from ..physmem import Machine
+
+        self.machine = m = Machine(ram=self.ram, cpus=2)
+        kind = _KINDS[self.kind.value]
+        n = self.min_nr.value
+        if kind == "slab":
+            self.pool = m.mempool_create_slab_pool(n, m.kmem_cache_create("bio", 256))
+        elif kind == "kmalloc":
+            self.pool = m.mempool_create_kmalloc_pool(n, 512)
+        else:
+            self.pool = m.mempool_create_page_pool(n, 0)
+        self.held, self.waiters, self._task_no = [], [], 0
+
+    def refresh(self):
+        from matplotlib.figure import Figure
+
+        pool = self.pool
+        for w in [w for w in self.waiters if w.state == "done"]:
+            self.waiters.remove(w)
+            self.held.append(w.element)
+        if getattr(self, "_fig", None) is None:
+            self._fig = Figure(figsize=(10.5, 3.0), dpi=72)
+            self._fig.subplots_adjust(left=0.07, right=0.68, bottom=0.17, top=0.88)
+            self._ax = self._fig.subplots()
+        self._ax.cla()
+        plots.mempool_history(self._ax, pool, last=60)
+        self.image.value = figure_png(self._fig, dpi=72)
+        fault = self.machine.failslab if self._kind != "page" else self.machine.fail_page_alloc
+        waiting = ", ".join(w.task for w in pool.wait) or "none"
+        s = pool.stats
+        lines = [
+            f"{pool!r}",
+            f"reserve (top last): {[pool.describe(e) for e in pool.elements]}",
+            f"handed out: {len(pool.outstanding)}    tasks asleep on pool->wait: {waiting}",
+            f"from backing allocator {s['from_backing']}, from reserve {s['from_reserve']}, NULL {s['null']}, "
+            f"slept {s['slept']}",
+            f"freed into reserve {s['freed_to_reserve']}, freed to backing allocator {s['freed_to_backing']}",
+            f"backing allocator: {fault!r}",
+        ]
+        self.state_text.value = pre("\n".join(lines))
+        self.element.options = [(f"{pool.describe(e)}", i) for i, e in enumerate(self.held)][-200:]
+
+    @property
+    def _kind(self):
+        return _KINDS[self.kind.value]
+
+    def _free_index(self, i):
+        element = self.held[i]
+        woke = [w for w in self.pool.wait]
+        self.machine.mempool_free(element, self.pool)
+        self.held.pop(i)
+        done = [w.task for w in woke if w.state == "done"]
+        self.refresh()
+        where = ("into the reserve" if self.pool.history[-1][1] in ("free_to_reserve", "woken")
+                 else "back to the backing allocator")
+        extra = f"; woke {', '.join(done)}, who took an element" if done else ""
+        self.status.value = status_html(f"mempool_free({self.pool.describe(element)}): {where}{extra}", "ok")
+
+    # ------------------------------------------------------------ callbacks
+    @guarded
+    def _on_create(self, _=None):
+        self._create()
+        self.refresh()
+        self.status.value = status_html(f"mempool_create: {self.pool.curr_nr} elements pre-allocated into "
+                                        f"the reserve.", "ok")
+
+    @guarded
+    def _on_alloc(self, _=None):
+        self._task_no += 1
+        task = f"kworker/0:{self._task_no}"
+        result = self.machine.mempool_alloc(self.pool, self.gfp.value, task=task)
+        event = self.pool.history[-1][1]
+        if isinstance(result, MempoolWaiter):
+            self.waiters.append(result)
+            msg = (f"mempool_alloc({self.gfp.value}): backing allocator failed twice and the reserve is empty; "
+                   f"{task} sleeps on pool->wait until an element is freed")
+            kind = "info"
+        elif result is None:
+            msg = (f"mempool_alloc({self.gfp.value}) returned NULL: backing allocator failed, reserve empty, and "
+                   f"the caller may not sleep")
+            kind = "error"
+        else:
+            self.held.append(result)
+            src = "the reserve" if event == "reserve" else "the backing allocator"
+            msg = f"mempool_alloc({self.gfp.value}) -> {self.pool.describe(result)} from {src}"
+            kind = "ok"
+        self.refresh()
+        self.status.value = status_html(msg, kind)
+
+    @guarded
+    def _on_free(self, _=None):
+        if self.element.value is None:
+            self.status.value = status_html("No element handed out.", "error")
+            return
+        self._free_index(self.element.value)
+
+    @guarded
+    def _on_free_oldest(self, _=None):
+        if not self.held:
+            self.status.value = status_html("No element handed out.", "error")
+            return
+        self._free_index(0)
+
+    @guarded
+    def _on_faults(self, _=None):
+        fault = self.machine.failslab if self._kind != "page" else self.machine.fail_page_alloc
+        mode, value = self.fault_mode.value, self.fault_value.value
+        spare = self.spare_reclaim.value
+        if mode == "off":
+            fault.disable()
+        elif mode == "always":
+            fault.configure(probability=100, times=-1, seed=self.seed, ignore_gfp_reclaim=spare, min_order=0)
+        elif mode == "every Nth call":
+            fault.configure(probability=100, interval=value, times=-1, seed=self.seed, ignore_gfp_reclaim=spare,
+                            min_order=0)
+        else:
+            fault.configure(probability=value, times=-1, seed=self.seed, ignore_gfp_reclaim=spare, min_order=0)
+        self.refresh()
+        self.status.value = status_html(f"{fault!r}", "ok")
+
+    @guarded
+    def _on_resize(self, _=None):
+        self.machine.mempool_resize(self.pool, self.resize_to.value)
+        self.refresh()
+        self.status.value = status_html(f"mempool_resize({self.resize_to.value}): curr_nr {self.pool.curr_nr}",
+                                        "ok")
+
+    @guarded
+    def _on_destroy(self, _=None):
+        self.machine.mempool_destroy(self.pool)
+        self.status.value = status_html("mempool_destroy: the reserve went back to the backing allocator; "
+                                        "press mempool_create for a new pool.", "ok")
+        self.refresh()
