@@ -87,7 +87,7 @@ def test_mempool_dashboard_click_changes_what_is_shown(page, lab):
     button.click()
     expect(status).to_contain_text("from the backing allocator")
     assert image.get_attribute("src") != src_before
-    dashboard.locator("select").nth(2).select_option(label="always")
+    dashboard.locator("select", has=page.locator("option", has_text="every Nth call")).select_option(label="always")
     dashboard.locator(".jupyter-widgets.widget-button", has_text="apply faults").click()
     for _ in range(5):
         button.click()
