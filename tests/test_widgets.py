@@ -224,3 +224,19 @@ def test_mempool_dashboard_every_nth_and_resize_destroy():
     assert "went back to the backing allocator" in d.status.value
     d.alloc_button.click()
     assert "destroyed" in d.status.value
+
+
+def test_dropdowns_keep_a_selection_after_redraws():
+    d = SlabDashboard()
+    for _ in range(3):
+        d.alloc_button.click()
+    d.free_random_button.click()
+    assert d.object.value in d.objects["kmalloc-96"]
+    d.free_button.click()
+    assert "kmem_cache_free(kmalloc-96" in d.status.value
+    mp = MempoolDashboard()
+    mp.alloc_button.click()
+    mp.alloc_button.click()
+    assert mp.element.value == 1
+    mp.free_button.click()
+    assert "mempool_free" in mp.status.value and len(mp.held) == 1

@@ -126,7 +126,9 @@ class MempoolDashboard(W.VBox):
             f"backing allocator: {fault!r}",
         ]
         self.state_text.value = pre("\n".join(lines))
-        self.element.options = [(f"{pool.describe(e)}", i) for i, e in enumerate(self.held)][-200:]
+        options = [(f"{pool.describe(e)}", i) for i, e in enumerate(self.held)][-200:]
+        self.element.options = options
+        self.element.value = options[-1][1] if options else None
 
     @property
     def _kind(self):

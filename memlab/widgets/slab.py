@@ -225,7 +225,11 @@ class SlabDashboard(W.VBox):
                 or int(line.split()[2]) > 0]
         self.slabinfo.value = pre("".join(text[:2] + keep), wrap=False)
         objs = self.objects.get(cache.name, []) if cache else []
-        self.object.options = [(f"{a:#x}", a) for a in objs[-300:]]
+        chosen = self.object.value
+        options = [(f"{a:#x}", a) for a in objs[-300:]]
+        self.object.options = options
+        if options:
+            self.object.value = chosen if chosen in objs[-300:] else options[-1][1]
 
     def _zone_of(self, cache):
         if cache is not None and cache.nr_slabs:
