@@ -200,6 +200,8 @@ class Machine:
         self.failslab = FaultAttr("failslab")
         self.kernel_log = []
         self._slub = None
+        self._kernel = None
+        self.processes = {}
 
     # ------------------------------------------------------------ memory bytes
     def _kernel_range(self, vaddr, n):
@@ -275,6 +277,40 @@ class Machine:
     def ksize(self, addr):
         """``ksize(addr)``: how many bytes the allocation really has."""
         return self.slub.ksize(addr)
+
+    # --------------------------------------------------------- address spaces
+    @property
+    def kernel(self):
+        """The kernel half of the address space (:class:`memlab.mm.KernelSpace`)."""
+        if self._kernel is None:
+            from .mm import KernelSpace
+
+            self._kernel = KernelSpace(self)
+        return self._kernel
+
+    def spawn(self, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False, seed=0,
+              pie=True):
+        """Start a process from a small ELF-like description: sizes of its
+        TEXT, DATA and BSS segments and ``symbols`` ``{name: (segment,
+        offset)}``. Address-space randomisation is off unless ``aslr=True``
+        (then seeded). Returns a :class:`memlab.mm.Process`."""
+        from .mm import Process
+
+        proc = Process(self, name, text, data, bss, symbols, aslr, seed, pie)
+        self.processes[proc.pid] = proc
+        return proc
+
+    def vmalloc(self, size):
+        """``vmalloc(size)``: virtually contiguous kernel memory from scattered pages."""
+        return self.kernel.vmalloc(size)
+
+    def vfree(self, addr):
+        """``vfree(addr)``."""
+        self.kernel.vfree(addr)
+
+    def ioremap(self, phys_addr, size):
+        """``ioremap(phys, size)``: map device registers into kernel space."""
+        return self.kernel.ioremap(phys_addr, size)
 
     # ------------------------------------------------------------- mempools
     def mempool_create(self, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool"):

@@ -9,7 +9,7 @@ zoneinfo_show_print() (/proc/zoneinfo).
 
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["buddyinfo", "format_buddyinfo", "slabinfo", "slabinfo_row", "parse_slabinfo", "host_slabinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
+__all__ = ["buddyinfo", "format_buddyinfo", "maps", "maps_line", "parse_maps", "status", "status_field", "host_self_maps", "host_self_status", "slabinfo", "slabinfo_row", "parse_slabinfo", "host_slabinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
            "read_host", "host_buddyinfo", "host_zoneinfo", "host_min_free_kbytes"]
 
 
@@ -195,3 +195,109 @@ def parse_slabinfo(text):
 def host_slabinfo():
     """The host's real /proc/slabinfo text, or None (it needs root)."""
     return read_host("/proc/slabinfo")
+
+
+def maps_line(start, end, perms, pgoff, dev, inode, name):
+    """One /proc/<pid>/maps line (fs/proc/task_mmu.c show_vma_header_prefix()
+    then the name padded to column 73)."""
+    line = "%08x-%08x %s %08x %02x:%02x %d " % (start, end, perms, pgoff, dev[0], dev[1], inode)
+    if name:
+        line = line.ljust(72) + " " + name
+    return line + "\n"
+
+
+def maps(process):
+    """The text of /proc/<pid>/maps of a simulated process, character for
+    character: one line per VMA, [heap], [stack], [vvar], [vdso] named as
+    the kernel names them, and the [vsyscall] page last."""
+    mm = process.mm
+    out = []
+    for vma in mm.vmas:
+        name = vma.name
+        if vma.file is not None:
+            name = vma.file.name
+            dev, ino, pgoff = vma.file.dev, vma.file.inode, vma.pgoff << 12
+        else:
+            dev, ino, pgoff = (0, 0), 0, 0
+            if name is None and vma.start <= mm.brk and vma.end >= mm.start_brk and mm.brk > mm.start_brk:
+                name = "[heap]"
+        out.append(maps_line(vma.start, vma.end, vma.perms, pgoff, dev, ino, name))
+    out.append(maps_line(0xFFFFFFFFFF600000, 0xFFFFFFFFFF601000, "--xp", 0, (0, 0), 0, "[vsyscall]"))
+    return "".join(out)
+
+
+def parse_maps(text):
+    """``[(start, end, perms, pgoff, (major, minor), inode, name)]``."""
+    rows = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        major, minor = (int(x, 16) for x in parts[3].split(":"))
+        rows.append((start, end, parts[1], int(parts[2], 16), (major, minor), int(parts[4]),
+                     parts[5].strip() if len(parts) > 5 else ""))
+    return rows
+
+
+def status(process):
+    """/proc/<pid>/status of a simulated process: Name, State, Tgid, Pid,
+    PPid, then the memory block (VmPeak ... VmSwap, HugetlbPages) exactly as
+    fs/proc/task_mmu.c task_mem() prints it, then Threads. The other lines
+    of the real file (uid/gid, signal masks, capabilities, cpus) are left out."""
+    from .mm import VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE
+
+    mm = process.mm
+    kb = 1 << (PAGE_SHIFT_KB)
+    total_vm = mm.total_vm
+    data_vm = sum(v.size for v in mm.vmas if v.flags & VM_WRITE and not v.flags & (VM_SHARED | VM_GROWSDOWN)) >> 12
+    stack_vm = sum(v.size for v in mm.vmas if v.flags & VM_GROWSDOWN) >> 12
+    exec_vm = sum(v.size for v in mm.vmas if v.flags & VM_EXEC and not v.flags & VM_WRITE
+                  and not v.flags & VM_GROWSDOWN) >> 12
+    text = ((mm.end_code + 4095) & ~4095) - (mm.start_code & ~4095)
+    lib = (exec_vm << 12) - text
+    rss = mm.rss_anon + mm.rss_file
+
+    field = status_field
+    lines = [
+        f"Name:\t{process.name[:15]}\n",
+        "State:\tS (sleeping)\n",
+        f"Tgid:\t{process.pid}\n",
+        f"Pid:\t{process.pid}\n",
+        f"PPid:\t{process.ppid}\n",
+        field("VmPeak", max(mm.hiwater_vm, total_vm) * kb),
+        field("VmSize", total_vm * kb),
+        field("VmLck", 0),
+        field("VmPin", 0),
+        field("VmHWM", max(mm.hiwater_rss, rss) * kb),
+        field("VmRSS", rss * kb),
+        field("RssAnon", mm.rss_anon * kb),
+        field("RssFile", mm.rss_file * kb),
+        field("RssShmem", 0),
+        field("VmData", data_vm * kb),
+        field("VmStk", stack_vm * kb),
+        field("VmExe", text >> 10),
+        field("VmLib", lib >> 10),
+        field("VmPTE", len(mm.pt_pages) * 4),
+        field("VmSwap", 0),
+        field("HugetlbPages", 0),
+        "Threads:\t1\n",
+    ]
+    return "".join(lines)
+
+
+PAGE_SHIFT_KB = 2          # pages -> kB: << (PAGE_SHIFT - 10)
+
+
+def status_field(name, value_kb):
+    """One memory line of /proc/<pid>/status: ``"VmRSS:\t    1624 kB\n"``
+    (seq_put_decimal_ull_width(..., 8))."""
+    return "%s:\t%8d kB\n" % (name, value_kb)
+
+
+def host_self_maps():
+    """The real /proc/self/maps of this Python process, or None."""
+    return read_host("/proc/self/maps")
+
+
+def host_self_status():
+    """The real /proc/self/status of this Python process, or None."""
+    return read_host("/proc/self/status")

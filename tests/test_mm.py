@@ -1,0 +1,300 @@
+"""Address spaces: layout, page walks, faults, brk/mmap/munmap/mprotect,
+uaccess, /proc/<pid>/maps and status, vmalloc, ioremap, i386 kmap."""
+
+from pathlib import Path
+
+import pytest
+
+import memlab
+from memlab import Machine, procfs
+from memlab.mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
+                       TASK_SIZE_MAX, File, I386Machine, SegmentationFault, SyscallError, X86_64_LAYOUT,
+                       access_ok, pgtable_indices)
+
+DATA = Path(__file__).parent / "data"
+RW = PROT_READ | PROT_WRITE
+
+
+@pytest.fixture
+def m():
+    return Machine(ram="256MiB")
+
+
+@pytest.fixture
+def p(m):
+    return m.spawn("hello", text=0x1234, data=0x300, bss=0x5000,
+                   symbols={"main": ("TEXT", 0x139), "counter": ("DATA", 0x10), "buffer": ("BSS", 0x40)})
+
+
+def test_layout_constants():
+    assert TASK_SIZE_MAX == 0x7FFFFFFFF000
+    starts = {name.split(" (")[0]: start for start, _, name in X86_64_LAYOUT}
+    assert starts["direct mapping of all physical memory"] == 0xFFFF888000000000 == memlab.physmem.PAGE_OFFSET
+    assert starts["vmalloc/ioremap space"] == 0xFFFFC90000000000
+    assert starts["virtual memory map: struct page array"] == 0xFFFFEA0000000000
+    assert starts["kernel text mapping, mapped to physical 0"] == 0xFFFFFFFF80000000
+    for (s1, e1, _), (s2, _, _) in zip(X86_64_LAYOUT, X86_64_LAYOUT[1:]):
+        assert e1 + 1 == s2                       # the table covers the 64-bit space without gaps
+
+
+def test_pgtable_indices_known_addresses():
+    assert pgtable_indices(0x0000555555554000) == (170, 341, 170, 340, 0)
+    assert pgtable_indices(0x00007FFFFFFFF000) == (255, 511, 511, 511, 0)
+    assert pgtable_indices(0xFFFF888000000000) == (273, 0, 0, 0, 0)
+    assert pgtable_indices(0xFFFFFFFF81000123) == (511, 510, 8, 0, 0x123)
+
+
+def test_access_ok():
+    assert access_ok(0x1000, 100)
+    assert not access_ok(TASK_SIZE_MAX - 10, 100)
+    assert not access_ok(0xFFFF888000000000, 8)
+
+
+def test_process_layout_no_aslr(p):
+    mm = p.mm
+    assert mm.start_code == 0x555555554000
+    assert p.segment_of(p.symbols["main"][1]) == "TEXT"
+    assert p.segment_of(p.symbols["counter"][1]) == "DATA"
+    assert p.segment_of(p.symbols["buffer"][1]) == "BSS"
+    stack = [v for v in mm.vmas if v.name == "[stack]"][0]
+    assert (stack.start, stack.end) == (0x7FFFFFFDE000, 0x7FFFFFFFF000)
+    assert mm.mmap_base == 0x7FFFF7FFF000
+    assert p.segment_of(0xFFFF888000001000).startswith("kernel: direct mapping")
+
+
+def test_aslr_is_seeded(m):
+    a = m.spawn("x", aslr=True, seed=5)
+    b = m.spawn("x", aslr=True, seed=5)
+    c = m.spawn("x", aslr=True, seed=6)
+    assert a.mm.start_code == b.mm.start_code != c.mm.start_code
+    assert a.mm.start_brk == b.mm.start_brk
+
+
+def test_maps_golden(p):
+    assert procfs.maps(p) == (
+        "555555554000-555555556000 r-xp 00000000 fe:00 %d                     /home/student/hello\n"
+        "555555556000-555555557000 rw-p 00002000 fe:00 %d                     /home/student/hello\n"
+        "555555557000-55555555c000 rw-p 00000000 00:00 0 \n"
+        "7ffff7ff9000-7ffff7ffd000 r--p 00000000 00:00 0                          [vvar]\n"
+        "7ffff7ffd000-7ffff7fff000 r-xp 00000000 00:00 0                          [vdso]\n"
+        "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n"
+        "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n"
+        % (p.exe.inode, p.exe.inode))
+
+
+@pytest.mark.parametrize("source", ["stored", "live"])
+def test_maps_format_matches_real_file(source):
+    text = (DATA / "host_self_maps_6.18.txt").read_text() if source == "stored" else procfs.host_self_maps()
+    if text is None:
+        pytest.skip("no /proc/self/maps")
+    rebuilt = "".join(procfs.maps_line(*row) for row in procfs.parse_maps(text))
+    assert rebuilt == text
+
+
+def test_status_format_matches_real_file():
+    text = (DATA / "host_self_status_mem_6.18.txt").read_text()
+    for line in text.splitlines(keepends=True):
+        name, value = line.split(":\t")
+        assert procfs.status_field(name, int(value.split()[0])) == line
+
+
+def test_status_counts(p):
+    text = procfs.status(p)
+    assert "VmExe:\t       8 kB\n" in text and "VmStk:\t     132 kB\n" in text
+    assert "VmRSS:\t       0 kB\n" in text
+    addr = p.mmap(length=0x4000)
+    for i in range(3):
+        p.touch(addr + i * 4096, write=True)
+    text = procfs.status(p)
+    assert "RssAnon:\t      12 kB\n" in text and "VmRSS:\t      12 kB\n" in text
+    assert "VmPTE:\t      12 kB\n" in text          # one PUD, one PMD, one PTE table
+
+
+def test_demand_paging_and_fault_counters(m, p):
+    addr = p.mmap(length=3 * 4096)
+    steps, result = p.mm.walk(addr)
+    assert "demand paging" in result["fault"]
+    free = m.nr_free_pages
+    assert p.touch(addr) == "minor"
+    assert p.touch(addr + 100, write=True) == "hit"
+    assert p.mm.min_flt == 1 and m.nr_free_pages < free
+    steps, result = p.mm.walk(addr + 0x123)
+    assert [s["level"] for s in steps] == ["PGD", "PUD", "PMD", "PTE"]
+    assert all(s["present"] for s in steps)
+    assert result["phys"] & 0xFFF == 0x123
+    assert steps[3]["entry"] >> 12 & ((1 << 40) - 1) == result["pfn"]
+    assert p.read(addr, 4) == b"\x00" * 4          # anonymous memory starts zeroed
+
+
+def test_file_mapping_major_then_minor(m):
+    f = File("/usr/lib/libdemo.so", 0x8000)
+    p1 = m.spawn("one")
+    p2 = m.spawn("two")
+    a = p1.mmap(length=0x8000, prot=PROT_READ | PROT_EXEC, flags=MAP_PRIVATE, file=f)
+    b = p2.mmap(length=0x8000, prot=PROT_READ, flags=MAP_PRIVATE, file=f)
+    assert p1.touch(a, execute=True) == "major"
+    assert p2.touch(b) == "minor"                   # already in the page cache
+    assert p1.mm.maj_flt == 1 and p2.mm.min_flt == 1
+    assert "RssFile:\t       4 kB" in procfs.status(p2)
+
+
+def test_segfaults(p):
+    with pytest.raises(SegmentationFault) as err:
+        p.touch(0x1000)
+    assert err.value.si_code == "SEGV_MAPERR"
+    with pytest.raises(SegmentationFault) as err:
+        p.touch(p.symbols["main"][1], write=True)  # write to text
+    assert err.value.si_code == "SEGV_ACCERR"
+    with pytest.raises(SegmentationFault, match="ring 3"):
+        p.touch(0xFFFF888000001000)
+    ro = p.mmap(length=4096, prot=PROT_READ)
+    with pytest.raises(SegmentationFault, match="SEGV_ACCERR"):
+        p.touch(ro, execute=True)
+
+
+def test_stack_grows_down_within_limit(p):
+    stack = [v for v in p.mm.vmas if v.name == "[stack]"][0]
+    start = stack.start
+    assert p.touch(start - 0x3000, write=True) == "minor"
+    assert stack.start == start - 0x3000
+    with pytest.raises(SegmentationFault):
+        p.touch(stack.end - (9 << 20))            # beyond RLIMIT_STACK (8 MiB)
+
+
+def test_brk_grows_and_shrinks_heap(m, p):
+    base = p.mm.brk
+    assert p.brk() == base
+    assert p.brk(base + 0x21000) == base + 0x21000
+    assert "[heap]" in procfs.maps(p)
+    p.touch(base + 0x20000, write=True)
+    free = m.nr_free_pages
+    assert p.brk(base + 0x1000) == base + 0x1000
+    assert m.nr_free_pages == free + 1             # the touched heap page went back
+    with pytest.raises(SegmentationFault):
+        p.touch(base + 0x20000)
+    assert p.sbrk(0x1000) == base + 0x1000
+
+
+def test_mmap_top_down_and_fixed(p):
+    a = p.mmap(length=0x3000)
+    b = p.mmap(length=0x1000)
+    assert b + 0x1000 == a and a + 0x3000 <= p.mm.mmap_base
+    c = p.mmap(addr=0x10000000, length=0x2000, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    assert c == 0x10000000
+    with pytest.raises(SyscallError) as err:
+        p.mmap(addr=0x10000001, length=0x1000, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    assert err.value.errno == "EINVAL"
+    with pytest.raises(SyscallError) as err:
+        p.mmap(addr=0xFFFF888000000000, length=0x1000, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    assert err.value.errno == "ENOMEM"
+    with pytest.raises(SyscallError, match="EINVAL"):
+        p.mmap(length=-4096)
+    with pytest.raises(SyscallError, match="EINVAL"):
+        p.mmap(length=4096, flags=MAP_ANONYMOUS)
+
+
+def test_munmap_splits_and_mprotect_merges(p):
+    a = p.mmap(length=0x5000)
+    n = len(p.mm.vmas)
+    p.munmap(a + 0x1000, 0x1000)                    # punch a hole: one VMA becomes two
+    assert len(p.mm.vmas) == n + 1
+    with pytest.raises(SyscallError, match="EINVAL"):
+        p.munmap(a + 1, 0x1000)
+    with pytest.raises(SyscallError, match="EINVAL"):
+        p.munmap(a, 0)
+    b = p.mmap(length=0x4000)
+    n = len(p.mm.vmas)
+    p.mprotect(b + 0x1000, 0x1000, PROT_READ)       # split into three
+    assert len(p.mm.vmas) == n + 2
+    p.mprotect(b + 0x1000, 0x1000, RW)              # and merged back
+    assert len(p.mm.vmas) == n
+    with pytest.raises(SyscallError, match="ENOMEM"):
+        p.mprotect(a + 0x1000, 0x1000, PROT_READ)   # the hole is unmapped
+
+
+def test_mprotect_takes_effect_on_mapped_pages(p):
+    a = p.mmap(length=0x1000)
+    p.write(a, b"hi")
+    p.mprotect(a, 0x1000, PROT_READ)
+    with pytest.raises(SegmentationFault, match="SEGV_ACCERR"):
+        p.write(a, b"x")
+    assert p.read(a, 2) == b"hi"
+
+
+def test_copy_from_user_partial_copy_and_zero_fill(m, p):
+    a = p.mmap(length=0x2000)
+    p.write(a, b"A" * 0x2000)
+    p.munmap(a + 0x1000, 0x1000)                    # the second page is gone
+    kbuf = m.kmalloc(0x1800)
+    m.memset(kbuf, 0xEE, 0x1800)
+    left = p.copy_from_user(kbuf, a + 0x800, 0x1000)
+    assert left == 0x800                            # stopped at the unmapped page
+    assert m.read(kbuf, 0x800) == b"A" * 0x800
+    assert m.read(kbuf + 0x800, 0x800) == b"\x00" * 0x800     # the uncopied tail is zeroed
+    assert p.copy_from_user(kbuf, 0xFFFF888000000000, 16) == 16    # access_ok fails: nothing copied
+    assert p.copy_from_user(kbuf, a, 0x100) == 0
+
+
+def test_copy_to_user(m, p):
+    kbuf = m.kmalloc(64)
+    m.write(kbuf, b"from the kernel")
+    a = p.mmap(length=0x1000)
+    assert p.copy_to_user(a, kbuf, 15) == 0
+    assert p.read(a, 15) == b"from the kernel"
+    ro = p.mmap(length=0x1000, prot=PROT_READ)
+    assert p.copy_to_user(ro, kbuf, 15) == 15      # not writable: nothing copied
+    assert p.copy_to_user(TASK_SIZE_MAX - 4, kbuf, 15) == 15
+
+
+def test_exit_returns_everything(m):
+    free = m.nr_free_pages
+    q = m.spawn("short")
+    a = q.mmap(length=0x10000)
+    for i in range(16):
+        q.touch(a + i * 4096, write=True)
+    q.exit()
+    assert m.nr_free_pages == free
+
+
+def test_vmalloc_scattered_pages_and_kernel_walk(m, p):
+    addr = m.vmalloc(8 << 20)                       # above the 4 MiB buddy limit
+    steps, res = p.mm.walk(addr + 0x1234)
+    assert [s["level"] for s in steps] == ["PGD", "PUD", "PMD", "PTE"] and "vmalloc" in res["note"]
+    _, res2 = p.mm.walk(addr + 0x2234)
+    assert res2["pfn"] != res["pfn"]
+    steps, res = p.mm.walk(0xFFFF888000000000 + 0x5000)
+    assert res["phys"] == 0x5000 and steps[1]["huge"].startswith("1 GiB page")
+    m.vfree(addr)
+    _, res = p.mm.walk(addr)
+    assert "fault" in res
+    with pytest.raises(SyscallError):
+        m.vfree(addr)
+    _, res = p.mm.walk(0x0000800000000000)
+    assert "non-canonical" in res["fault"]
+
+
+def test_ioremap_maps_device_memory_only(m, p):
+    regs = m.ioremap(0xFEBF0000, 0x1000)
+    _, res = p.mm.walk(regs + 0x10)
+    assert res["phys"] == 0xFEBF0010
+    with pytest.raises(SyscallError, match="RAM"):
+        m.ioremap(0x100000, 0x1000)
+
+
+def test_i386_highmem_kmap():
+    k = I386Machine(ram="2GiB")
+    assert k.zones["Normal"][1] == 0x38000000 >> 12
+    assert "HighMem" in k.zones
+    assert k.kmap(100) == 0xC0000000 + (100 << 12)          # lowmem: permanent address
+    high = k.lowmem_pages + 5
+    addr = k.kmap(high)
+    assert 0xFF800000 <= addr < 0xFFC00000
+    assert k.kmap(high) == addr                             # same slot, counted twice
+    k.kunmap(high)
+    k.kunmap(high)
+    assert k.pkmap.count(None) == 1024
+    for i in range(1024):
+        k.kmap(k.lowmem_pages + i)
+    with pytest.raises(SyscallError, match="PKMAP"):
+        k.kmap(k.lowmem_pages + 2000)
+    assert "HighMem" not in I386Machine(ram="512MiB").zones
