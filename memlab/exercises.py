@@ -11,7 +11,8 @@ ipywidgets).
 
 Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
-:func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools).
+:func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools); :func:`pgtable_index`,
+:func:`copy_from_user_left` (address spaces).
 """
 
 import random
@@ -21,7 +22,8 @@ from .page_alloc import Zone
 from .units import NR_PAGE_ORDERS
 
 __all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
-           "largest_block", "objs_per_slab", "kmalloc_class", "mempool_curr_nr", "GENERATORS", "make"]
+           "largest_block", "objs_per_slab", "kmalloc_class", "mempool_curr_nr", "pgtable_index",
+           "copy_from_user_left", "GENERATORS", "make"]
 
 
 class BadAnswer(MemlabError, ValueError):
@@ -285,6 +287,49 @@ def mempool_curr_nr(seed):
                          "while curr_nr < min_nr")
 
 
+def pgtable_index(seed):
+    """Split a virtual address into its 9/9/9/9/12 page-table indices."""
+    from .mm import LEVELS, pgtable_indices
+
+    rng = random.Random(seed)
+    vaddr = rng.choice([0x555555554000, 0x7FFFE7000000, 0x7FFE00000000, 0x400000]) + \
+        (rng.randrange(1 << 16) << 12) + rng.randrange(4096)
+    level = rng.randrange(4)
+    idx = pgtable_indices(vaddr)
+    shift = 39 - 9 * level
+    steps = [
+        f"x86-64 4-level paging splits bits 47-0 of {vaddr:#x} as 9/9/9/9/12: PGD bits 47-39, PUD 38-30, "
+        f"PMD 29-21, PTE 20-12, offset 11-0.",
+        f"The {LEVELS[level]} index is (vaddr >> {shift}) & 0x1ff = ({vaddr:#x} >> {shift}) & 511 = {idx[level]}.",
+        "All five fields: " + ", ".join(f"{n} {v}" for n, v in zip(list(LEVELS) + ["offset"], idx)) + ".",
+    ]
+    return Exercise("pgtable_index", seed, f"Which {LEVELS[level]} index does the MMU use for the virtual address "
+                    f"{vaddr:#x}?", idx[level], steps, hint="shift right by 39, 30, 21 or 12 and keep 9 bits")
+
+
+def copy_from_user_left(seed):
+    """How many bytes does copy_from_user() fail to copy when the buffer runs
+    into an unmapped page?"""
+    rng = random.Random(seed)
+    start_off = rng.randrange(0, 4096, 16)
+    mapped_pages = rng.randint(1, 3)
+    n = rng.randint(1, 3) * 4096 + rng.randrange(0, 4096, 8)
+    available = mapped_pages * 4096 - start_off
+    answer = max(0, n - available)
+    steps = [
+        f"The buffer starts {start_off:#x} bytes into the first of {mapped_pages} mapped page"
+        f"{'s' if mapped_pages > 1 else ''}; the page after them is not mapped.",
+        f"copy_from_user copies until the first byte it cannot read: {mapped_pages} * 4096 - {start_off} = "
+        f"{available} bytes are readable.",
+        f"It returns the number of bytes NOT copied: max(0, {n} - {available}) = {answer}"
+        + (", and zero-fills that tail of the kernel buffer." if answer else " (0: success)."),
+    ]
+    return Exercise("copy_from_user_left", seed,
+                    f"A user buffer starts at offset {start_off:#x} of a page; that page and the next "
+                    f"{mapped_pages - 1} are mapped, the one after is not. What does copy_from_user(kbuf, buf, "
+                    f"{n}) return?", answer, steps, hint="it returns the bytes NOT copied")
+
+
 GENERATORS = {
     "buddy_of": buddy_of,
     "next_pfn": next_pfn,
@@ -293,6 +338,8 @@ GENERATORS = {
     "objs_per_slab": objs_per_slab,
     "kmalloc_class": kmalloc_class,
     "mempool_curr_nr": mempool_curr_nr,
+    "pgtable_index": pgtable_index,
+    "copy_from_user_left": copy_from_user_left,
 }
 
 

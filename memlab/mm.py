@@ -281,8 +281,9 @@ class MmStruct:
                 self.table_pfn[key] = page.pfn
         return table
 
-    def _map(self, vaddr, pfn, writable, executable):
-        """Install a PTE (allocating missing tables on the way down)."""
+    def _map(self, vaddr, pfn, writable, executable, kind="anon"):
+        """Install a PTE (allocating missing tables on the way down). ``kind``
+        says whether the frame is an anonymous page or a page-cache page."""
         idx = pgtable_indices(vaddr)
         prefix = 0
         for level in range(3):
@@ -294,7 +295,7 @@ class MmStruct:
             prefix = child_prefix
         pte_table = self._table(3, prefix, create=True)
         flags = _P | _US | _A | (_RW | _D if writable else 0) | (0 if executable else _NX)
-        pte_table[idx[3]] = ("page", pfn, flags)
+        pte_table[idx[3]] = ("page", pfn, flags, kind)
 
     def _unmap(self, vaddr):
         """Clear a PTE; returns the pfn it mapped, or None."""
@@ -322,10 +323,11 @@ class MmStruct:
         table = self.tables.get((3, prefix))
         return table.get(idx[3]) if table else None
 
-    def _set_pte_writable(self, vaddr, writable, executable):
+    def _set_pte_writable(self, vaddr, writable, executable, shared):
         entry = self._lookup_pte(vaddr)
         if entry:
-            self._map(vaddr, entry[1], writable, executable)
+            # a page-cache page in a private mapping stays read-only: a write must copy it first (COW)
+            self._map(vaddr, entry[1], writable and (entry[3] == "anon" or shared), executable, entry[3])
 
     def walk(self, vaddr):
         """The 4-level page walk of ``vaddr`` as the MMU does it: a list of
@@ -361,7 +363,7 @@ class MmStruct:
                               "present": True})
                 prefix = entry[1]
             else:
-                _, pfn, flags = entry
+                _, pfn, flags, _kind = entry
                 value = (pfn << PAGE_SHIFT) | flags
                 steps.append({"level": LEVELS[level], "index": idx[level], "table_pfn": table_pfn, "entry": value,
                               "present": True})
@@ -567,11 +569,12 @@ class Process:
         mm._split(end)
         for vma in [v for v in mm.vmas if start <= v.start and v.end <= end]:
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
-                pfn = mm._unmap(page_addr)
-                if pfn is not None:
-                    if vma.file is None:
+                entry = mm._lookup_pte(page_addr)
+                if entry is not None:
+                    mm._unmap(page_addr)
+                    if entry[3] == "anon":
                         mm.rss_anon -= 1
-                        self.machine.free_pages(pfn, 0)
+                        self.machine.free_pages(entry[1], 0)
                     else:
                         mm.rss_file -= 1           # the page stays in the page cache
             mm._remove(vma)
@@ -593,7 +596,8 @@ class Process:
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             vma.flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | new
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
-                mm._set_pte_writable(page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC))
+                mm._set_pte_writable(page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC),
+                                     bool(vma.flags & VM_MAYSHARE))
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             if vma in mm.vmas:
                 mm._merge_around(vma)
@@ -630,7 +634,14 @@ class Process:
             kind = "write" if write else ("execute" if execute else "read")
             raise SegmentationFault(addr, "SEGV_ACCERR", f"{kind} access to {vma!r} which is {vma.perms}")
         page_addr = addr & ~(PAGE_SIZE - 1)
-        if mm._lookup_pte(page_addr) is not None:
+        entry = mm._lookup_pte(page_addr)
+        private_file = vma.file is not None and not vma.flags & VM_MAYSHARE
+        if entry is not None:
+            if write and not entry[2] & _RW:                 # write to a read-only PTE in a writable VMA
+                self._cow(vma, page_addr, entry[1])
+                mm.min_flt += 1
+                mm._update_hiwater()
+                return "minor"
             return "hit"
         if vma.file is None:
             page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
@@ -647,15 +658,30 @@ class Process:
                 pfn = page.pfn
                 vma.file.page_cache[index] = pfn
                 kind = "major"                              # read from disk
-            mm._map(page_addr, pfn, bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_MAYSHARE),
-                    bool(vma.flags & VM_EXEC))
-            mm.rss_file += 1
+            if write and private_file:                      # do_cow_fault(): a private copy at once
+                mm.rss_file += 1
+                mm._map(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")
+                self._cow(vma, page_addr, pfn)
+            else:
+                mm._map(page_addr, pfn, bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_MAYSHARE),
+                        bool(vma.flags & VM_EXEC), "file")
+                mm.rss_file += 1
         if kind == "major":
             mm.maj_flt += 1
         else:
             mm.min_flt += 1
         mm._update_hiwater()
         return kind
+
+    def _cow(self, vma, page_addr, old_pfn):
+        """Copy-on-write (mm/memory.c wp_page_copy()): a private copy of a
+        page-cache page, mapped writable; RSS moves from file to anon."""
+        mm = self.mm
+        page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
+        self.machine.mem.write(page.pfn << PAGE_SHIFT, self.machine.mem.read(old_pfn << PAGE_SHIFT, PAGE_SIZE))
+        mm._map(page_addr, page.pfn, True, bool(vma.flags & VM_EXEC), "anon")
+        mm.rss_file -= 1
+        mm.rss_anon += 1
 
     def _maybe_expand_stack(self, addr):
         """expand_stack(): an access just below [stack] grows it, within

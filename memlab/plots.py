@@ -13,7 +13,8 @@ from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, format_size
 
 __all__ = ["order_colors", "ALLOCATED_COLOR", "memory_map", "memory_map_image", "free_area_chart", "show_buddy",
            "fragmentation_over_time", "buddy_figure", "slab_rows", "kmalloc_waste", "slab_page_map",
-           "mempool_history", "object_pool_map"]
+           "mempool_history", "object_pool_map", "address_space", "process_regions", "layouts_side_by_side",
+           "page_walk"]
 
 ALLOCATED_COLOR = (0.80, 0.80, 0.80, 1.0)
 OUTSIDE_COLOR = (1.0, 1.0, 1.0, 1.0)
@@ -323,4 +324,152 @@ def object_pool_map(ax, pool, width=32):
     ax.set_title(f"{pool.name}: {pool.in_use} of {pool.capacity} slots in use ({pool.stride}-byte slots)")
     ax.set_xlabel("slot within row")
     ax.set_ylabel(f"row ({width} slots per row)")
+    return ax
+
+
+# ----------------------------------------------------------- address spaces
+_REGION_COLORS = {"TEXT": "#0072B2", "DATA": "#009E73", "BSS": "#56B4E9", "HEAP": "#E69F00", "MMAP": "#CC79A7",
+                  "STACK": "#D55E00", "vdso": "#999999", "kernel": "#444444", "hole": "#FFFFFF", "user": "#88CCEE"}
+
+
+def _region_height(size):
+    import math
+
+    return 1.0 + math.log2(max(size, 4096) / 4096) / 6          # to scale, with breaks: log size
+
+
+def _draw_regions(ax, regions, title, x=0.0, width=1.0):
+    """regions: (start, end_exclusive, label, color_key), drawn bottom (low
+    addresses) to top with heights by log size; holes get a zigzag."""
+    y = 0.0
+    for start, end, label, key in regions:
+        h = _region_height(end - start)
+        if key == "hole":
+            ax.add_patch(_rect(x, y, width, h, "#FFFFFF", hatch="////"))
+        else:
+            ax.add_patch(_rect(x, y, width, h, _REGION_COLORS.get(key, "#BBBBBB")))
+        ax.text(x + width + 0.05, y + h / 2, f"{label}: {start:#x}-{end - 1:#x} ({format_size(end - start)})",
+                va="center", fontsize="x-small")
+        y += h
+    ax.set_xlim(x - 0.1, x + width + 4.5)
+    ax.set_ylim(0, y)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize="medium")
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    ax.text(x - 0.05, 0, "low addresses", rotation=90, va="bottom", ha="right", fontsize="x-small")
+    ax.text(x - 0.05, y, "high addresses", rotation=90, va="top", ha="right", fontsize="x-small")
+    return ax
+
+
+def _rect(x, y, w, h, color, hatch=None):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), w, h, facecolor=color, edgecolor="black", linewidth=0.6, hatch=hatch)
+
+
+def process_regions(process):
+    """The user address space of a process as (start, end, label, kind)
+    regions, with the unmapped gaps between them, bottom to top."""
+    from .units import PAGE_SIZE as _PS
+
+    mm = process.mm
+    regions = []
+    pos = 0
+    for vma in mm.vmas:
+        if vma.start > pos:
+            regions.append((pos, vma.start, "unmapped", "hole"))
+        kind = process.segment_of(vma.start)
+        if vma.name == "[stack]":
+            kind, label = "STACK", "[stack]"
+        elif vma.name in ("[vvar]", "[vdso]"):
+            kind, label = "vdso", vma.name
+        elif vma.file is not None:
+            kind = "TEXT" if vma.flags & 4 else "DATA"
+            label = f"{kind} {vma.perms} {vma.file.name.rsplit('/', 1)[-1]}"
+        else:
+            if vma.start <= mm.brk and vma.end >= mm.start_brk and mm.brk > mm.start_brk:
+                kind, label = "HEAP", "BSS + [heap] (brk)"
+            elif kind == "BSS" or process.segments["BSS"][0] < vma.end and vma.start < process.segments["BSS"][1]:
+                kind, label = "BSS", "BSS (anonymous)"
+            else:
+                kind, label = "MMAP", f"mmap {vma.perms}"
+        regions.append((vma.start, vma.end, label, kind))
+        pos = vma.end
+    from .mm import TASK_SIZE_MAX
+
+    if pos < TASK_SIZE_MAX:
+        regions.append((pos, TASK_SIZE_MAX, "unmapped", "hole"))
+    assert _PS
+    return regions
+
+
+def address_space(ax, process=None, kernel=True):
+    """The address space drawn to scale with breaks (heights grow with the
+    log of the size): a process's VMAs and gaps, then the kernel half."""
+    from .mm import X86_64_LAYOUT
+
+    regions = process_regions(process) if process is not None else [
+        (X86_64_LAYOUT[0][0], X86_64_LAYOUT[0][1] + 1, "user space", "user")]
+    if kernel:
+        regions.append((X86_64_LAYOUT[1][0], X86_64_LAYOUT[1][1] + 1, "non-canonical hole", "hole"))
+        if process is not None:
+            regions.append((X86_64_LAYOUT[2][0], 1 << 64, "kernel half (the same in every process)", "kernel"))
+        else:
+            for start, end, name in X86_64_LAYOUT[2:]:
+                if "unused" in name or "guard" in name:
+                    continue
+                regions.append((start, end + 1, name.split(" (")[0], "kernel"))
+    title = f"address space of {process.name} (pid {process.pid})" if process is not None else "x86-64 address space"
+    return _draw_regions(ax, regions, title)
+
+
+def layouts_side_by_side(ax_i386, ax_x86_64):
+    """The i386 3G/1G layout (with highmem's PKMAP window) beside x86-64's."""
+    from .mm import I386_LAYOUT, X86_64_LAYOUT
+
+    _draw_regions(ax_i386, [(s, e + 1, n, "user" if n.startswith("user") else "kernel") for s, e, n in I386_LAYOUT],
+                  "i386 (32-bit, 3G/1G split)")
+    _draw_regions(ax_x86_64, [(s, e + 1, n.split(" (")[0], "user" if n.startswith("user") else
+                               ("hole" if "hole" in n else "kernel")) for s, e, n in X86_64_LAYOUT
+                              if "unused" not in n], "x86-64 (4-level paging)")
+    return ax_i386, ax_x86_64
+
+
+def page_walk(ax, vaddr, steps, result):
+    """The 9/9/9/9/12 split of ``vaddr`` and the four table lookups of the
+    walk, each table with the entry used; the physical address or the fault."""
+    fields = [("sign ext.", 63, 48), ("PGD", 47, 39), ("PUD", 38, 30), ("PMD", 29, 21), ("PTE", 20, 12),
+              ("offset", 11, 0)]
+    colors = ["#DDDDDD", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#D55E00"]
+    x = 0.0
+    for (name, hi, lo), color in zip(fields, colors):
+        w = (hi - lo + 1) / 64 * 10
+        value = (vaddr >> lo) & ((1 << (hi - lo + 1)) - 1)
+        ax.add_patch(_rect(x, 3.2, w, 0.6, color))
+        ax.text(x + w / 2, 3.5, f"{name}\n{value}" if name != "sign ext." else name, ha="center", va="center",
+                fontsize="x-small", color="white" if name not in ("sign ext.",) else "black")
+        ax.text(x + w / 2, 3.9, f"{hi}-{lo}", ha="center", va="bottom", fontsize="xx-small")
+        x += w
+    ax.text(5, 4.4, f"virtual address {vaddr:#018x}", ha="center", fontsize="small")
+    for i, step in enumerate(steps):
+        bx = i * 2.6
+        ax.add_patch(_rect(bx, 0.6, 2.0, 2.0, "#F5F5F5"))
+        ax.add_patch(_rect(bx, 0.6 + 2.0 * step["index"] / 512, 2.0, 0.12, colors[i + 1]))
+        pfn = step["table_pfn"]
+        where = f"pfn {pfn}" if pfn is not None else "kernel"
+        ax.text(bx + 1.0, 2.75, f"{step['level']} table\n({where})", ha="center", fontsize="x-small")
+        ax.text(bx + 1.0, 0.35, f"[{step['index']}] = {step['entry']:#x}" if step["present"] else
+                f"[{step['index']}] not present", ha="center", fontsize="xx-small",
+                color="black" if step["present"] else "#B00020")
+        if i + 1 < len(steps):
+            ax.annotate("", xy=(bx + 2.6, 1.6), xytext=(bx + 2.0, 1.6), arrowprops=dict(arrowstyle="->"))
+    verdict = (f"physical address {result['phys']:#x} (pfn {result['pfn']})" if "phys" in result
+               else result["fault"])
+    ax.text(5, -0.3, verdict, ha="center", fontsize="small", wrap=True,
+            color="#1a6e1a" if "phys" in result else "#B00020")
+    ax.set_xlim(-0.2, 10.6)
+    ax.set_ylim(-0.7, 4.8)
+    ax.axis("off")
     return ax

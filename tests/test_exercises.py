@@ -112,3 +112,29 @@ def test_kmalloc_class_answer_is_ksize():
         size = int(re.search(r"kmalloc\((\d+),", ex.question).group(1))
         m = memlab.Machine(ram="32MiB")
         assert m.ksize(m.kmalloc(size)) == ex._answer
+
+
+def test_pgtable_index_matches_a_real_walk():
+    for seed in range(20):
+        ex = exercises.pgtable_index(seed)
+        vaddr = int(re.search(r"address (0x[0-9a-f]+)", ex.question).group(1), 16)
+        level = ["PGD", "PUD", "PMD", "PTE"].index(ex.question.split()[1])
+        m = memlab.Machine(ram="32MiB")
+        p = m.spawn("x")
+        p.mmap(addr=vaddr & ~0xFFF, length=4096, flags=0x32)      # MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+        p.touch(vaddr)
+        steps, _ = p.mm.walk(vaddr)
+        assert steps[level]["index"] == ex._answer
+
+
+def test_copy_from_user_left_matches_the_model():
+    for seed in range(20):
+        ex = exercises.copy_from_user_left(seed)
+        off = int(re.search(r"offset (0x[0-9a-f]+)", ex.question).group(1), 16)
+        extra = int(re.search(r"the next (\d+)", ex.question).group(1))
+        n = int(re.search(r", (\d+)\) return", ex.question).group(1))
+        m = memlab.Machine(ram="64MiB")
+        p = m.spawn("x")
+        base = p.mmap(addr=0x10000000, length=(extra + 1) * 4096, flags=0x32)   # nothing mapped after it
+        kbuf = m.kmalloc(n)
+        assert p.copy_from_user(kbuf, base + off, n) == ex._answer

@@ -298,3 +298,32 @@ def test_i386_highmem_kmap():
     with pytest.raises(SyscallError, match="PKMAP"):
         k.kmap(k.lowmem_pages + 2000)
     assert "HighMem" not in I386Machine(ram="512MiB").zones
+
+
+def test_private_file_mapping_copy_on_write(m):
+    f = File("/data/shared.bin", 0x2000)
+    p1 = m.spawn("writer")
+    p2 = m.spawn("reader")
+    a = p1.mmap(length=0x2000, prot=RW, flags=MAP_PRIVATE, file=f)
+    b = p2.mmap(length=0x2000, prot=PROT_READ, flags=MAP_PRIVATE, file=f)
+    assert p2.read(b, 4) == b"\x00" * 4            # page-cache page
+    p1.write(a, b"mine")                           # private: copy on write
+    assert p1.read(a, 4) == b"mine"
+    assert p2.read(b, 4) == b"\x00" * 4            # the file's page is untouched
+    assert "RssAnon:\t       4 kB" in procfs.status(p1) and "RssFile:\t       0 kB" in procfs.status(p1)
+    c = p2.mmap(length=0x1000, prot=PROT_READ, flags=MAP_PRIVATE, file=f)
+    p2.touch(c)
+    p2.mprotect(c, 0x1000, RW)
+    p2.write(c, b"copy")                           # still a private copy after mprotect
+    assert p2.read(b, 4) == b"\x00" * 4
+
+
+def test_shared_file_mapping_writes_the_page_cache(m):
+    f = File("/data/log", 0x1000)
+    p1 = m.spawn("a")
+    p2 = m.spawn("b")
+    a = p1.mmap(length=0x1000, prot=RW, flags=MAP_SHARED, file=f)
+    b = p2.mmap(length=0x1000, prot=PROT_READ, flags=MAP_SHARED, file=f)
+    p1.write(a, b"hello")
+    assert p2.read(b, 5) == b"hello"
+    assert any(line.split()[1] == "rw-s" for line in procfs.maps(p1).splitlines())

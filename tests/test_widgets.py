@@ -240,3 +240,47 @@ def test_dropdowns_keep_a_selection_after_redraws():
     assert mp.element.value == 1
     mp.free_button.click()
     assert "mempool_free" in mp.status.value and len(mp.held) == 1
+
+
+# ------------------------------------------------------------ address-space dashboard
+from memlab.widgets import AddressSpaceDashboard  # noqa: E402
+
+
+def test_address_space_dashboard_walk_fault_and_growth():
+    d = AddressSpaceDashboard()
+    p = d.process
+    counter = p.symbols["counter"][1]
+    assert d.address.value == f"{counter:#x}" and "demand paging" in d.status.value
+    d.write_button.click()
+    assert "major page fault" in d.status.value and p.mm.maj_flt == 1
+    d.walk_button.click()
+    assert "PGD[170]" in d.status.value and "-&gt; physical" in d.status.value
+    assert "VmRSS:\t       4 kB" in d.status_text.value.replace("&#x27;", "'")
+    d.address.value = "0x10"
+    d.read_button.click()
+    assert "SEGV_MAPERR" in d.status.value and "memlab-error" in d.status.value
+    rss_before = p.rss_kb
+    d.pages.value = 4
+    d.mmap_button.click()
+    addr = d.mappings[-1][0]
+    assert d.address.value == f"{addr:#x}" and p.rss_kb == rss_before
+    d.write_button.click()
+    assert "minor page fault" in d.status.value and p.rss_kb == rss_before + 4
+    d.munmap_button.click()
+    assert p.mm.find_vma(addr) is None and p.rss_kb == rss_before
+    brk = p.mm.brk
+    d.brk_up.click()
+    assert p.mm.brk == brk + 4 * 4096 and "[heap]" in d.maps.value
+    d.brk_down.click()
+    assert p.mm.brk == brk
+    d.address.value = "not hex"
+    d.walk_button.click()
+    assert "is not a number" in d.status.value
+
+
+def test_address_space_dashboard_pick_list():
+    d = AddressSpaceDashboard()
+    labels = [label for label, _ in d.pick.options]
+    assert "kernel text" in labels and "main (TEXT)" in labels
+    d.pick.value = dict(d.pick.options)["kernel: direct map of pfn 1"]
+    assert "physical 0x1000" in d.status.value
