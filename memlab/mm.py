@@ -549,7 +549,8 @@ class Process:
 
     def _check_range(self, what, addr, length):
         if addr.__class__ is not int or addr % PAGE_SIZE:
-            raise SyscallError("EINVAL", f"{what}: address {addr!r} is not page aligned")
+            shown = f"{addr:#x}" if addr.__class__ is int else repr(addr)
+            raise SyscallError("EINVAL", f"{what}: address {shown} is not page aligned")
         if length.__class__ is not int or length <= 0:
             raise SyscallError("EINVAL", f"{what}: length {length!r} must be > 0")
         if not access_ok(addr, length):

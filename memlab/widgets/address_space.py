@@ -48,7 +48,7 @@ class AddressSpaceDashboard(W.VBox):
         self.munmap_button = W.Button(description="munmap last mmap")
         self.status = W.HTML(status_html("Type an address (hex) or pick one, then press walk, read or write."))
         self.walk_image = W.Image(format="png", layout=W.Layout(width="100%"))
-        self.space_image = W.Image(format="png", layout=W.Layout(width="48%"))
+        self.space_image = W.Image(format="png", layout=W.Layout(width="58%"))
         self.maps = W.HTML()
         self.status_text = W.HTML()
 
@@ -63,10 +63,10 @@ class AddressSpaceDashboard(W.VBox):
             W.HBox([self.pages, self.brk_up, self.brk_down, self.prot_r, self.prot_w, self.prot_x, self.mmap_button,
                     self.munmap_button]),
         ])
-        text = W.VBox([W.HTML("<b>/proc/%d/maps</b>" % process.pid), self.maps,
-                       W.HTML("<b>/proc/%d/status</b> (memory lines)" % process.pid), self.status_text],
-                      layout=W.Layout(width="52%"))
-        super().__init__([controls, self.status, self.walk_image, W.HBox([self.space_image, text])])
+        text = W.VBox([W.HTML("<b>/proc/%d/status</b> (memory lines)" % process.pid), self.status_text],
+                      layout=W.Layout(width="40%"))
+        super().__init__([controls, self.status, self.walk_image, W.HBox([self.space_image, text]),
+                          W.HTML("<b>/proc/%d/maps</b>" % process.pid), self.maps])
         self._refresh_space()
         self._on_walk()
 

@@ -93,3 +93,21 @@ def test_mempool_dashboard_click_changes_what_is_shown(page, lab):
         button.click()
     expect(status).to_contain_text("sleeps on pool->wait")
     screenshot(page, "04_memory_pools_dashboard")
+
+
+def test_address_space_dashboard_click_changes_what_is_shown(page, lab):
+    from playwright.sync_api import expect
+
+    run_notebook(page, lab, "01_address_space.ipynb")
+    button = page.locator(".jupyter-widgets.widget-button", has_text="write (ring 3)").first
+    dashboard = page.locator(".widget-vbox", has=button).first
+    dashboard.scroll_into_view_if_needed()
+    status = dashboard.locator(".memlab-status").first
+    expect(status).to_contain_text("demand paging")
+    button.click()
+    expect(status).to_contain_text("major page fault")
+    expect(dashboard).to_contain_text("RssFile:")
+    dashboard.locator("input[type='text']").first.fill("0xffff888000001000")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="read (ring 3)").click()
+    expect(status).to_contain_text("SEGV_ACCERR")
+    screenshot(page, "01_address_space_dashboard")
