@@ -18,3 +18,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'memlab' has no attribute {name!r}")
 from .slub import (SLAB_HWCACHE_ALIGN, SLAB_CACHE_DMA, SLAB_RED_ZONE, SLAB_POISON,  # noqa: F401,E402
                    SlabCorruption, BadCache)
+from .dma import DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL  # noqa: F401,E402

@@ -312,6 +312,57 @@ class Machine:
         """``ioremap(phys, size)``: map device registers into kernel space."""
         return self.kernel.ioremap(phys_addr, size)
 
+    # ------------------------------------------------------------------ DMA
+    @property
+    def dma8237(self):
+        """The PC/AT's cascaded 8237A DMA controllers (:class:`memlab.dma.Dma8237`)."""
+        if getattr(self, "_dma8237", None) is None:
+            from .dma import Dma8237
+
+            self._dma8237 = Dma8237(self)
+        return self._dma8237
+
+    @property
+    def dma(self):
+        """The Linux DMA API of this machine (:class:`memlab.dma.DmaApi`)."""
+        if getattr(self, "_dma_api", None) is None:
+            from .dma import DmaApi
+
+            self._dma_api = DmaApi(self)
+        return self._dma_api
+
+    def create_device(self, name, dma_mask=None, coherent=True):
+        """A device for the DMA API (default mask DMA_BIT_MASK(32))."""
+        from .dma import DMA_BIT_MASK, Device
+
+        return Device(self, name, DMA_BIT_MASK(32) if dma_mask is None else dma_mask, coherent)
+
+    def dma_alloc_coherent(self, dev, size):
+        """``dma_alloc_coherent(dev, size)`` -> ``(cpu_addr, dma_handle)``."""
+        return self.dma.dma_alloc_coherent(dev, size)
+
+    def dma_free_coherent(self, dev, size, cpu_addr, dma_handle):
+        self.dma.dma_free_coherent(dev, size, cpu_addr, dma_handle)
+
+    def dma_map_single(self, dev, cpu_addr, size, direction):
+        """``dma_map_single(dev, cpu_addr, size, dir)`` -> dma_handle."""
+        return self.dma.dma_map_single(dev, cpu_addr, size, direction)
+
+    def dma_mapping_error(self, dev, dma_addr):
+        return self.dma.dma_mapping_error(dev, dma_addr)
+
+    def dma_unmap_single(self, dev, dma_addr, size, direction):
+        self.dma.dma_unmap_single(dev, dma_addr, size, direction)
+
+    def dma_sync_single_for_cpu(self, dev, dma_addr, size, direction):
+        self.dma.dma_sync_single_for_cpu(dev, dma_addr, size, direction)
+
+    def dma_sync_single_for_device(self, dev, dma_addr, size, direction):
+        self.dma.dma_sync_single_for_device(dev, dma_addr, size, direction)
+
+    def dma_pool_create(self, name, dev, size, align=0):
+        return self.dma.dma_pool_create(name, dev, size, align)
+
     # ------------------------------------------------------------- mempools
     def mempool_create(self, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool"):
         """Kernel: mm/mempool.c mempool_create(): a pool pre-filled with

@@ -1,0 +1,338 @@
+"""DMA: the 8237A clock by clock, ISA limits, and the Linux DMA API."""
+
+import pytest
+
+import memlab
+from memlab import Machine
+from memlab.dma import (DMA_AUTOINIT, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR,
+                        DMA_MODE_BLOCK, DMA_MODE_DECREMENT, DMA_MODE_DEMAND, DMA_MODE_READ, DMA_MODE_WRITE,
+                        DMA_TO_DEVICE, DmaError, IsaDevice)
+
+
+@pytest.fixture
+def m():
+    return Machine(ram="64MiB")
+
+
+def dma_buffer(m, order=0):
+    page = m.alloc_pages(order, "GFP_DMA")
+    return page.pfn << 12
+
+
+def signal_string(rows, name, ch=1):
+    out = ""
+    for r in rows:
+        v = r[name]
+        if name == "DREQ":
+            v = v[ch]
+        elif name == "DACK":
+            v = int(v == ch)
+        out += "1" if v else "0"
+    return out
+
+
+def test_count_c_gives_c_plus_one_transfers_and_tc(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(1, IsaDevice("floppy", data=bytes(range(1, 9))))
+    d.program(1, phys, 4, DMA_MODE_READ)
+    assert d.channels[1].base_count == 3                 # set_dma_count(4) writes C = 3
+    d.dreq(1)
+    d.run(60)
+    assert d.transfers == 4 and m.mem.read(phys, 5) == bytes([1, 2, 3, 4, 0])
+    assert d.get_dma_residue(1) == 0
+    assert d.inb(0x08) & 0x02                             # TC bit of channel 1 in the status register
+    assert not d.inb(0x08) & 0x02                         # ... cleared by reading
+    assert d.channels[1].masked                           # no autoinit: masked at TC
+
+
+def test_golden_trace_single_mode_one_byte(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(1, IsaDevice("floppy", data=b"\x42"))
+    d.program(1, phys, 1, DMA_MODE_READ)
+    d.dreq(1)
+    rows = d.run(9)
+    assert [r["state"] for r in rows] == ["SI", "S0", "S0", "S0", "S1", "S2", "S3", "S4", "SI"]
+    assert signal_string(rows, "DREQ") == "111111110"
+    assert signal_string(rows, "HRQ") == "111111110"
+    assert signal_string(rows, "HLDA") == "000111110"
+    assert signal_string(rows, "DACK") == "000011110"
+    assert signal_string(rows, "IOR") == "000001110"
+    assert signal_string(rows, "MEMW") == "000001110"
+    assert signal_string(rows, "MEMR") == "000000000"
+    assert signal_string(rows, "EOP") == "000000010"
+    assert m.mem.read(phys, 1) == b"\x42"
+
+
+def test_golden_trace_block_mode_keeps_the_bus(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(1, IsaDevice("disk", data=b"abc"))
+    d.program(1, phys, 3, DMA_MODE_BLOCK | 0x04)       # block mode, write transfer (I/O -> memory)
+    d.dreq(1)
+    rows = d.run(17)
+    assert signal_string(rows, "HLDA") == "00011111111111110"
+    assert signal_string(rows, "DACK") == "00001111111111110"[:17]
+    assert signal_string(rows, "EOP") == "00000000000000010"
+    assert m.mem.read(phys, 3) == b"abc"
+
+
+def test_single_mode_gives_the_bus_back_between_bytes(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(1, IsaDevice("snd", data=b"xy"))
+    d.program(1, phys, 2, DMA_MODE_READ)
+    d.dreq(1)
+    rows = d.run(16)
+    assert signal_string(rows, "HLDA") == "0001111100011111"
+
+
+def test_read_transfer_memory_to_device_and_decrement(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    m.mem.write(phys, b"0123456789")
+    snd = d.attach(2, IsaDevice("sound card"))
+    d.program(2, phys + 9, 4, DMA_MODE_WRITE | DMA_MODE_DECREMENT)
+    assert d.run_to_tc(2) == 4
+    assert bytes(snd.consumed) == b"9876"
+
+
+def test_autoinit_reloads_base_registers(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    m.mem.write(phys, b"ABCD")
+    snd = d.attach(3, IsaDevice("looping sound"))
+    d.program(3, phys, 4, DMA_MODE_WRITE | DMA_AUTOINIT)
+    d.run_to_tc(3)
+    assert not d.channels[3].masked and d.get_dma_residue(3) == 4
+    d.run_to_tc(3)
+    assert bytes(snd.consumed) == b"ABCDABCD"
+
+
+def test_large_transfer_uses_numpy_and_counts_cpu_hold(m):
+    d = m.dma8237
+    phys = dma_buffer(m, order=4)                      # 64 KiB, 64 KiB aligned in ZONE_DMA
+    phys = (phys + 0xFFFF) & ~0xFFFF if phys % 0x10000 else phys
+    data = bytes(i % 251 for i in range(0x8000))
+    held = {}
+    for mode in (0x40, 0x80, 0x00):                    # single, block, demand
+        d = memlab.dma.Dma8237(m)
+        d.attach(1, IsaDevice("dev", data=data, burst=16))
+        d.program(1, phys, len(data), mode | 0x04)
+        d.run_to_tc(1)
+        assert m.mem.read(phys, len(data)) == data
+        held[mode] = d.cpu_held_clocks
+    assert held[0x80] < held[0x00] < held[0x40] * 2
+    assert held[0x80] == 4 * len(data) + 4
+
+
+def test_isa_limits(m):
+    d = m.dma8237
+    with pytest.raises(DmaError, match="16 MiB"):
+        d.set_dma_addr(1, 17 << 20)
+    d.set_dma_addr(1, 0xFFF0)
+    with pytest.raises(DmaError, match="64 KiB boundary"):
+        d.set_dma_count(1, 0x20)
+    d.set_dma_addr(5, 0x1FFF0)
+    with pytest.raises(DmaError, match="128 KiB boundary"):
+        d.set_dma_count(5, 0x20)
+    with pytest.raises(DmaError, match="even address"):
+        d.set_dma_addr(5, 0x1001)
+    with pytest.raises(DmaError, match="cascade"):
+        d.enable_dma(4)
+    with pytest.raises(DmaError):
+        d.set_dma_count(1, 0x10001)
+    with pytest.raises(DmaError, match="illegal"):
+        d.outb(0x0D, 0x0B)                              # transfer type 11
+
+
+def test_ports_and_flip_flop(m):
+    d = m.dma8237
+    d.outb(0, 0x0C)
+    d.outb(0x34, 0x02)
+    d.outb(0x12, 0x02)                                  # channel 1 address: low then high
+    assert d.channels[1].base_addr == 0x1234
+    d.outb(0, 0x0C)
+    assert d.inb(0x02) == 0x34 and d.inb(0x02) == 0x12
+    d.outb(0x05, 0x0A)                                  # mask channel 1
+    assert d.channels[1].masked
+    d.outb(0x00, 0x0E)                                  # clear all masks
+    assert not d.channels[1].masked
+    lock = d.claim_dma_lock()
+    with pytest.raises(DmaError, match="already held"):
+        d.claim_dma_lock()
+    d.release_dma_lock(lock)
+    with pytest.raises(DmaError):
+        d.outb(0, 0x50)
+
+
+def test_dma_alloc_coherent_respects_masks(m):
+    isa = m.create_device("isa-card", DMA_BIT_MASK(24))
+    cpu, handle = m.dma_alloc_coherent(isa, 4096)
+    assert handle < 16 << 20 and cpu == memlab.physmem.PAGE_OFFSET + handle
+    assert m.zone_of_pfn(handle >> 12).name == "DMA"
+    pci = m.create_device("pci-nic")
+    cpu2, h2 = m.dma_alloc_coherent(pci, 8192)
+    assert m.zone_of_pfn(h2 >> 12).name in ("DMA32", "DMA")
+    with pytest.raises(DmaError, match="different size"):
+        m.dma_free_coherent(pci, 4096, cpu2, h2)
+    m.dma_free_coherent(pci, 8192, cpu2, h2)
+
+
+def test_streaming_mapping_without_bounce(m):
+    dev = m.create_device("nic")
+    buf = m.kmalloc(1500)
+    m.write(buf, b"packet")
+    h = m.dma_map_single(dev, buf, 1500, DMA_TO_DEVICE)
+    assert h == buf - memlab.physmem.PAGE_OFFSET and not m.dma_mapping_error(dev, h)
+    assert dev.dma_read(h, 6) == b"packet"
+    m.dma_unmap_single(dev, h, 1500, DMA_TO_DEVICE)
+    with pytest.raises(DmaError, match="has not allocated"):
+        m.dma_unmap_single(dev, h, 1500, DMA_TO_DEVICE)        # unmapped twice
+
+
+def test_swiotlb_bounces_when_buffer_is_above_the_mask():
+    m = Machine(ram="6GiB")
+    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))      # reaches 4 GiB only
+    buf = m.kmalloc(3000)                                      # in ZONE_NORMAL, above 4 GiB
+    assert buf - memlab.physmem.PAGE_OFFSET >= 4 << 30
+    assert m.dma.swiotlb_start + (1 << 20) <= 4 << 30          # the bounce pool lies below 4 GiB
+    m.write(buf, b"to the device")
+    h = m.dma_map_single(dev, buf, 3000, DMA_BIDIRECTIONAL)
+    assert h != buf - memlab.physmem.PAGE_OFFSET and h >= m.dma.swiotlb_start
+    assert dev.dma_read(h, 13) == b"to the device"            # copied into the bounce buffer at map time
+    dev.dma_write(h, b"FROM THE DEVICE")
+    assert m.read(buf, 15) != b"FROM THE DEVICE"              # still in the bounce buffer
+    m.dma_unmap_single(dev, h, 3000, DMA_BIDIRECTIONAL)
+    assert m.read(buf, 15) == b"FROM THE DEVICE"              # copied back at unmap
+    assert sum(m.dma.slot_used) == 0
+
+
+def test_swiotlb_limits_and_mapping_error():
+    m = Machine(ram="6GiB")
+    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))
+    isa = m.create_device("isa", DMA_BIT_MASK(24))
+    low_pool_miss = m.dma_map_single(isa, m.kmalloc(64), 64, DMA_TO_DEVICE)
+    assert low_pool_miss == DMA_MAPPING_ERROR and "overflow" in m.dma.debug_log[-1]
+    big = m.kmalloc(300 << 10)
+    assert m.dma_mapping_error(dev, m.dma_map_single(dev, big, 300 << 10, DMA_TO_DEVICE))    # > 256 KiB
+    assert "IO_TLB_SEGSIZE" in m.dma.debug_log[-1]
+    handles = []
+    for _ in range(5):                                          # the 1 MiB pool holds four 256 KiB mappings
+        b = m.kmalloc(256 << 10)
+        handles.append(m.dma_map_single(dev, b, 256 << 10, DMA_TO_DEVICE))
+    assert handles[-1] == DMA_MAPPING_ERROR and "swiotlb buffer is full" in m.dma.debug_log[-1]
+    assert DMA_MAPPING_ERROR not in handles[:4]
+
+
+def test_wrong_direction_and_size_are_refused(m):
+    dev = m.create_device("nic")
+    buf = m.kmalloc(512)
+    h = m.dma_map_single(dev, buf, 512, DMA_FROM_DEVICE)
+    with pytest.raises(DmaError, match="mapped with DMA_FROM_DEVICE.*unmapped with DMA_TO_DEVICE"):
+        m.dma_unmap_single(dev, h, 512, DMA_TO_DEVICE)
+    with pytest.raises(DmaError, match="different size"):
+        m.dma_unmap_single(dev, h, 256, DMA_FROM_DEVICE)
+    with pytest.raises(DmaError, match="direction"):
+        m.dma_map_single(dev, buf, 512, 7)
+    vbuf = m.vmalloc(4096)
+    with pytest.raises(DmaError, match="vmalloc"):
+        m.dma_map_single(dev, vbuf, 4096, DMA_TO_DEVICE)
+    m.dma_unmap_single(dev, h, 512, DMA_FROM_DEVICE)
+
+
+def test_stale_read_without_sync_on_non_coherent_device(m):
+    dev = m.create_device("arm-style", coherent=False)
+    buf = m.kmalloc(256)
+    h = m.dma_map_single(dev, buf, 256, DMA_FROM_DEVICE)
+    assert m.dma.cpu_read(buf, 4, dev) == b"\x00" * 4          # the CPU peeks: the line is now cached
+    dev.dma_write(h, b"NEW!")
+    assert m.dma.cpu_read(buf, 4, dev) == b"\x00" * 4          # stale: the cache still has the old line
+    m.dma_sync_single_for_cpu(dev, h, 256, DMA_FROM_DEVICE)
+    assert m.dma.cpu_read(buf, 4, dev) == b"NEW!"
+    coherent = m.create_device("x86-style")
+    h2 = m.dma_map_single(coherent, buf, 256, DMA_FROM_DEVICE)
+    coherent.dma_write(h2, b"FRESH")
+    assert m.dma.cpu_read(buf, 5, coherent) == b"FRESH"        # x86: coherent, no stale data
+
+
+def test_cpu_writes_need_sync_for_device_on_non_coherent(m):
+    dev = m.create_device("arm-style", coherent=False)
+    buf = m.kmalloc(128)
+    h = m.dma_map_single(dev, buf, 128, DMA_TO_DEVICE)
+    m.dma.cpu_write(buf, b"cmd1", dev)                         # sits in a dirty cache line
+    assert dev.dma_read(h, 4) == b"\x00" * 4
+    m.dma_sync_single_for_device(dev, h, 128, DMA_TO_DEVICE)
+    assert dev.dma_read(h, 4) == b"cmd1"
+
+
+def test_dma_pool(m):
+    dev = m.create_device("usb")
+    pool = m.dma_pool_create("td", dev, 48, align=16)
+    blocks = [pool.dma_pool_alloc() for _ in range(100)]
+    assert pool.size == 48 and len(pool.pages) == -(-100 // (4096 // 48))
+    cpus = {c for c, _ in blocks}
+    assert len(cpus) == 100
+    assert all((d % 4096) + 48 <= 4096 for _, d in blocks)     # never crosses a page
+    with pytest.raises(DmaError, match="busy"):
+        pool.dma_pool_destroy()
+    for c, d in blocks:
+        pool.dma_pool_free(c, d)
+    with pytest.raises(DmaError):
+        pool.dma_pool_free(*blocks[0])
+    pool.dma_pool_destroy()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(ch=st.sampled_from([1, 2, 3, 5, 6, 7]), offset=st.integers(0, 0xFFF0), count=st.integers(1, 300),
+       mode=st.sampled_from([DMA_MODE_DEMAND, 0x40, DMA_MODE_BLOCK]), down=st.booleans(), to_memory=st.booleans(),
+       fast=st.booleans())
+def test_any_transfer_moves_exactly_its_bytes(ch, offset, count, mode, down, to_memory, fast):
+    m = Machine(ram="20MiB")
+    width = 1 if ch <= 3 else 2
+    base = 0x20000 if width == 1 else 0x40000                 # a 64/128 KiB aligned window in ZONE_DMA
+    span = count * width
+    offset = offset & ~(width - 1)
+    if down:
+        offset = max(offset, span - width)
+    window = 0x10000 if width == 1 else 0x20000
+    offset = min(offset, window - (0 if down else span)) & ~(width - 1)
+    if down:
+        offset = max(offset, span - width)
+        lo = base + offset - span + width
+    else:
+        lo = base + offset
+    sentinel = bytes([0xEE]) * (window + 64)
+    m.mem.write(base - 32, sentinel)
+    payload = bytes((i * 7 + 1) % 256 for i in range(span))
+    d = m.dma8237
+    dev = d.attach(ch, IsaDevice("dev", data=payload, burst=3))
+    if not to_memory:
+        m.mem.write(lo, payload)
+    d.program(ch, base + offset, span, mode | (0x04 if to_memory else 0x08) | (DMA_MODE_DECREMENT if down else 0))
+    moved = d.run_to_tc(ch, trace_limit=0 if fast else 10 ** 6)
+    assert moved == count and d.get_dma_residue(ch) == 0
+    after = m.mem.read(base - 32, window + 64)
+    if to_memory:
+        expected = payload if not down else b"".join(
+            payload[i:i + width] for i in range(span - width, -1, -width))
+        assert m.mem.read(lo, span) == expected
+    else:
+        expected_consumed = payload if not down else b"".join(
+            payload[i:i + width] for i in range(span - width, -1, -width))
+        assert bytes(dev.consumed) == expected_consumed
+    rel = lo - (base - 32)
+    assert after[:rel] == sentinel[:rel] and after[rel + span:] == sentinel[rel + span:]
+
+
+def test_decrement_transfer_may_not_cross_a_boundary_downwards(m):
+    d = m.dma8237
+    d.set_dma_mode(1, DMA_MODE_READ | DMA_MODE_DECREMENT)
+    d.set_dma_addr(1, 0x20008)
+    with pytest.raises(DmaError, match="64 KiB boundary"):
+        d.set_dma_count(1, 0x10)
+    d.set_dma_count(1, 9)
