@@ -12,7 +12,7 @@ ipywidgets).
 Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
 :func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools); :func:`pgtable_index`,
-:func:`copy_from_user_left` (address spaces).
+:func:`copy_from_user_left` (address spaces); :func:`dma_count_register` (DMA).
 """
 
 import random
@@ -23,7 +23,7 @@ from .units import NR_PAGE_ORDERS
 
 __all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
            "largest_block", "objs_per_slab", "kmalloc_class", "mempool_curr_nr", "pgtable_index",
-           "copy_from_user_left", "GENERATORS", "make"]
+           "copy_from_user_left", "dma_count_register", "GENERATORS", "make"]
 
 
 class BadAnswer(MemlabError, ValueError):
@@ -330,6 +330,27 @@ def copy_from_user_left(seed):
                     f"{n}) return?", answer, steps, hint="it returns the bytes NOT copied")
 
 
+def dma_count_register(seed):
+    """What does set_dma_count() write into the 8237's count register, and
+    how many clocks does a block-mode transfer take?"""
+    rng = random.Random(seed)
+    ch = rng.choice([1, 2, 3, 5, 6, 7])
+    nbytes = rng.randrange(2, 4096, 2)
+    width = 1 if ch <= 3 else 2
+    value = nbytes // width - 1
+    steps = [
+        f"Channel {ch} is on the {'first (8-bit, counts bytes)' if width == 1 else 'second (16-bit, counts words)'} "
+        f"controller.",
+        f"The 8237 performs C + 1 transfers for a count register value C (terminal count is the rollover from 0 "
+        f"to 0xFFFF), so set_dma_count writes the number of {'bytes' if width == 1 else 'words'} minus one.",
+        f"{nbytes} bytes = {nbytes // width} {'bytes' if width == 1 else 'words'}: C = {nbytes // width} - 1 = "
+        f"{value} ({value:#06x}).",
+    ]
+    return Exercise("dma_count_register", seed, f"A driver calls set_dma_count({ch}, {nbytes}). What value does the "
+                    f"channel's count register hold?", value, steps,
+                    hint="C + 1 transfers; channels 5-7 move 16-bit words")
+
+
 GENERATORS = {
     "buddy_of": buddy_of,
     "next_pfn": next_pfn,
@@ -340,6 +361,7 @@ GENERATORS = {
     "mempool_curr_nr": mempool_curr_nr,
     "pgtable_index": pgtable_index,
     "copy_from_user_left": copy_from_user_left,
+    "dma_count_register": dma_count_register,
 }
 
 

@@ -138,3 +138,13 @@ def test_copy_from_user_left_matches_the_model():
         base = p.mmap(addr=0x10000000, length=(extra + 1) * 4096, flags=0x32)   # nothing mapped after it
         kbuf = m.kmalloc(n)
         assert p.copy_from_user(kbuf, base + off, n) == ex._answer
+
+
+def test_dma_count_register_matches_the_controller():
+    for seed in range(20):
+        ex = exercises.dma_count_register(seed)
+        ch, n = map(int, re.search(r"set_dma_count\((\d), (\d+)\)", ex.question).groups())
+        d = memlab.Machine(ram="32MiB").dma8237
+        d.set_dma_addr(ch, 0x20000 if ch <= 3 else 0x40000)
+        d.set_dma_count(ch, n)
+        assert d.channels[ch].base_count == ex._answer

@@ -284,3 +284,45 @@ def test_address_space_dashboard_pick_list():
     assert "kernel text" in labels and "main (TEXT)" in labels
     d.pick.value = dict(d.pick.options)["kernel: direct map of pfn 1"]
     assert "physical 0x1000" in d.status.value
+
+
+# ------------------------------------------------------------------- DMA dashboard
+from memlab.widgets import DmaDashboard  # noqa: E402
+
+
+def test_dma_dashboard_handshake_and_transfer():
+    d = DmaDashboard()
+    d.count.value = 4
+    d.program_button.click()
+    assert "set_dma_count(2, 4)" in d.status.value
+    d.dreq_button.click()
+    d.step8_button.click()
+    assert d.ctrl.transfers == 1
+    assert "state S4" in d.status.value
+    d.tc_button.click()
+    assert d.ctrl.transfers == 4 and d.ctrl.get_dma_residue(2) == 0 and "3 transfers" in d.status.value
+    assert d.machine.mem.read(d.buffer, 4) == b"Hell"
+    assert "Hell" in d.memory.value
+
+
+def test_dma_dashboard_errors_and_bounce():
+    d = DmaDashboard()
+    d.address.value = "0x2000000"                        # 32 MiB: beyond ISA reach
+    d.program_button.click()
+    assert "16 MiB" in d.status.value and "memlab-error" in d.status.value
+    d.address.value = "0xfff8"
+    d.count.value = 64
+    d.program_button.click()
+    assert "64 KiB boundary" in d.status.value
+    d.mask.value = 32
+    d.map_button.click()
+    assert "bounced through swiotlb" in d.api_text.value
+    d.map_button.click()
+    assert "Unmap the current buffer first" in d.status.value
+    d.dev_write_button.click()
+    d.sync_button.click()
+    d.cpu_read_button.click()
+    assert "PACKET FROM NIC!" in d.status.value
+    d.unmap_button.click()
+    d.cpu_read_button.click()
+    assert "Map a buffer first" in d.status.value

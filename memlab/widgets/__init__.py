@@ -7,3 +7,4 @@ from .exercise import ExerciseWidget  # noqa: F401
 from .slab import SlabDashboard  # noqa: F401,E402
 from .mempool import MempoolDashboard  # noqa: F401,E402
 from .address_space import AddressSpaceDashboard  # noqa: F401,E402
+from .dma import DmaDashboard  # noqa: F401,E402

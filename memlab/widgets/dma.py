@@ -1,0 +1,258 @@
+"""The DMA dashboard: program an 8237A channel, raise the device's request,
+step clock by clock or run to terminal count; and map a buffer with the
+Linux DMA API to watch bouncing and syncing."""
+
+import ipywidgets as W
+
+from .. import plots
+from ..dma import (DMA_AUTOINIT, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MODE_BLOCK,
+                   DMA_MODE_DECREMENT, DMA_MODE_DEMAND, DMA_TO_DEVICE, IsaDevice)
+from ._common import figure_png, guarded, pre, status_html
+
+__all__ = ["DmaDashboard"]
+
+_MODES = {"single": 0x40, "block": DMA_MODE_BLOCK, "demand": DMA_MODE_DEMAND}
+_KINDS = {"device -> memory (DMA_MODE_READ)": 0x04, "memory -> device (DMA_MODE_WRITE)": 0x08, "verify": 0x00}
+_DIRS = {"DMA_FROM_DEVICE": DMA_FROM_DEVICE, "DMA_TO_DEVICE": DMA_TO_DEVICE, "DMA_BIDIRECTIONAL": DMA_BIDIRECTIONAL}
+
+
+def _hexdump(data, base):
+    lines = []
+    for i in range(0, len(data), 16):
+        chunk = data[i:i + 16]
+        lines.append(f"{base + i:08x}: {' '.join(f'{b:02x}' for b in chunk):<47}  "
+                     + "".join(chr(b) if 32 <= b < 127 else "." for b in chunk))
+    return "\n".join(lines)
+
+
+class DmaDashboard(W.VBox):
+    """``DmaDashboard(seed=0)``: an 8237A panel and a DMA-API panel on a
+    6 GiB machine (so that buffers above 4 GiB exist for bouncing)."""
+
+    def __init__(self, seed=0):
+        from ..physmem import Machine
+
+        self.machine = m = Machine(ram="6GiB", cpus=2)
+        self.seed = seed
+        self.last_error = None
+        self.buffer = m.alloc_pages(1, "GFP_DMA").pfn << 12          # an 8 KiB ISA buffer in ZONE_DMA
+        self.device = IsaDevice("floppy controller", data=b"Hello from the floppy controller! " * 8, burst=4)
+        m.mem.write(self.buffer, bytes(64))
+        self._fig = None
+        self.mapping = None
+        # 8237 panel
+        self.channel = W.Dropdown(options=[1, 2, 3, 5, 6, 7], value=2, description="channel",
+                                  layout=W.Layout(width="150px"))
+        self.count = W.BoundedIntText(value=8, min=1, max=65536, description="bytes", layout=W.Layout(width="170px"))
+        self.mode = W.Dropdown(options=list(_MODES), value="single", description="mode", layout=W.Layout(width="170px"))
+        self.kind = W.Dropdown(options=list(_KINDS), description="transfer", layout=W.Layout(width="360px"))
+        self.autoinit = W.Checkbox(value=False, description="autoinit", indent=False, layout=W.Layout(width="90px"))
+        self.decrement = W.Checkbox(value=False, description="decrement", indent=False,
+                                    layout=W.Layout(width="100px"))
+        self.address = W.Text(value=f"{self.buffer:#x}", description="phys addr", layout=W.Layout(width="230px"))
+        self.program_button = W.Button(description="program channel", button_style="primary")
+        self.dreq_button = W.Button(description="device raises DREQ", button_style="info")
+        self.step_button = W.Button(description="step 1 clock")
+        self.step8_button = W.Button(description="step 8 clocks")
+        self.tc_button = W.Button(description="run to TC")
+        self.image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.registers = W.HTML()
+        self.memory = W.HTML()
+        # DMA API panel
+        self.mask = W.Dropdown(options=[("DMA_BIT_MASK(64)", 64), ("DMA_BIT_MASK(32)", 32)], value=32,
+                               description="dev mask", layout=W.Layout(width="240px"))
+        self.coherent = W.Checkbox(value=True, description="cache-coherent (x86)", indent=False,
+                                   layout=W.Layout(width="170px"))
+        self.direction = W.Dropdown(options=list(_DIRS), description="dir", layout=W.Layout(width="260px"))
+        self.map_button = W.Button(description="kmalloc + dma_map_single", layout=W.Layout(width="210px"))
+        self.cpu_read_button = W.Button(description="CPU reads buffer")
+        self.dev_write_button = W.Button(description="device writes")
+        self.sync_button = W.Button(description="dma_sync_single_for_cpu", layout=W.Layout(width="200px"))
+        self.unmap_button = W.Button(description="dma_unmap_single")
+        self.api_text = W.HTML()
+        self.status = W.HTML(status_html("Program the channel, raise DREQ, then step clocks."))
+        for button, handler in ((self.program_button, self._on_program), (self.dreq_button, self._on_dreq),
+                                (self.step_button, lambda _: self._on_step(1)),
+                                (self.step8_button, lambda _: self._on_step(8)), (self.tc_button, self._on_tc),
+                                (self.map_button, self._on_map), (self.cpu_read_button, self._on_cpu_read),
+                                (self.dev_write_button, self._on_dev_write), (self.sync_button, self._on_sync),
+                                (self.unmap_button, self._on_unmap)):
+            button.on_click(handler)
+        isa = W.VBox([
+            W.HTML("<b>8237A DMA controller</b> (ISA: 24-bit addresses, 64/128 KiB pages)"),
+            W.HBox([self.channel, self.address, self.count, self.mode]),
+            W.HBox([self.kind, self.autoinit, self.decrement, self.program_button]),
+            W.HBox([self.dreq_button, self.step_button, self.step8_button, self.tc_button]),
+            self.image, W.HBox([W.VBox([W.HTML("<b>registers</b>"), self.registers], layout=W.Layout(width="45%")),
+                                W.VBox([W.HTML("<b>memory at the buffer</b>"), self.memory])]),
+        ])
+        api = W.VBox([
+            W.HTML("<b>Linux DMA API</b> (streaming mapping; swiotlb bounce buffers below 4 GiB)"),
+            W.HBox([self.mask, self.coherent, self.direction, self.map_button]),
+            W.HBox([self.dev_write_button, self.cpu_read_button, self.sync_button, self.unmap_button]),
+            self.api_text,
+        ])
+        super().__init__([self.status, isa, api])
+        self._refresh()
+        self._refresh_api()
+
+    def __repr__(self):
+        return f"DmaDashboard(seed {self.seed})"
+
+    @property
+    def ctrl(self):
+        return self.machine.dma8237
+
+    # ----------------------------------------------------------- 8237 views
+    def _refresh(self):
+        from matplotlib.figure import Figure
+
+        if self._fig is None:
+            self._fig = Figure(figsize=(11, 3.6), dpi=64)
+            self._fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9)
+        fig = self._fig
+        fig.clear()
+        plots.dma_timing(fig.subplots(), self.ctrl.trace, self.channel.value)
+        self.image.value = figure_png(fig, dpi=64)
+        n = self.channel.value
+        ch = self.ctrl.channels[n]
+        self.registers.value = pre(
+            f"state {self.ctrl.state}   HRQ {int(self.ctrl.hrq)}  HLDA {int(self.ctrl.hlda)}\n"
+            f"base address {ch.base_addr:#06x}  current {ch.cur_addr:#06x}  page {ch.page:#04x}\n"
+            f"base count   {ch.base_count:#06x}  current {ch.cur_count:#06x}  residue {self.ctrl.get_dma_residue(n)}\n"
+            f"mode {ch.mode:#04x}  masked {int(ch.masked)}  TC {int(ch.tc)}\n"
+            f"transfers {self.ctrl.transfers}  clocks {self.ctrl.clocks}  CPU held off {self.ctrl.cpu_held_clocks}",
+            wrap=False)
+        addr = self._address()
+        self.memory.value = pre(_hexdump(self.machine.mem.read(addr, 48), addr), wrap=False)
+
+    def _address(self):
+        text = self.address.value.strip()
+        try:
+            return int(text, 16) if text.lower().startswith("0x") else int(text)
+        except ValueError:
+            from ..errors import BadSize
+
+            raise BadSize(f"address {text!r} is not a number (write hex like 0x1000)") from None
+
+    @guarded
+    def _on_program(self, _=None):
+        n = self.channel.value
+        mode = _MODES[self.mode.value] | _KINDS[self.kind.value] | (DMA_AUTOINIT if self.autoinit.value else 0) | \
+            (DMA_MODE_DECREMENT if self.decrement.value else 0)
+        addr = self._address()
+        self.ctrl.attach(n, self.device)
+        self.device.dreq = False
+        self.ctrl.program(n, addr, self.count.value, mode)
+        if _KINDS[self.kind.value] == 0x08:
+            self.machine.mem.write(addr, b"memory contents for the device..."[:self.count.value])
+        self._refresh()
+        self.status.value = status_html(
+            f"claim_dma_lock; disable_dma({n}); clear_dma_ff({n}); set_dma_mode({n}, {mode:#04x}); "
+            f"set_dma_addr({n}, {addr:#x}); set_dma_count({n}, {self.count.value}); enable_dma({n}); "
+            f"release_dma_lock", "ok")
+
+    @guarded
+    def _on_dreq(self, _=None):
+        self.ctrl.dreq(self.channel.value)
+        self._refresh()
+        self.status.value = status_html(f"DREQ{self.channel.value} raised: the controller will ask the CPU for the "
+                                        f"bus (HRQ)", "ok")
+
+    @guarded
+    def _on_step(self, n):
+        rows = self.ctrl.run(n)
+        self._refresh()
+        last = rows[-1]
+        self.status.value = status_html(f"clock {last['clock']}: state {last['state']}" +
+                                        (" - EOP: terminal count reached" if any(r['EOP'] for r in rows) else ""),
+                                        "ok")
+
+    @guarded
+    def _on_tc(self, _=None):
+        moved = self.ctrl.run_to_tc(self.channel.value)
+        self._refresh()
+        self.status.value = status_html(f"run to terminal count: {moved} transfers; CPU held off the bus for "
+                                        f"{self.ctrl.cpu_held_clocks} of {self.ctrl.clocks} clocks", "ok")
+
+    # ------------------------------------------------------------ DMA API
+    def _refresh_api(self):
+        api = self.machine.dma
+        lines = [f"swiotlb: {sum(api.slot_used)} of {api.swiotlb_slots} 2 KiB slots in use, pool at "
+                 f"{api.swiotlb_start:#x} (below 4 GiB); bounce copies so far: {api.bounce_copies}"]
+        if self.mapping:
+            dev, buf, handle, size, direction = self.mapping
+            phys = buf - 0xFFFF888000000000
+            lines.append(f"buffer: kmalloc({size}) at {buf:#x} = physical {phys:#x}")
+            lines.append(f"dma_handle {handle:#x}: " + ("bounced through swiotlb (buffer above the mask "
+                                                        f"{dev.dma_mask:#x})" if handle != phys else
+                                                        "the buffer itself (the device reaches it)"))
+            lines.append(f"device {dev.name}: {'coherent' if dev.coherent else 'NON-coherent'}; cached lines: "
+                         f"{len(api.cache)}")
+        else:
+            lines.append("no mapping yet")
+        self.api_text.value = pre("\n".join(lines))
+
+    @guarded
+    def _on_map(self, _=None):
+        m = self.machine
+        if self.mapping:
+            self.status.value = status_html("Unmap the current buffer first (dma_unmap_single).", "error")
+            return
+        dev = m.create_device("nic", DMA_BIT_MASK(self.mask.value), coherent=self.coherent.value)
+        buf = m.kmalloc(256)                        # GFP_KERNEL: ZONE_NORMAL, above 4 GiB on this machine
+        m.write(buf, b"driver data     ")
+        direction = _DIRS[self.direction.value]
+        handle = m.dma_map_single(dev, buf, 256, direction)
+        if m.dma_mapping_error(dev, handle):
+            self.status.value = status_html(f"dma_mapping_error: {m.dma.debug_log[-1]}", "error")
+            return
+        self.mapping = (dev, buf, handle, 256, direction)
+        self._refresh_api()
+        self.status.value = status_html(f"dma_map_single(nic, {buf:#x}, 256, {self.direction.value}) -> "
+                                        f"{handle:#x}", "ok")
+
+    def _need_mapping(self):
+        if not self.mapping:
+            self.status.value = status_html("Map a buffer first.", "error")
+            return False
+        return True
+
+    @guarded
+    def _on_dev_write(self, _=None):
+        if not self._need_mapping():
+            return
+        dev, buf, handle, size, direction = self.mapping
+        dev.dma_write(handle, b"PACKET FROM NIC!")
+        self._refresh_api()
+        self.status.value = status_html(f"the device wrote 16 bytes at DMA address {handle:#x}", "ok")
+
+    @guarded
+    def _on_cpu_read(self, _=None):
+        if not self._need_mapping():
+            return
+        dev, buf, handle, size, direction = self.mapping
+        data = self.machine.dma.cpu_read(buf, 16, dev)
+        self._refresh_api()
+        self.status.value = status_html(f"CPU reads {buf:#x}: {data!r}", "ok")
+
+    @guarded
+    def _on_sync(self, _=None):
+        if not self._need_mapping():
+            return
+        dev, buf, handle, size, direction = self.mapping
+        self.machine.dma_sync_single_for_cpu(dev, handle, size, direction)
+        self._refresh_api()
+        self.status.value = status_html("dma_sync_single_for_cpu: bounce data copied back, stale cache lines "
+                                        "invalidated", "ok")
+
+    @guarded
+    def _on_unmap(self, _=None):
+        if not self._need_mapping():
+            return
+        dev, buf, handle, size, direction = self.mapping
+        self.machine.dma_unmap_single(dev, handle, size, direction)
+        self.machine.kfree(buf)
+        self.mapping = None
+        self._refresh_api()
+        self.status.value = status_html("dma_unmap_single: the buffer belongs to the CPU again", "ok")
