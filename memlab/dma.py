@@ -490,16 +490,16 @@ class Dma8237:
                 data = data.reshape(-1, width)[::-1].ravel()
             ch.device.consumed += data.tobytes()
         mode = ch.mode & 0xC0
-        per = 4                                    # S1-S4
-        arbitration = 1 + self.cpu_bus_cycle + 1   # SI->S0, the CPU finishing its cycle, HLDA
+        per = 4                                    # S1-S4, the bus held by the controller
+        arbitration = 1 + self.cpu_bus_cycle + 1   # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
         if mode == DMA_MODE_SINGLE:
-            clocks = remaining * (per + arbitration)
+            grants = remaining                     # the bus goes back after every datum
         elif mode == DMA_MODE_BLOCK:
-            clocks = remaining * per + arbitration
+            grants = 1
         else:
-            bursts = -(-remaining // max(1, ch.device.burst))
-            clocks = remaining * per + bursts * arbitration
-        held = clocks - (remaining if mode == DMA_MODE_SINGLE else 0)
+            grants = -(-remaining // max(1, ch.device.burst))
+        clocks = remaining * per + grants * arbitration
+        held = remaining * per + grants            # HLDA is up from the last S0 clock to S4
         self.clocks += clocks
         self.cpu_held_clocks += held
         self.transfers += remaining

@@ -124,7 +124,7 @@ def test_large_transfer_uses_numpy_and_counts_cpu_hold(m):
         assert m.mem.read(phys, len(data)) == data
         held[mode] = d.cpu_held_clocks
     assert held[0x80] < held[0x00] < held[0x40] * 2
-    assert held[0x80] == 4 * len(data) + 4
+    assert held[0x80] == 4 * len(data) + 1 and held[0x40] == 5 * len(data)
 
 
 def test_isa_limits(m):
@@ -336,3 +336,15 @@ def test_decrement_transfer_may_not_cross_a_boundary_downwards(m):
     with pytest.raises(DmaError, match="64 KiB boundary"):
         d.set_dma_count(1, 0x10)
     d.set_dma_count(1, 9)
+
+
+def test_bulk_and_clocked_runs_count_the_same(m):
+    counts = []
+    for limit in (10 ** 6, 0):
+        d = memlab.dma.Dma8237(m)
+        phys = dma_buffer(m)
+        d.attach(1, IsaDevice("dev", data=b"x" * 40, burst=4))
+        d.program(1, phys, 40, 0x00 | 0x04)            # demand mode
+        d.run_to_tc(1, trace_limit=limit)
+        counts.append((d.clocks, d.cpu_held_clocks))
+    assert counts[0] == counts[1]

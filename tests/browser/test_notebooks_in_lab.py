@@ -111,3 +111,22 @@ def test_address_space_dashboard_click_changes_what_is_shown(page, lab):
     dashboard.locator(".jupyter-widgets.widget-button", has_text="read (ring 3)").click()
     expect(status).to_contain_text("SEGV_ACCERR")
     screenshot(page, "01_address_space_dashboard")
+
+
+def test_dma_dashboard_click_changes_what_is_shown(page, lab):
+    from playwright.sync_api import expect
+
+    run_notebook(page, lab, "05_dma.ipynb")
+    button = page.locator(".jupyter-widgets.widget-button", has_text="program channel").first
+    dashboard = page.locator(".widget-vbox", has=page.locator(".jupyter-widgets.widget-button",
+                                                               has_text="dma_unmap_single")).first
+    dashboard.scroll_into_view_if_needed()
+    status = dashboard.locator(".memlab-status").first
+    button.click()
+    expect(status).to_contain_text("set_dma_count(2, 8)")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="device raises DREQ").click()
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="step 8 clocks").click()
+    expect(status).to_contain_text("state S4")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="run to TC").click()
+    expect(dashboard).to_contain_text("Hello fr")
+    screenshot(page, "05_dma_dashboard")
