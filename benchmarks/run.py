@@ -161,6 +161,33 @@ def bench_pools():
          "")
 
 
+def bench_dma():
+    m = memlab.Machine(ram="64MiB")
+    phys = m.alloc_pages(4, "GFP_DMA").pfn << 12
+    data = bytes(range(256)) * 256                      # 64 KiB
+    d = memlab.dma.Dma8237(m)
+    d.attach(1, memlab.dma.IsaDevice("disk", data=data))
+    start = time.perf_counter()
+    d.program(1, phys, len(data), memlab.dma.DMA_MODE_BLOCK | 0x04)
+    d.run_to_tc(1)
+    bulk = time.perf_counter() - start
+    line("8237A: 64 KiB block transfer, numpy path", f"{bulk * 1e3:.1f} ms", f"{d.clocks} simulated clocks")
+    d2 = memlab.dma.Dma8237(m)
+    d2.attach(1, memlab.dma.IsaDevice("disk", data=data))
+    d2.program(1, phys, 4096, memlab.dma.DMA_MODE_BLOCK | 0x04)
+    start = time.perf_counter()
+    d2.run_to_tc(1, trace_limit=10 ** 6)
+    clocked = time.perf_counter() - start
+    line("8237A: clock-by-clock simulation with trace", f"{d2.clocks / clocked / 1e3:.0f} k clocks/s", "")
+    from memlab.widgets import DmaDashboard
+
+    dash = DmaDashboard()
+    dash.program_button.click()
+    dash.dreq_button.click()
+    clicks = [_timed(dash.step_button.click) for _ in range(5)]
+    line("DMA dashboard click (step 1 clock + redraw)", f"{min(clicks) * 1e3:.1f} ms", "target < 100")
+
+
 def bench_memory():
     gc.collect()
     tracemalloc.start()
@@ -228,6 +255,14 @@ def bench_drawing(repeat):
     line("mempool dashboard click (mempool_alloc + redraw)", f"{min(clicks) * 1e3:.1f} ms",
          f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
 
+    from memlab.widgets import AddressSpaceDashboard
+
+    dash = AddressSpaceDashboard()
+    clicks = [_timed(dash.walk_button.click) for _ in range(5)]
+    line("address-space dashboard click (walk + redraw)", f"{min(clicks) * 1e3:.1f} ms", "target < 100")
+    clicks = [_timed(dash.mmap_button.click) for _ in range(5)]
+    line("address-space dashboard click (mmap + redraw map)", f"{min(clicks) * 1e3:.1f} ms", "target < 100")
+
 
 def _timed(fn):
     start = time.perf_counter()
@@ -268,6 +303,7 @@ def main():
     bench_long_free_list(args.repeat)
     bench_slab(args.repeat)
     bench_pools()
+    bench_dma()
     bench_memory()
     bench_drawing(args.repeat)
     bench_import()

@@ -29,8 +29,6 @@ Not modelled: IOMMUs, scatter-gather lists, compressed timing, memory-to-
 memory transfers, DMA-API debug's stack traces.
 """
 
-import numpy as np
-
 from .errors import BadSize, MemlabError, OutOfMemory
 from .physmem import PAGE_OFFSET
 from .units import PAGE_SHIFT, PAGE_SIZE, order_for_size
@@ -469,6 +467,8 @@ class Dma8237:
             while self.state != "SI":                      # let the last cycle finish
                 self.clock()
             return remaining
+        import numpy as np
+
         width = 1 if dmanr <= 3 else 2
         nbytes = remaining * width
         phys = self.phys_address(dmanr)

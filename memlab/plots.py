@@ -338,7 +338,7 @@ def _region_height(size):
     return 1.0 + math.log2(max(size, 4096) / 4096) / 6          # to scale, with breaks: log size
 
 
-def _draw_regions(ax, regions, title, x=0.0, width=1.0):
+def _draw_regions(ax, regions, title, x=0.0, width=1.0, ranges=True):
     """regions: (start, end_exclusive, label, color_key), drawn bottom (low
     addresses) to top with heights by log size; holes get a zigzag."""
     y = 0.0
@@ -348,8 +348,9 @@ def _draw_regions(ax, regions, title, x=0.0, width=1.0):
             ax.add_patch(_rect(x, y, width, h, "#FFFFFF", hatch="////"))
         else:
             ax.add_patch(_rect(x, y, width, h, _REGION_COLORS.get(key, "#BBBBBB")))
-        ax.text(x + width + 0.05, y + h / 2, f"{label}: {start:#x}-{end - 1:#x} ({format_size(end - start)})",
-                va="center", fontsize="x-small")
+        text = f"{label}: {start:#x}-{end - 1:#x} ({format_size(end - start)})" if ranges else \
+            f"{label} ({format_size(end - start)})"
+        ax.text(x + width + 0.05, y + h / 2, text, va="center", fontsize="x-small")
         y += h
     ax.set_xlim(x - 0.1, x + width + 4.5)
     ax.set_ylim(0, y)
@@ -405,9 +406,10 @@ def process_regions(process):
     return regions
 
 
-def address_space(ax, process=None, kernel=True):
+def address_space(ax, process=None, kernel=True, ranges=True):
     """The address space drawn to scale with breaks (heights grow with the
-    log of the size): a process's VMAs and gaps, then the kernel half."""
+    log of the size): a process's VMAs and gaps, then the kernel half.
+    ``ranges=False`` leaves the address ranges out of the labels."""
     from .mm import X86_64_LAYOUT
 
     regions = process_regions(process) if process is not None else [
@@ -422,7 +424,7 @@ def address_space(ax, process=None, kernel=True):
                     continue
                 regions.append((start, end + 1, name.split(" (")[0], "kernel"))
     title = f"address space of {process.name} (pid {process.pid})" if process is not None else "x86-64 address space"
-    return _draw_regions(ax, regions, title)
+    return _draw_regions(ax, regions, title, ranges=ranges)
 
 
 def layouts_side_by_side(ax_i386, ax_x86_64):

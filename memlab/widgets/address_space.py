@@ -48,7 +48,7 @@ class AddressSpaceDashboard(W.VBox):
         self.munmap_button = W.Button(description="munmap last mmap")
         self.status = W.HTML(status_html("Type an address (hex) or pick one, then press walk, read or write."))
         self.walk_image = W.Image(format="png", layout=W.Layout(width="100%"))
-        self.space_image = W.Image(format="png", layout=W.Layout(width="58%"))
+        self.space_image = W.Image(format="png", layout=W.Layout(width="48%"))
         self.maps = W.HTML()
         self.status_text = W.HTML()
 
@@ -64,7 +64,7 @@ class AddressSpaceDashboard(W.VBox):
                     self.munmap_button]),
         ])
         text = W.VBox([W.HTML("<b>/proc/%d/status</b> (memory lines)" % process.pid), self.status_text],
-                      layout=W.Layout(width="40%"))
+                      layout=W.Layout(width="50%"))
         super().__init__([controls, self.status, self.walk_image, W.HBox([self.space_image, text]),
                           W.HTML("<b>/proc/%d/maps</b>" % process.pid), self.maps])
         self._refresh_space()
@@ -113,10 +113,11 @@ class AddressSpaceDashboard(W.VBox):
         from matplotlib.figure import Figure
 
         if self._space_fig is None:
-            self._space_fig = Figure(figsize=(6.2, 4.6), dpi=64, layout="constrained")
+            self._space_fig = Figure(figsize=(5.0, 4.6), dpi=64)
+            self._space_fig.subplots_adjust(left=0.04, right=0.99, bottom=0.01, top=0.94)
         fig = self._space_fig
         fig.clear()
-        plots.address_space(fig.subplots(), self.process)
+        plots.address_space(fig.subplots(), self.process, ranges=False)
         self.space_image.value = figure_png(fig, dpi=64)
         self._refresh_text()
         self.pick.unobserve(self._on_pick, names="value")
