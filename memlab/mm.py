@@ -297,31 +297,26 @@ class MmStruct:
         flags = _P | _US | _A | (_RW | _D if writable else 0) | (0 if executable else _NX)
         pte_table[idx[3]] = ("page", pfn, flags, kind)
 
-    def _unmap(self, vaddr):
-        """Clear a PTE; returns the pfn it mapped, or None."""
+    def _pte_table(self, vaddr):
+        """The PTE table covering ``vaddr`` (or None) and the PTE index."""
         idx = pgtable_indices(vaddr)
         prefix = 0
         for level in range(3):
             table = self.tables.get((level, prefix))
             if table is None or idx[level] not in table:
-                return None
+                return None, idx[3]
             prefix = (prefix << 9) | idx[level]
-        pte_table = self.tables.get((3, prefix))
-        if pte_table is None:
-            return None
-        entry = pte_table.pop(idx[3], None)
+        return self.tables.get((3, prefix)), idx[3]
+
+    def _unmap(self, vaddr):
+        """Clear a PTE; returns the pfn it mapped, or None."""
+        table, i = self._pte_table(vaddr)
+        entry = table.pop(i, None) if table else None
         return entry[1] if entry else None
 
     def _lookup_pte(self, vaddr):
-        idx = pgtable_indices(vaddr)
-        prefix = 0
-        for level in range(3):
-            table = self.tables.get((level, prefix))
-            if table is None or idx[level] not in table:
-                return None
-            prefix = (prefix << 9) | idx[level]
-        table = self.tables.get((3, prefix))
-        return table.get(idx[3]) if table else None
+        table, i = self._pte_table(vaddr)
+        return table.get(i) if table else None
 
     def _set_pte_writable(self, vaddr, writable, executable, shared):
         entry = self._lookup_pte(vaddr)

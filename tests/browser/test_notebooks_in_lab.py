@@ -10,6 +10,16 @@ from .conftest import REPO, run_notebook, screenshot
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
 
 
+def open_dashboard(page, lab, notebook, button_text):
+    """Run ``notebook`` in JupyterLab; return (button, dashboard, status) of
+    the first widget box holding a button with ``button_text``."""
+    run_notebook(page, lab, notebook)
+    button = page.locator(".jupyter-widgets.widget-button", has_text=button_text).first
+    dashboard = page.locator(".widget-vbox", has=button).first
+    dashboard.scroll_into_view_if_needed()
+    return button, dashboard, dashboard.locator(".memlab-status").first
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_without_errors(page, lab, name):
     shot = run_notebook(page, lab, name)
@@ -57,11 +67,7 @@ def test_exercise_widget_checks_in_the_browser(page, lab):
 def test_slab_dashboard_click_changes_what_is_shown(page, lab):
     from playwright.sync_api import expect
 
-    run_notebook(page, lab, "03_slab_allocator.ipynb")
-    button = page.locator(".jupyter-widgets.widget-button", has_text="kmem_cache_alloc").first
-    dashboard = page.locator(".widget-vbox", has=button).first
-    dashboard.scroll_into_view_if_needed()
-    status = dashboard.locator(".memlab-status").first
+    button, dashboard, status = open_dashboard(page, lab, "03_slab_allocator.ipynb", "kmem_cache_alloc")
     image = dashboard.locator(".widget-image").first
     src_before = image.get_attribute("src")
     button.click()
@@ -77,11 +83,7 @@ def test_slab_dashboard_click_changes_what_is_shown(page, lab):
 def test_mempool_dashboard_click_changes_what_is_shown(page, lab):
     from playwright.sync_api import expect
 
-    run_notebook(page, lab, "04_memory_pools.ipynb")
-    button = page.locator(".jupyter-widgets.widget-button", has_text="mempool_alloc").first
-    dashboard = page.locator(".widget-vbox", has=button).first
-    dashboard.scroll_into_view_if_needed()
-    status = dashboard.locator(".memlab-status").first
+    button, dashboard, status = open_dashboard(page, lab, "04_memory_pools.ipynb", "mempool_alloc")
     image = dashboard.locator(".widget-image").first
     src_before = image.get_attribute("src")
     button.click()
@@ -98,11 +100,7 @@ def test_mempool_dashboard_click_changes_what_is_shown(page, lab):
 def test_address_space_dashboard_click_changes_what_is_shown(page, lab):
     from playwright.sync_api import expect
 
-    run_notebook(page, lab, "01_address_space.ipynb")
-    button = page.locator(".jupyter-widgets.widget-button", has_text="write (ring 3)").first
-    dashboard = page.locator(".widget-vbox", has=button).first
-    dashboard.scroll_into_view_if_needed()
-    status = dashboard.locator(".memlab-status").first
+    button, dashboard, status = open_dashboard(page, lab, "01_address_space.ipynb", "write (ring 3)")
     expect(status).to_contain_text("demand paging")
     button.click()
     expect(status).to_contain_text("major page fault")
