@@ -59,13 +59,7 @@ class Malloc:
             if size >= need:
                 del self.free_starts[i]
                 del self.free_size[start]
-                if size - need >= MIN_CHUNK:                   # split: the rest stays free
-                    rest = start + need
-                    insort(self.free_starts, rest)
-                    self.free_size[rest] = size - need
-                else:
-                    need = size
-                return self._use(start, need, n)
+                return self._carve(start, size, need, n)
         start = self.brk                                       # extend the heap (sbrk)
         top = self.free_starts[-1] if self.free_starts else None
         if top is not None and top + self.free_size[top] == self.brk:
@@ -76,7 +70,11 @@ class Malloc:
             have = 0
         grow = -(-(need - have + TOP_PAD) // 4096) * 4096
         self.brk += grow
-        total = have + grow
+        return self._carve(start, have + grow, need, n)
+
+    def _carve(self, start, total, need, n):
+        """Use ``need`` bytes at the start of a free span of ``total`` bytes;
+        the rest stays free when it can hold a chunk (split)."""
         if total - need >= MIN_CHUNK:
             rest = start + need
             insort(self.free_starts, rest)
