@@ -221,3 +221,27 @@ def test_pool_vs_malloc_figures():
     assert res["object pool"]["overhead_per_object"] == 0
     assert res["malloc"]["overhead_per_object"] > 8
     assert res["object pool"]["fragmentation"] == 0.0
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 5000), st.integers(0, 10 ** 6)), max_size=120))
+def test_malloc_chunks_tile_the_heap_and_coalesce(ops):
+    h = Malloc()
+    live = {}
+    for is_alloc, size, pick in ops:
+        if is_alloc or not live:
+            addr = h.malloc(size)
+            assert addr % 16 == 8 and addr not in live
+            live[addr] = size
+        else:
+            addr = sorted(live)[pick % len(live)]
+            del live[addr]
+            h.free(addr)
+        h.check_invariants()
+        spans = sorted((a, a + chunk_size(s) - 8) for a, s in live.items())
+        for (a0, a1), (b0, _) in zip(spans, spans[1:]):
+            assert a1 <= b0 - 8, "live chunks overlap"
+    assert h.stats()["requested"] == sum(live.values())
