@@ -139,7 +139,7 @@ class Dma8237:
         self.cpu_held_clocks = 0
         self.transfers = 0
         self.lock_held = False
-        self._last_priority = [None, None]
+        self._last_served = None
 
     # -------------------------------------------------------------- ports
     def outb(self, value, port):
@@ -328,9 +328,21 @@ class Dma8237:
 
     # ----------------------------------------------------------- cycles
     def _requesting(self):
-        for n in range(8):
-            if n == 4:
-                continue
+        """The channel to serve. Fixed priority: on each controller the lowest
+        channel number wins; the second controller (channels 5-7) is the
+        master, so its channels rank above channels 0-3, which reach the CPU
+        through cascade channel 4. Rotating priority (command register bit
+        4): the channel just served becomes the lowest of its controller."""
+        order = [5, 6, 7, 0, 1, 2, 3]
+        last = self._last_served
+        if last is not None:
+            first_ctrl = last <= 3
+            if self.command[0 if first_ctrl else 1] & 0x10:
+                group = [0, 1, 2, 3] if first_ctrl else [5, 6, 7]
+                i = group.index(last)
+                rotated = group[i + 1:] + group[:i + 1]
+                order = ([5, 6, 7] + rotated) if first_ctrl else (rotated + [0, 1, 2, 3])
+        for n in order:
             ch = self.channels[n]
             if not ch.masked and (ch.request or (ch.device is not None and ch.device.dreq)):
                 if ch.mode & 0xC0 == 0xC0:
@@ -375,6 +387,7 @@ class Dma8237:
             row.update(DACK=self.active, AEN=1, **self._strobes(self.active))
             dreq = [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels]
             tc = self._move_one(self.active)
+            self._last_served = self.active
             row.update(EOP=int(tc), HRQ=1, HLDA=1, DREQ=dreq)
             self.state = self._after_transfer(self.active, tc)
             self.cpu_held_clocks += 1

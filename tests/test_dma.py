@@ -348,3 +348,28 @@ def test_bulk_and_clocked_runs_count_the_same(m):
         d.run_to_tc(1, trace_limit=limit)
         counts.append((d.clocks, d.cpu_held_clocks))
     assert counts[0] == counts[1]
+
+
+def served_order(m, rotating):
+    d = memlab.dma.Dma8237(m)
+    phys = dma_buffer(m)
+    if rotating:
+        d.outb(0x10, 0x08)                                # command register: rotating priority
+    for ch in (1, 2, 3):
+        d.attach(ch, IsaDevice(f"dev{ch}", data=b"x" * 4))
+        d.program(ch, phys + ch * 16, 4, DMA_MODE_READ)
+        d.dreq(ch)
+    served = []
+    for _ in range(200):
+        row = d.clock()
+        if row["state"] == "S1":
+            served.append(row["DACK"])
+        for ch in (1, 2, 3):
+            if not d.channels[ch].masked:
+                d.channels[ch].device.dreq = True
+    return served
+
+
+def test_fixed_and_rotating_priority(m):
+    assert served_order(m, rotating=False)[:6] == [1, 1, 1, 1, 2, 2]      # channel 1 first until its TC
+    assert served_order(m, rotating=True)[:6] == [1, 2, 3, 1, 2, 3]       # each served one goes last
