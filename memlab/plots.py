@@ -373,9 +373,10 @@ def _rect(x, y, w, h, color, hatch=None):
 def process_regions(process):
     """The user address space of a process as (start, end, label, kind)
     regions, with the unmapped gaps between them, bottom to top."""
-    from .units import PAGE_SIZE as _PS
+    from .mm import TASK_SIZE_MAX, VM_EXEC
 
     mm = process.mm
+    bss_start, bss_end = process.segments["BSS"]
     regions = []
     pos = 0
     for vma in mm.vmas:
@@ -387,22 +388,21 @@ def process_regions(process):
         elif vma.name in ("[vvar]", "[vdso]"):
             kind, label = "vdso", vma.name
         elif vma.file is not None:
-            kind = "TEXT" if vma.flags & 4 else "DATA"
+            kind = "TEXT" if vma.flags & VM_EXEC else "DATA"
             label = f"{kind} {vma.perms} {vma.file.name.rsplit('/', 1)[-1]}"
         else:
+            holds_bss = vma.start < bss_end and bss_start < vma.end
             if vma.start <= mm.brk and vma.end >= mm.start_brk and mm.brk > mm.start_brk:
-                kind, label = "HEAP", "BSS + [heap] (brk)"
-            elif kind == "BSS" or process.segments["BSS"][0] < vma.end and vma.start < process.segments["BSS"][1]:
+                kind, label = "HEAP", ("BSS + " if holds_bss else "") + "[heap] (brk)"
+            elif kind == "BSS" or holds_bss:
                 kind, label = "BSS", "BSS (anonymous)"
             else:
                 kind, label = "MMAP", f"mmap {vma.perms}"
         regions.append((vma.start, vma.end, label, kind))
         pos = vma.end
-    from .mm import TASK_SIZE_MAX
 
     if pos < TASK_SIZE_MAX:
         regions.append((pos, TASK_SIZE_MAX, "unmapped", "hole"))
-    assert _PS
     return regions
 
 
