@@ -1,6 +1,7 @@
 """Drawings read the model correctly and stay one image for big zones."""
 
 import numpy as np
+import pytest
 from matplotlib.figure import Figure
 
 import memlab
@@ -65,3 +66,71 @@ def test_fragmentation_plot_masks_undefined_values():
     assert list(unusable.get_ydata()) == [10, 900]
     ydata = frag.get_ydata()
     assert np.isnan(ydata[0]) and ydata[1] == 800
+
+
+def test_process_regions_tile_user_space():
+    from memlab.mm import TASK_SIZE_MAX
+
+    m = memlab.Machine(ram="64MiB")
+    p = m.spawn("t", bss=0x3000)
+    p.brk(p.mm.brk + 0x4000)
+    p.mmap(length=0x3000)
+    regions = plots.process_regions(p)
+    assert regions[0][0] == 0 and regions[-1][1] == TASK_SIZE_MAX
+    assert all(a[1] == b[0] for a, b in zip(regions, regions[1:]))
+    kinds = [r[3] for r in regions]
+    assert {"TEXT", "DATA", "HEAP", "MMAP", "STACK", "vdso", "hole"} <= set(kinds)
+    assert any(r[2] == "BSS + [heap] (brk)" for r in regions)
+
+
+def test_page_walk_and_layout_drawings():
+    m = memlab.Machine(ram="64MiB")
+    p = m.spawn("t")
+    addr = p.mmap(length=4096)
+    p.touch(addr)
+    steps, result = p.mm.walk(addr)
+    fig = Figure()
+    ax = fig.subplots()
+    plots.page_walk(ax, addr, steps, result)
+    assert sum(1 for t in ax.texts if "table" in t.get_text()) == 4
+    assert any(f"{result['phys']:#x}" in t.get_text() for t in ax.texts)
+    fig2 = Figure()
+    a1, a2 = fig2.subplots(1, 2)
+    plots.layouts_side_by_side(a1, a2)
+    assert any("PKMAP" in t.get_text() for t in a1.texts)
+    assert any("direct mapping" in t.get_text() for t in a2.texts)
+
+
+def test_dma_timing_lanes_follow_the_trace():
+    m = memlab.Machine(ram="64MiB")
+    d = m.dma8237
+    phys = m.alloc_pages(0, "GFP_DMA").pfn << 12
+    d.attach(1, memlab.dma.IsaDevice("dev", data=b"ab"))
+    d.program(1, phys, 2, memlab.dma.DMA_MODE_READ)
+    d.dreq(1)
+    d.run(16)
+    fig = Figure()
+    ax = fig.subplots()
+    plots.dma_timing(ax, d.trace, 1)
+    assert len(ax.lines) == 10
+    eop = ax.lines[-1].get_ydata()
+    assert max(eop) - min(eop) == pytest.approx(0.9)          # EOP pulses once at terminal count
+
+
+def test_slab_and_mempool_drawings():
+    m = memlab.Machine(ram="64MiB")
+    c = m.kmem_cache_create("x", 1000)
+    objs = [m.kmem_cache_alloc(c) for _ in range(20)]
+    m.kmem_cache_free(c, objs[0])
+    fig = Figure()
+    ax = fig.subplots()
+    plots.slab_rows(ax, c)
+    grid = ax.images[0].get_array()
+    assert grid.shape == (c.nr_slabs, c.objperslab)
+    assert int((grid == 2).sum()) == c.objects_in_use
+    pool = m.mempool_create_kmalloc_pool(3, 64)
+    m.mempool_alloc(pool, "GFP_KERNEL")
+    fig2 = Figure()
+    ax2 = fig2.subplots()
+    plots.mempool_history(ax2, pool)
+    assert list(ax2.lines[0].get_ydata()) == [e[2] for e in pool.history]
