@@ -46,13 +46,19 @@ def test_count_c_gives_c_plus_one_transfers_and_tc(m):
     assert d.channels[1].masked                           # no autoinit: masked at TC
 
 
-def test_golden_trace_single_mode_one_byte(m):
+def clocked_transfer(m, data, mode, clocks, ch=1):
+    """Program ``ch`` to move ``data`` from a device into a ZONE_DMA buffer,
+    raise DREQ and run ``clocks`` clocks; returns (rows, buffer address)."""
     d = m.dma8237
     phys = dma_buffer(m)
-    d.attach(1, IsaDevice("floppy", data=b"\x42"))
-    d.program(1, phys, 1, DMA_MODE_READ)
-    d.dreq(1)
-    rows = d.run(9)
+    d.attach(ch, IsaDevice("dev", data=data))
+    d.program(ch, phys, len(data), mode)
+    d.dreq(ch)
+    return d.run(clocks), phys
+
+
+def test_golden_trace_single_mode_one_byte(m):
+    rows, phys = clocked_transfer(m, b"\x42", DMA_MODE_READ, 9)
     assert [r["state"] for r in rows] == ["SI", "S0", "S0", "S0", "S1", "S2", "S3", "S4", "SI"]
     assert signal_string(rows, "DREQ") == "111111110"
     assert signal_string(rows, "HRQ") == "111111110"
@@ -66,25 +72,15 @@ def test_golden_trace_single_mode_one_byte(m):
 
 
 def test_golden_trace_block_mode_keeps_the_bus(m):
-    d = m.dma8237
-    phys = dma_buffer(m)
-    d.attach(1, IsaDevice("disk", data=b"abc"))
-    d.program(1, phys, 3, DMA_MODE_BLOCK | 0x04)       # block mode, write transfer (I/O -> memory)
-    d.dreq(1)
-    rows = d.run(17)
+    rows, phys = clocked_transfer(m, b"abc", DMA_MODE_BLOCK | 0x04, 17)   # block mode, I/O -> memory
     assert signal_string(rows, "HLDA") == "00011111111111110"
-    assert signal_string(rows, "DACK") == "00001111111111110"[:17]
+    assert signal_string(rows, "DACK") == "00001111111111110"
     assert signal_string(rows, "EOP") == "00000000000000010"
     assert m.mem.read(phys, 3) == b"abc"
 
 
 def test_single_mode_gives_the_bus_back_between_bytes(m):
-    d = m.dma8237
-    phys = dma_buffer(m)
-    d.attach(1, IsaDevice("snd", data=b"xy"))
-    d.program(1, phys, 2, DMA_MODE_READ)
-    d.dreq(1)
-    rows = d.run(16)
+    rows, _ = clocked_transfer(m, b"xy", DMA_MODE_READ, 16)
     assert signal_string(rows, "HLDA") == "0001111100011111"
 
 

@@ -213,34 +213,38 @@ class DmaDashboard(W.VBox):
                                         f"{handle:#x}", "ok")
 
     def _need_mapping(self):
+        """The current mapping ``(dev, buf, handle, size, direction)``, or None
+        after telling the student to map a buffer first."""
         if not self.mapping:
             self.status.value = status_html("Map a buffer first.", "error")
-            return False
-        return True
+        return self.mapping
 
     @guarded
     def _on_dev_write(self, _=None):
-        if not self._need_mapping():
+        mapping = self._need_mapping()
+        if mapping is None:
             return
-        dev, buf, handle, size, direction = self.mapping
+        dev, buf, handle, size, direction = mapping
         dev.dma_write(handle, b"PACKET FROM NIC!")
         self._refresh_api()
         self.status.value = status_html(f"the device wrote 16 bytes at DMA address {handle:#x}", "ok")
 
     @guarded
     def _on_cpu_read(self, _=None):
-        if not self._need_mapping():
+        mapping = self._need_mapping()
+        if mapping is None:
             return
-        dev, buf, handle, size, direction = self.mapping
+        dev, buf, handle, size, direction = mapping
         data = self.machine.dma.cpu_read(buf, 16, dev)
         self._refresh_api()
         self.status.value = status_html(f"CPU reads {buf:#x}: {data!r}", "ok")
 
     @guarded
     def _on_sync(self, _=None):
-        if not self._need_mapping():
+        mapping = self._need_mapping()
+        if mapping is None:
             return
-        dev, buf, handle, size, direction = self.mapping
+        dev, buf, handle, size, direction = mapping
         self.machine.dma_sync_single_for_cpu(dev, handle, size, direction)
         self._refresh_api()
         self.status.value = status_html("dma_sync_single_for_cpu: bounce data copied back, stale cache lines "
@@ -248,9 +252,10 @@ class DmaDashboard(W.VBox):
 
     @guarded
     def _on_unmap(self, _=None):
-        if not self._need_mapping():
+        mapping = self._need_mapping()
+        if mapping is None:
             return
-        dev, buf, handle, size, direction = self.mapping
+        dev, buf, handle, size, direction = mapping
         self.machine.dma_unmap_single(dev, handle, size, direction)
         self.machine.kfree(buf)
         self.mapping = None
