@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import memlab  # noqa: E402
-from memlab.workloads import BUDDY_V1_ALLOC_SHARE, _CUM  # noqa: E402
+from memlab.workloads import BUDDY_V1_ALLOC_SHARE, BUDDY_V1_CUMULATIVE  # noqa: E402
 
 from baseline_buddy import PlainBuddy  # noqa: E402
 
@@ -40,7 +40,7 @@ def buddy_v1_ops(n, seed):
     ops = []
     for _ in range(n):
         r = rng.random()
-        ops.append(bisect_right(_CUM, r / share) if r < share else -(r - share) / (1 - share))
+        ops.append(bisect_right(BUDDY_V1_CUMULATIVE, r / share) if r < share else -(r - share) / (1 - share))
     return ops
 
 

@@ -1,12 +1,28 @@
-"""memlab: Linux memory management you can see (Linux 6.12, x86-64, 4 KiB pages)."""
-from .errors import *  # noqa: F401,F403
-from .units import PAGE_SIZE, PAGE_SHIFT, MAX_PAGE_ORDER, NR_PAGE_ORDERS, parse_size, format_size  # noqa: F401
-from .page_alloc import Zone, Page, FreeArea, buddy_pfn  # noqa: F401
-from .physmem import Machine  # noqa: F401,E402
-from . import procfs, gfp, workloads  # noqa: F401,E402
-from . import exercises  # noqa: F401,E402
+"""memlab: Linux memory management you can see (Linux 6.12, x86-64, 4 KiB pages).
 
-__version__ = "0.1.0"
+This package module is the course API: it re-exports the names the README
+and the notebooks use, and wires the layers together (the exercise widget).
+The layers themselves are described in docs/ARCHITECTURE.md.
+"""
+
+from . import exercises, gfp, layout, procfs, workloads
+from .dma import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE
+from .errors import (BadAnswer, BadCache, BadFree, BadGFP, BadOrder, BadPool, BadSize, DmaError, MemlabError,
+                     OutOfMemory, PoolExhausted, SegmentationFault, SlabCorruption, SyscallError)
+from .machine import Machine
+from .page_alloc import FreeArea, Page, Zone, buddy_pfn
+from .slub import SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE
+from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, format_size, parse_size
+from .version import __version__
+
+__all__ = [
+    "Machine", "Zone", "Page", "FreeArea", "buddy_pfn", "procfs", "gfp", "layout", "workloads", "exercises",
+    "plots", "widgets", "PAGE_SIZE", "PAGE_SHIFT", "MAX_PAGE_ORDER", "NR_PAGE_ORDERS", "parse_size", "format_size",
+    "MemlabError", "BadOrder", "BadFree", "OutOfMemory", "BadGFP", "BadSize", "BadCache", "SlabCorruption",
+    "SyscallError", "SegmentationFault", "DmaError", "BadPool", "PoolExhausted", "BadAnswer",
+    "SLAB_HWCACHE_ALIGN", "SLAB_CACHE_DMA", "SLAB_RED_ZONE", "SLAB_POISON",
+    "DMA_BIT_MASK", "DMA_TO_DEVICE", "DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL", "__version__",
+]
 
 
 def __getattr__(name):
@@ -16,6 +32,13 @@ def __getattr__(name):
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'memlab' has no attribute {name!r}")
-from .slub import (SLAB_HWCACHE_ALIGN, SLAB_CACHE_DMA, SLAB_RED_ZONE, SLAB_POISON,  # noqa: F401,E402
-                   SlabCorruption, BadCache)
-from .dma import DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL  # noqa: F401,E402
+
+
+def _exercise_widget(exercise):
+    """The view of an exercise: the widget layer wraps the model layer."""
+    from .widgets import ExerciseWidget
+
+    return ExerciseWidget(exercise)
+
+
+exercises.Exercise.widget_factory = _exercise_widget

@@ -1,14 +1,20 @@
-"""The memlab error hierarchy.
+"""The memlab error hierarchy: every error class of the package, in one place.
 
 Every mistake a student can make with the simulated machine raises a
 subclass of :class:`MemlabError` whose message names the offending value and
-the rule it broke.  After any such error the model is exactly as it was
+the rule it broke. After any such error the model is exactly as it was
 before the call (operations validate first, then mutate).
 
 Kernel: the real kernel mostly answers bad input with WARN_ON, a NULL
 return, an errno or a BUG(); memlab turns each of those into an exception so a
 notebook can show the reason instead of silently corrupting state.
+
+This module is the bottom of the layer rule (docs/ARCHITECTURE.md): it
+imports nothing from memlab, and every other module takes its errors from
+here (the subsystems re-export theirs under their old names).
 """
+
+from __future__ import annotations
 
 __all__ = [
     "MemlabError",
@@ -17,6 +23,14 @@ __all__ = [
     "OutOfMemory",
     "BadGFP",
     "BadSize",
+    "BadCache",
+    "SlabCorruption",
+    "SyscallError",
+    "SegmentationFault",
+    "DmaError",
+    "BadPool",
+    "PoolExhausted",
+    "BadAnswer",
 ]
 
 
@@ -24,6 +38,7 @@ class MemlabError(Exception):
     """Base class of every error memlab raises on purpose."""
 
 
+# ------------------------------------------------------------ page allocator
 class BadOrder(MemlabError, ValueError):
     """An allocation order outside 0..MAX_PAGE_ORDER (or not an integer).
 
@@ -57,3 +72,57 @@ class BadGFP(MemlabError, ValueError):
 
 class BadSize(MemlabError, ValueError):
     """A size string or number that cannot be parsed or is out of range."""
+
+
+# ---------------------------------------------------------------------- slab
+class BadCache(MemlabError, ValueError):
+    """A cache request SLUB refuses: bad name or size, destroy with objects
+    left, an object freed into the wrong cache."""
+
+
+class SlabCorruption(MemlabError):
+    """slub_debug found overwritten red zones, padding or poison. ``.report``
+    holds the kernel-style report (also appended to ``machine.kernel_log``)."""
+
+    def __init__(self, message: str, report: str) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+# ------------------------------------------------------------ address spaces
+class SyscallError(MemlabError):
+    """A system call failed: ``.errno`` is the kernel's name (EINVAL, ENOMEM,
+    EFAULT, ...), the message the reason."""
+
+    def __init__(self, errno: str, message: str) -> None:
+        super().__init__(f"{errno}: {message}")
+        self.errno = errno
+
+
+class SegmentationFault(MemlabError):
+    """The kernel would send SIGSEGV: ``.si_code`` is SEGV_MAPERR (no mapping)
+    or SEGV_ACCERR (mapping forbids the access), ``.address`` the fault address."""
+
+    def __init__(self, address: int, si_code: str, message: str) -> None:
+        super().__init__(f"SIGSEGV ({si_code}) at {address:#x}: {message}")
+        self.address = address
+        self.si_code = si_code
+
+
+# ----------------------------------------------------------------------- DMA
+class DmaError(MemlabError, ValueError):
+    """A DMA programming or API rule broken (the message names the rule)."""
+
+
+# --------------------------------------------------------------------- pools
+class BadPool(MemlabError, ValueError):
+    """A pool used against its rules (destroy with elements out, bad min_nr...)."""
+
+
+class PoolExhausted(MemlabError, MemoryError):
+    """A user-space pool has no free object left."""
+
+
+# ----------------------------------------------------------------- exercises
+class BadAnswer(MemlabError, ValueError):
+    """An answer that cannot be read (not a whole number, for example)."""

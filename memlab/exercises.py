@@ -4,10 +4,12 @@ One pattern for the whole course (after OSTEP's homework simulators): a
 generator takes a ``seed`` and builds a problem from the simulation itself,
 so the hidden answer is what memlab computes; :meth:`Exercise.check` takes
 the student's answer and says whether it is right and, step by step, why;
-:meth:`Exercise.solution` reveals it (OSTEP's ``-c``). :meth:`Exercise.widget`
-gives the small answer box with Check and Show explanation buttons (the
-widget lives in :mod:`memlab.widgets.exercise`; this module stays free of
-ipywidgets).
+:meth:`Exercise.solution` reveals it (OSTEP's ``-c``).
+``memlab.widgets.ExerciseWidget(exercise)`` (or :meth:`Exercise.widget`)
+gives the small answer box with Check and Show explanation buttons. The
+widget wraps the exercise, not the other way round: this module never
+imports the widget layer; the package wires ``Exercise.widget_factory``
+when it is imported (memlab/__init__.py).
 
 Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
@@ -17,17 +19,16 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 
 import random
 
-from .errors import MemlabError
+from .errors import BadAnswer
+from .machine import Machine
+from .mm import LEVELS, pgtable_indices
 from .page_alloc import Zone
+from .slub import kmalloc_index, kmalloc_size_of_index
 from .units import NR_PAGE_ORDERS
 
 __all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
            "largest_block", "objs_per_slab", "kmalloc_class", "mempool_curr_nr", "pgtable_index",
            "copy_from_user_left", "dma_count_register", "GENERATORS", "make"]
-
-
-class BadAnswer(MemlabError, ValueError):
-    """An answer that cannot be read (not a whole number, for example)."""
 
 
 class CheckResult:
@@ -49,6 +50,10 @@ class CheckResult:
 class Exercise:
     """One seeded problem. ``question`` is shown; the answer stays hidden
     until :meth:`check` or :meth:`solution`."""
+
+    #: Builds the widget for :meth:`widget`; set by ``memlab/__init__.py``
+    #: to ``memlab.widgets.ExerciseWidget``, so this layer needs no view.
+    widget_factory = None
 
     def __init__(self, kind, seed, question, answer, steps, hint=""):
         self.kind = kind
@@ -87,10 +92,11 @@ class Exercise:
         return f"Answer: {self._answer}\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(self._steps, 1))
 
     def widget(self):
-        """Answer box, Check and Show explanation buttons (ipywidgets)."""
-        from .widgets.exercise import ExerciseWidget
-
-        return ExerciseWidget(self)
+        """Answer box, Check and Show explanation buttons (ipywidgets):
+        ``memlab.widgets.ExerciseWidget(self)``."""
+        if Exercise.widget_factory is None:
+            raise BadAnswer("no widget layer is wired: use memlab.widgets.ExerciseWidget(exercise)")
+        return Exercise.widget_factory(self)
 
     def __repr__(self):
         return f"Exercise({self.kind!r}, seed={self.seed}): {self.question}"
@@ -201,8 +207,6 @@ def largest_block(seed):
 
 def objs_per_slab(seed):
     """How many objects does SLUB put in one slab of a new cache?"""
-    from .physmem import Machine
-
     rng = random.Random(seed)
     size = rng.choice([rng.randint(20, 400), rng.randint(400, 1500), rng.randint(1500, 5000)])
     cpus = rng.choice([1, 2, 4, 8, 16])
@@ -221,8 +225,6 @@ def objs_per_slab(seed):
 
 def kmalloc_class(seed):
     """Which size class serves a kmalloc, and what does ksize() return?"""
-    from .slub import kmalloc_index, kmalloc_size_of_index
-
     rng = random.Random(seed)
     size = rng.choice([rng.randint(1, 64), rng.randint(65, 200), rng.randint(200, 8192)])
     index = kmalloc_index(size)
@@ -243,8 +245,6 @@ def kmalloc_class(seed):
 def mempool_curr_nr(seed):
     """Follow mempool_alloc/mempool_free under a failing backing allocator:
     what is curr_nr at the end?"""
-    from .physmem import Machine
-
     rng = random.Random(seed)
     min_nr = rng.randint(2, 5)
     m = Machine(ram="32MiB")
@@ -289,8 +289,6 @@ def mempool_curr_nr(seed):
 
 def pgtable_index(seed):
     """Split a virtual address into its 9/9/9/9/12 page-table indices."""
-    from .mm import LEVELS, pgtable_indices
-
     rng = random.Random(seed)
     vaddr = rng.choice([0x555555554000, 0x7FFFE7000000, 0x7FFE00000000, 0x400000]) + \
         (rng.randrange(1 << 16) << 12) + rng.randrange(4096)

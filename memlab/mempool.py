@@ -22,29 +22,53 @@ memlab shows the sleep instead of blocking: :meth:`Mempool.alloc` returns a
 :meth:`Mempool.free` hands it an element. Not modelled: the 5-second
 io_schedule_timeout() that re-polls the backing allocator, and concurrency.
 
-User-space part: :class:`ObjectPool` (one chunk, an intrusive free list:
-what a C++ object pool or ``std::pmr`` pool resource does) and
-:class:`SizeClassPool` (several object pools by size class, larger requests
-to a general allocator).
+The user-space pools that the lesson compares with (:class:`ObjectPool`,
+:class:`SizeClassPool`) live in :mod:`memlab.userpool` and are re-exported
+here.
 """
 
+from __future__ import annotations
+
 from collections import deque
+from typing import NamedTuple
 
-from .errors import BadFree, BadSize, MemlabError, OutOfMemory
+from .errors import BadFree, BadPool, BadSize, MemlabError, OutOfMemory, PoolExhausted
 from .gfp import GFP, gfp_names, parse_gfp
+from .records import StrEnum
+from .units import check_order
+from .userpool import ObjectPool, SizeClassPool
 
-__all__ = ["Mempool", "MempoolWaiter", "BadPool", "PoolExhausted", "ObjectPool", "SizeClassPool"]
+__all__ = ["Mempool", "MempoolWaiter", "MempoolEvent", "PoolEvent", "BadPool", "PoolExhausted", "ObjectPool",
+           "SizeClassPool", "mempool_create_slab_pool", "mempool_create_kmalloc_pool", "mempool_create_page_pool",
+           "mempool_gfp_text"]
 
 _NOMEMALLOC_NORETRY_NOWARN = GFP["__GFP_NOMEMALLOC"] | GFP["__GFP_NORETRY"] | GFP["__GFP_NOWARN"]
 _RECLAIM_IO = GFP["__GFP_DIRECT_RECLAIM"] | GFP["__GFP_IO"]
 
 
-class BadPool(MemlabError, ValueError):
-    """A pool used against its rules (destroy with elements out, bad min_nr...)."""
+class PoolEvent(StrEnum):
+    """What happened in a mempool, as its history records it."""
+
+    CREATE = "create"
+    BACKING = "backing"                  # element from the backing allocator
+    RESERVE = "reserve"                  # backing failed: element from the reserve
+    BACKING_FAILED = "backing_failed"    # backing failed and the reserve was not used
+    NULL = "null"                        # NULL returned: the caller may not sleep
+    SLEEP = "sleep"                      # the caller sleeps on pool->wait
+    WOKEN = "woken"                      # a sleeper got an element
+    FREE_TO_RESERVE = "free_to_reserve"
+    FREE_TO_BACKING = "free_to_backing"
+    RESIZE = "resize"
+    DESTROY = "destroy"
 
 
-class PoolExhausted(MemlabError, MemoryError):
-    """A user-space pool has no free object left."""
+class MempoolEvent(NamedTuple):
+    """One entry of ``pool.history``: event number, what happened, and
+    ``curr_nr`` afterwards."""
+
+    step: int
+    event: PoolEvent
+    curr_nr: int
 
 
 class MempoolWaiter:
@@ -72,7 +96,7 @@ class Mempool:
     (a LIFO stack, as add_element()/remove_element() use it), the wait
     queue ``wait``, and the backing ``alloc_fn(gfp_mask, pool_data)`` /
     ``free_fn(element, pool_data)``. ``history`` records every event for
-    the plots: ``(step, event, curr_nr)``."""
+    the plots as :class:`MempoolEvent` records ``(step, event, curr_nr)``."""
 
     def __init__(self, machine, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool", describe=None):
         if min_nr.__class__ is not int or min_nr < 0:
@@ -105,7 +129,7 @@ class Mempool:
                                   f"{min_nr} elements; the pool was not created (-ENOMEM), nothing is left "
                                   f"allocated")
             self.elements.append(element)
-        self._log("create")
+        self._log(PoolEvent.CREATE)
 
     # ---------------------------------------------------------------- state
     @property
@@ -116,7 +140,7 @@ class Mempool:
         return self._describe(element)
 
     def _log(self, event):
-        self.history.append((len(self.history), event, len(self.elements)))
+        self.history.append(MempoolEvent(len(self.history), event, len(self.elements)))
 
     def _backing_alloc(self, mask):
         try:
@@ -152,12 +176,12 @@ class Mempool:
                 return element
         if not gfp_mask & GFP["__GFP_DIRECT_RECLAIM"]:
             self.stats["null"] += 1
-            self._log("null")
+            self._log(PoolEvent.NULL)
             return None
         waiter = MempoolWaiter(task, self, gfp_mask)
         self.wait.append(waiter)
         self.stats["slept"] += 1
-        self._log("sleep")
+        self._log(PoolEvent.SLEEP)
         return waiter
 
     def _try(self, mask, reserve=True):
@@ -166,15 +190,15 @@ class Mempool:
         if element is not None:
             self.outstanding.add(_key(element))
             self.stats["from_backing"] += 1
-            self._log("backing")
+            self._log(PoolEvent.BACKING)
             return element
         if reserve and self.elements:
             element = self.elements.pop()             # remove_element()
             self.outstanding.add(_key(element))
             self.stats["from_reserve"] += 1
-            self._log("reserve")
+            self._log(PoolEvent.RESERVE)
             return element
-        self._log("backing_failed")
+        self._log(PoolEvent.BACKING_FAILED)
         return None
 
     # ----------------------------------------------------------------- free
@@ -193,12 +217,12 @@ class Mempool:
         if len(self.elements) < self.min_nr:
             self.elements.append(element)             # add_element()
             self.stats["freed_to_reserve"] += 1
-            self._log("free_to_reserve")
+            self._log(PoolEvent.FREE_TO_RESERVE)
             self._wake_up()
             return
         self.free_fn(element, self.pool_data)
         self.stats["freed_to_backing"] += 1
-        self._log("free_to_backing")
+        self._log(PoolEvent.FREE_TO_BACKING)
 
     def _wake_up(self):
         """wake_up(&pool->wait): every sleeper retries; those that fail sleep again."""
@@ -210,7 +234,7 @@ class Mempool:
             else:
                 waiter.state = "done"
                 waiter.element = element
-                self._log("woken")
+                self._log(PoolEvent.WOKEN)
 
     # --------------------------------------------------------------- resize
     def resize(self, new_min_nr):
@@ -226,7 +250,7 @@ class Mempool:
             while new_min_nr < len(self.elements):
                 self.free_fn(self.elements.pop(), self.pool_data)
             self.min_nr = new_min_nr
-            self._log("resize")
+            self._log(PoolEvent.RESIZE)
             return 0
         self.min_nr = new_min_nr
         while len(self.elements) < self.min_nr:
@@ -234,7 +258,7 @@ class Mempool:
             if element is None:
                 break
             self.elements.append(element)
-        self._log("resize")
+        self._log(PoolEvent.RESIZE)
         self._wake_up()
         return 0
 
@@ -251,7 +275,7 @@ class Mempool:
         while self.elements:
             self.free_fn(self.elements.pop(), self.pool_data)
         self.destroyed = True
-        self._log("destroy")
+        self._log(PoolEvent.DESTROY)
 
     def check_invariants(self):
         assert 0 <= len(self.elements) <= self.min_nr, f"curr_nr {len(self.elements)} outside 0..{self.min_nr}"
@@ -266,137 +290,35 @@ class Mempool:
         return f"<mempool {self.name}: {state}>"
 
 
+def mempool_create_slab_pool(machine, min_nr, cache):
+    """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache)."""
+    slub = machine.slub
+    slub.check_cache(cache, "mempool_create_slab_pool")
+    return Mempool(machine, min_nr, lambda gfp, c: slub.kmem_cache_alloc(c, gfp),
+                   lambda e, c: slub.kmem_cache_free(c, e), cache, name=f"slab:{cache.name}")
+
+
+def mempool_create_kmalloc_pool(machine, min_nr, size):
+    """mempool_create_kmalloc_pool(): elements from kmalloc(size)."""
+    if size.__class__ is not int or size <= 0:
+        raise BadSize(f"mempool_create_kmalloc_pool: size {size!r} must be an int > 0")
+    slub = machine.slub
+    return Mempool(machine, min_nr, lambda gfp, n: slub.kmalloc(n, gfp), lambda e, n: slub.kfree(e), size,
+                   name=f"kmalloc:{size}")
+
+
+def mempool_create_page_pool(machine, min_nr, order):
+    """mempool_create_page_pool(): elements are order-``order`` Pages."""
+    check_order(order, "mempool_create_page_pool")
+    return Mempool(machine, min_nr, lambda gfp, o: machine.alloc_pages(o, gfp),
+                   lambda e, o: machine.free_pages(e, o), order, name=f"pages:order-{order}",
+                   describe=lambda p: f"pfn {p.pfn}")
+
+
 def _key(element):
     """Hashable identity of an element (a Page is compared by pfn)."""
     pfn = getattr(element, "pfn", None)
     return ("page", pfn) if pfn is not None else element
-
-
-# ---------------------------------------------------------------- user space
-class ObjectPool:
-    """A fixed-size object pool as C or C++ code writes it: one chunk of
-    ``capacity`` slots of ``object_size`` bytes (rounded up to ``align``),
-    and an intrusive free list threaded through the free slots (LIFO).
-    allocate() and deallocate() are O(1) and never fragment; the price is a
-    fixed capacity and one object size. ``base`` is the chunk's (user
-    virtual) address."""
-
-    def __init__(self, object_size, capacity, align=16, base=0x7F0000000000, name="pool"):
-        if object_size.__class__ is not int or object_size <= 0:
-            raise BadSize(f"ObjectPool: object_size {object_size!r} must be an int > 0")
-        if capacity.__class__ is not int or capacity <= 0:
-            raise BadSize(f"ObjectPool: capacity {capacity!r} must be an int > 0")
-        if align.__class__ is not int or align <= 0 or align & (align - 1):
-            raise BadSize(f"ObjectPool: align {align!r} must be a power of two")
-        self.name = name
-        self.object_size = object_size
-        self.stride = -(-max(object_size, 8) // align) * align    # a free slot holds the next pointer
-        self.capacity = capacity
-        self.base = base
-        self.chunk_bytes = self.stride * capacity
-        self.free_list = list(range(capacity - 1, -1, -1))          # head (slot 0) last
-        self.isfree = bytearray(b"\x01") * capacity
-        self.in_use = 0
-        self.peak = 0
-
-    def allocate(self):
-        """An object's address; :class:`PoolExhausted` when all are in use."""
-        if not self.free_list:
-            raise PoolExhausted(f"{self.name}: all {self.capacity} objects of {self.object_size} bytes are in use")
-        slot = self.free_list.pop()
-        self.isfree[slot] = 0
-        self.in_use += 1
-        if self.in_use > self.peak:
-            self.peak = self.in_use
-        return self.base + slot * self.stride
-
-    def deallocate(self, addr):
-        """Put the object back at the head of the free list."""
-        slot, rem = divmod(addr - self.base, self.stride) if addr.__class__ is int else (-1, 0)
-        if rem or not 0 <= slot < self.capacity:
-            raise BadFree(f"{self.name}: {addr!r} is not an object of this pool "
-                          f"({self.base:#x}..{self.base + self.chunk_bytes:#x}, every {self.stride} bytes)")
-        if self.isfree[slot]:
-            raise BadFree(f"{self.name}: double free of {addr:#x} (slot {slot} is already free)")
-        self.isfree[slot] = 1
-        self.free_list.append(slot)
-        self.in_use -= 1
-
-    def owns(self, addr):
-        return addr.__class__ is int and self.base <= addr < self.base + self.chunk_bytes
-
-    @property
-    def overhead_bytes(self):
-        """Bytes of the chunk not holding live object data."""
-        return self.chunk_bytes - self.in_use * self.object_size
-
-    def __repr__(self):
-        return (f"<ObjectPool {self.name}: {self.in_use}/{self.capacity} objects of {self.object_size} B "
-                f"(stride {self.stride})>")
-
-
-class SizeClassPool:
-    """Object pools by size class, as ``std::pmr::unsynchronized_pool_resource``
-    or a slab allocator in user space: a request goes to the smallest class
-    that fits; each class grows by chunks of ``objects_per_chunk`` objects;
-    requests above the largest class go to ``upstream`` (a general
-    allocator with ``malloc``/``free``)."""
-
-    def __init__(self, classes=(16, 32, 64, 128, 256, 512), objects_per_chunk=64, upstream=None,
-                 base=0x7E0000000000):
-        if list(classes) != sorted(set(classes)) or not classes:
-            raise BadSize(f"SizeClassPool: classes {classes!r} must be increasing sizes")
-        self.classes = tuple(classes)
-        self.objects_per_chunk = objects_per_chunk
-        self.upstream = upstream
-        self.pools = {c: [] for c in self.classes}
-        self._next_base = base
-        self.upstream_live = {}
-
-    def _class_of(self, size):
-        for c in self.classes:
-            if size <= c:
-                return c
-        return None
-
-    def allocate(self, size):
-        if size.__class__ is not int or size <= 0:
-            raise BadSize(f"SizeClassPool.allocate: size {size!r} must be an int > 0")
-        c = self._class_of(size)
-        if c is None:
-            if self.upstream is None:
-                raise PoolExhausted(f"size {size} is above the largest class {self.classes[-1]} and there is no "
-                                    f"upstream allocator")
-            addr = self.upstream.malloc(size)
-            self.upstream_live[addr] = size
-            return addr
-        for pool in self.pools[c]:
-            if pool.free_list:
-                return pool.allocate()
-        pool = ObjectPool(c, self.objects_per_chunk, base=self._next_base, name=f"class-{c}")
-        self._next_base += -(-pool.chunk_bytes // 4096) * 4096
-        self.pools[c].append(pool)
-        return pool.allocate()
-
-    def deallocate(self, addr):
-        if addr in self.upstream_live:
-            del self.upstream_live[addr]
-            self.upstream.free(addr)
-            return
-        for pools in self.pools.values():
-            for pool in pools:
-                if pool.owns(addr):
-                    pool.deallocate(addr)
-                    return
-        raise BadFree(f"SizeClassPool: {addr!r} was not allocated here")
-
-    @property
-    def reserved_bytes(self):
-        return sum(p.chunk_bytes for pools in self.pools.values() for p in pools)
-
-    @property
-    def live_objects(self):
-        return sum(p.in_use for pools in self.pools.values() for p in pools) + len(self.upstream_live)
 
 
 def mempool_gfp_text(mask):

@@ -7,7 +7,9 @@ Kernel: mm/vmstat.c frag_show_print() (/proc/buddyinfo),
 zoneinfo_show_print() (/proc/zoneinfo).
 """
 
-from .units import NR_PAGE_ORDERS
+from __future__ import annotations
+
+from .mm import VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE
 
 __all__ = ["buddyinfo", "format_buddyinfo", "maps", "maps_line", "parse_maps", "status", "status_field", "host_self_maps", "host_self_status", "slabinfo", "slabinfo_row", "parse_slabinfo", "host_slabinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
            "read_host", "host_buddyinfo", "host_zoneinfo", "host_min_free_kbytes"]
@@ -29,7 +31,7 @@ def buddyinfo(machine):
     ``"%6lu "`` for the nr_free of each order 0..10, then a newline; zones
     without pages are not printed.
     """
-    return format_buddyinfo((z.node, z.name, [len(m) for m in z._mem]) for z in _zones_of(machine))
+    return format_buddyinfo((z.node, z.name, z.nr_free_by_order()) for z in _zones_of(machine))
 
 
 def format_buddyinfo(rows):
@@ -66,7 +68,7 @@ def zoneinfo(machine):
     Unpopulated zones (Movable, Device) are printed too, as the kernel does.
     """
     zones = machine.node_zones if hasattr(machine, "node_zones") else _zones_of(machine)
-    return "".join(zoneinfo_zone(z.node, z.name, z.nr_free_pages, z.watermark_boost, z._watermark,
+    return "".join(zoneinfo_zone(z.node, z.name, z.nr_free_pages, z.watermark_boost, z.watermark,
                                  z.spanned_pages, z.present_pages, z.managed_pages, 0,
                                  z.lowmem_reserve or [0])
                    for z in zones)
@@ -243,8 +245,6 @@ def status(process):
     PPid, then the memory block (VmPeak ... VmSwap, HugetlbPages) exactly as
     fs/proc/task_mmu.c task_mem() prints it, then Threads. The other lines
     of the real file (uid/gid, signal masks, capabilities, cpus) are left out."""
-    from .mm import VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE
-
     mm = process.mm
     kb = 1 << (PAGE_SHIFT_KB)
     total_vm = mm.total_vm

@@ -6,7 +6,7 @@ Kernel: include/asm-generic/page.h / arch/x86/include/asm/page_types.h
 
 import re
 
-from .errors import BadSize
+from .errors import BadOrder, BadSize
 
 __all__ = [
     "PAGE_SHIFT",
@@ -18,6 +18,7 @@ __all__ = [
     "format_size",
     "pages_for",
     "order_for_size",
+    "check_order",
 ]
 
 PAGE_SHIFT = 12
@@ -86,3 +87,17 @@ def order_for_size(nbytes):
         raise BadSize(f"size {nbytes} must be > 0 to have an order")
     pages = pages_for(nbytes)
     return (pages - 1).bit_length()
+
+
+def check_order(order: object, what: str = "alloc_pages") -> None:
+    """Raise :class:`BadOrder` unless ``order`` is an int in 0..MAX_PAGE_ORDER."""
+    if order.__class__ is not int:
+        raise BadOrder(f"{what}: order {order!r} must be an int from 0 to MAX_PAGE_ORDER {MAX_PAGE_ORDER}")
+    if order < 0:
+        raise BadOrder(f"{what}: order {order} is negative; orders run 0..{MAX_PAGE_ORDER} (block = 2**order pages)")
+    if order > MAX_PAGE_ORDER:
+        big = format_size(PAGE_SIZE << order) if order < 64 else f"2**{order + PAGE_SHIFT} bytes"
+        raise BadOrder(
+            f"{what}: order {order} exceeds MAX_PAGE_ORDER {MAX_PAGE_ORDER} (the largest buddy block is "
+            f"{format_size(PAGE_SIZE << MAX_PAGE_ORDER)}); the kernel WARNs and returns NULL. "
+            f"Use vmalloc (virtually contiguous) or CMA / alloc_contig_range() for {big}")

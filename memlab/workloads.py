@@ -7,22 +7,32 @@ because the allocators are deterministic, the same final state.
 import random
 from bisect import bisect_right
 
-from .errors import OutOfMemory
+from .errors import BadSize, OutOfMemory
+from .heap import Malloc
+from .mempool import MempoolWaiter
+from .userpool import ObjectPool
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix", "pool_vs_malloc", "bio_writeback"]
+__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "BUDDY_V1_CUMULATIVE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix", "pool_vs_malloc", "bio_writeback"]
 
 #: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
 BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
 #: Share of operations that allocate; the rest free a random live block.
 BUDDY_V1_ALLOC_SHARE = 0.55
 
-_total = sum(BUDDY_V1_ORDER_WEIGHTS)
-_CUM = []
-_acc = 0.0
-for _w in BUDDY_V1_ORDER_WEIGHTS[:-1]:
-    _acc += _w
-    _CUM.append(_acc / _total)
+
+
+def _cumulative(weights):
+    total, acc, out = sum(weights), 0.0, []
+    for w in weights[:-1]:
+        acc += w
+        out.append(acc / total)
+    return tuple(out)
+
+
+#: Cumulative order weights of buddy-v1: ``bisect_right(BUDDY_V1_CUMULATIVE, u)``
+#: turns a uniform ``u`` in [0, 1) into an order.
+BUDDY_V1_CUMULATIVE = _cumulative(BUDDY_V1_ORDER_WEIGHTS)
 
 
 class BuddyWorkloadResult:
@@ -61,7 +71,7 @@ def buddy_v1(zone, n_ops, seed, live=None, sample_every=0, sample_order=4, progr
     alloc, free = zone.alloc_pages, zone.free_pages
     share = BUDDY_V1_ALLOC_SHARE
     rest = 1.0 - share
-    cum = _CUM
+    cum = BUDDY_V1_CUMULATIVE
     allocs = frees = failures = 0
     samples = []
     step = sample_every if sample_every > 0 else n_ops + 1
@@ -101,8 +111,6 @@ def fill_and_free(zone, seed, free_share=0.5, order=0):
     ``free_share`` of them: the textbook picture of external fragmentation
     (much memory free, little of it contiguous). Returns the live Pages."""
     if not 0.0 <= free_share <= 1.0:
-        from .errors import BadSize
-
         raise BadSize(f"free_share {free_share!r} must be between 0 and 1")
     rng = random.Random(seed)
     live = []
@@ -139,9 +147,6 @@ def pool_vs_malloc(n, seed, object_size=48, max_live=2000):
     program has). Returns a dict of figures per allocator: operations per
     second in the simulation, bytes reserved, overhead, fragmentation."""
     import time
-
-    from .heap import Malloc
-    from .mempool import ObjectPool
 
     rng = random.Random(seed)
     ops = []
@@ -197,8 +202,6 @@ def bio_writeback(machine, pool, n_steps, seed, submit_per_step=3, io_time=(2, 6
     seeded): memory is tight. Returns per-step ``(step, curr_nr, in_flight,
     waiting)`` samples and the number of bios completed; every submitted
     bio completes: the reserve guarantees forward progress."""
-    from .mempool import MempoolWaiter
-
     rng = random.Random(seed)
     for fa in (machine.failslab, machine.fail_page_alloc):
         fa.configure(probability=fail_probability, times=-1, seed=seed, ignore_gfp_reclaim=False, min_order=0)

@@ -144,28 +144,31 @@ class ZonedMachine(RuleBasedStateMachine):
         self.live = []
 
     def expected_zone(self, order, gfp):
-        from memlab.gfp import gfp_zone, parse_gfp
-        from memlab.physmem import gfp_to_alloc_flags
+        from memlab.gfp import GFP, gfp_zone, parse_gfp
 
         mask = parse_gfp(gfp)
         hz = gfp_zone(mask)
         zonelist = [z for z in reversed(self.m.node_zones[:hz + 1]) if z.present_pages]
+        # gfp_to_alloc_flags(): __GFP_HIGH may use half the min reserve; a caller
+        # that cannot reclaim (and did not say __GFP_NOMEMALLOC) a further quarter
+        high = bool(mask & GFP["__GFP_HIGH"])
+        non_block = not mask & (GFP["__GFP_DIRECT_RECLAIM"] | GFP["__GFP_NOMEMALLOC"])
 
-        def ok(z, mark, flags):
+        def ok(z, mark, slow):
             wmin = mark
-            if flags & 0x08:
+            if slow and high:
                 wmin -= wmin // 2
-                if flags & 0x100:
+                if non_block:
                     wmin -= wmin // 4
             free = z.nr_free_pages - ((1 << order) - 1)
             return free > wmin + z.lowmem_reserve[hz] and any(
                 z.free_area[o].nr_free for o in range(order, MAX + 1))
 
         for z in zonelist:
-            if ok(z, z.wmark_pages("low"), 0):
+            if ok(z, z.wmark_pages("low"), False):
                 return z
         for z in zonelist:
-            if ok(z, z.wmark_pages("min"), gfp_to_alloc_flags(mask)):
+            if ok(z, z.wmark_pages("min"), True):
                 return z
         return None
 

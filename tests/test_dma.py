@@ -166,7 +166,7 @@ def test_ports_and_flip_flop(m):
 def test_dma_alloc_coherent_respects_masks(m):
     isa = m.create_device("isa-card", DMA_BIT_MASK(24))
     cpu, handle = m.dma_alloc_coherent(isa, 4096)
-    assert handle < 16 << 20 and cpu == memlab.physmem.PAGE_OFFSET + handle
+    assert handle < 16 << 20 and cpu == memlab.layout.PAGE_OFFSET + handle
     assert m.zone_of_pfn(handle >> 12).name == "DMA"
     pci = m.create_device("pci-nic")
     cpu2, h2 = m.dma_alloc_coherent(pci, 8192)
@@ -181,7 +181,7 @@ def test_streaming_mapping_without_bounce(m):
     buf = m.kmalloc(1500)
     m.write(buf, b"packet")
     h = m.dma_map_single(dev, buf, 1500, DMA_TO_DEVICE)
-    assert h == buf - memlab.physmem.PAGE_OFFSET and not m.dma_mapping_error(dev, h)
+    assert h == buf - memlab.layout.PAGE_OFFSET and not m.dma_mapping_error(dev, h)
     assert dev.dma_read(h, 6) == b"packet"
     m.dma_unmap_single(dev, h, 1500, DMA_TO_DEVICE)
     with pytest.raises(DmaError, match="has not allocated"):
@@ -192,11 +192,11 @@ def test_swiotlb_bounces_when_buffer_is_above_the_mask():
     m = Machine(ram="6GiB")
     dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))      # reaches 4 GiB only
     buf = m.kmalloc(3000)                                      # in ZONE_NORMAL, above 4 GiB
-    assert buf - memlab.physmem.PAGE_OFFSET >= 4 << 30
+    assert buf - memlab.layout.PAGE_OFFSET >= 4 << 30
     assert m.dma.swiotlb_start + (1 << 20) <= 4 << 30          # the bounce pool lies below 4 GiB
     m.write(buf, b"to the device")
     h = m.dma_map_single(dev, buf, 3000, DMA_BIDIRECTIONAL)
-    assert h != buf - memlab.physmem.PAGE_OFFSET and h >= m.dma.swiotlb_start
+    assert h != buf - memlab.layout.PAGE_OFFSET and h >= m.dma.swiotlb_start
     assert dev.dma_read(h, 13) == b"to the device"            # copied into the bounce buffer at map time
     dev.dma_write(h, b"FROM THE DEVICE")
     assert m.read(buf, 15) != b"FROM THE DEVICE"              # still in the bounce buffer

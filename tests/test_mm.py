@@ -29,7 +29,7 @@ def p(m):
 def test_layout_constants():
     assert TASK_SIZE_MAX == 0x7FFFFFFFF000
     starts = {name.split(" (")[0]: start for start, _, name in X86_64_LAYOUT}
-    assert starts["direct mapping of all physical memory"] == 0xFFFF888000000000 == memlab.physmem.PAGE_OFFSET
+    assert starts["direct mapping of all physical memory"] == 0xFFFF888000000000 == memlab.layout.PAGE_OFFSET
     assert starts["vmalloc/ioremap space"] == 0xFFFFC90000000000
     assert starts["virtual memory map: struct page array"] == 0xFFFFEA0000000000
     assert starts["kernel text mapping, mapped to physical 0"] == 0xFFFFFFFF80000000

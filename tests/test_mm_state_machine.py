@@ -81,7 +81,8 @@ class MmMachine(RuleBasedStateMachine):
     @invariant()
     def consistent(self):
         vmas = self.p.mm.vmas
-        assert [v.start for v in vmas] == sorted(v.start for v in vmas) == self.p.mm._starts
+        assert [v.start for v in vmas] == sorted(v.start for v in vmas)
+        self.p.mm.check_invariants()
         for a, b in zip(vmas, vmas[1:]):
             assert a.end <= b.start, "VMAs overlap"
             assert not b.can_merge_after(a), f"adjacent compatible VMAs not merged: {a} {b}"

@@ -269,7 +269,7 @@ def test_reset():
 def test_stale_entries_are_swept():
     # Merges leave stale entries in the list deques; the periodic sweep must
     # keep their number bounded however long the zone churns.
-    from memlab.page_alloc import _SWEEP_EVERY
+    from memlab.page_alloc.buddy import _SWEEP_EVERY
 
     z = Zone("Normal", 1 << 12)
     live = []

@@ -174,7 +174,7 @@ def test_kmalloc_size_classes():
 def test_dma_kmalloc_slabs_live_in_zone_dma():
     m = Machine(ram="64MiB")
     addr = m.kmalloc(64, "GFP_DMA")
-    assert m.zone_of_pfn((addr - memlab.physmem.PAGE_OFFSET) >> 12).name == "DMA"
+    assert m.zone_of_pfn((addr - memlab.layout.PAGE_OFFSET) >> 12).name == "DMA"
 
 
 def test_large_kmalloc_uses_pages_and_fails_above_4mib():

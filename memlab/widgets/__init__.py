@@ -1,10 +1,15 @@
-"""ipywidgets dashboards, one per topic. They only call the model; every
-button reports MemlabError messages in a status line, never a traceback."""
+"""ipywidgets dashboards, one per topic, on one :class:`Dashboard` base.
 
-from ._common import guarded, status_html  # noqa: F401
-from .buddy import BuddyDashboard  # noqa: F401
-from .exercise import ExerciseWidget  # noqa: F401
-from .slab import SlabDashboard  # noqa: F401,E402
-from .mempool import MempoolDashboard  # noqa: F401,E402
-from .address_space import AddressSpaceDashboard  # noqa: F401,E402
-from .dma import DmaDashboard  # noqa: F401,E402
+They only call the model and draw with :mod:`memlab.plots`; every button
+reports MemlabError messages in a status line, never a traceback."""
+
+from .address_space import AddressSpaceDashboard
+from .base import Dashboard, guarded, parse_int, pre, status_html
+from .buddy import BuddyDashboard
+from .dma import DmaDashboard
+from .exercise import ExerciseWidget
+from .mempool import MempoolDashboard
+from .slab import SlabDashboard
+
+__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "BuddyDashboard", "SlabDashboard",
+           "MempoolDashboard", "AddressSpaceDashboard", "DmaDashboard", "ExerciseWidget"]

@@ -2,16 +2,20 @@
 step clock by clock or run to terminal count; and map a buffer with the
 Linux DMA API to watch bouncing and syncing."""
 
+from __future__ import annotations
+
 import ipywidgets as W
 
-from .. import plots
 from ..dma import (DMA_AUTOINIT, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MODE_BLOCK,
-                   DMA_MODE_DECREMENT, DMA_MODE_DEMAND, DMA_TO_DEVICE, IsaDevice)
-from ._common import figure_png, guarded, pre, status_html
+                   DMA_MODE_DECREMENT, DMA_MODE_DEMAND, DMA_MODE_SINGLE, DMA_TO_DEVICE, IsaDevice)
+from ..layout import virt_to_phys
+from ..machine import Machine
+from ..plots import DmaTimingDrawing
+from .base import Dashboard, parse_int, pre
 
 __all__ = ["DmaDashboard"]
 
-_MODES = {"single": 0x40, "block": DMA_MODE_BLOCK, "demand": DMA_MODE_DEMAND}
+_MODES = {"single": DMA_MODE_SINGLE, "block": DMA_MODE_BLOCK, "demand": DMA_MODE_DEMAND}
 _KINDS = {"device -> memory (DMA_MODE_READ)": 0x04, "memory -> device (DMA_MODE_WRITE)": 0x08, "verify": 0x00}
 _DIRS = {"DMA_FROM_DEVICE": DMA_FROM_DEVICE, "DMA_TO_DEVICE": DMA_TO_DEVICE, "DMA_BIDIRECTIONAL": DMA_BIDIRECTIONAL}
 
@@ -25,20 +29,18 @@ def _hexdump(data, base):
     return "\n".join(lines)
 
 
-class DmaDashboard(W.VBox):
+class DmaDashboard(Dashboard):
     """``DmaDashboard(seed=0)``: an 8237A panel and a DMA-API panel on a
     6 GiB machine (so that buffers above 4 GiB exist for bouncing)."""
 
     def __init__(self, seed=0):
-        from ..physmem import Machine
-
+        super().__init__("Program the channel, raise DREQ, then step clocks.")
         self.machine = m = Machine(ram="6GiB", cpus=2)
         self.seed = seed
-        self.last_error = None
-        self.buffer = m.alloc_pages(1, "GFP_DMA").pfn << 12          # an 8 KiB ISA buffer in ZONE_DMA
+        self.buffer = m.alloc_pages(1, "GFP_DMA").phys_addr          # an 8 KiB ISA buffer in ZONE_DMA
         self.device = IsaDevice("floppy controller", data=b"Hello from the floppy controller! " * 8, burst=4)
         m.mem.write(self.buffer, bytes(64))
-        self._fig = None
+        self.drawing = DmaTimingDrawing()
         self.mapping = None
         # 8237 panel
         self.channel = W.Dropdown(options=[1, 2, 3, 5, 6, 7], value=2, description="channel",
@@ -70,14 +72,11 @@ class DmaDashboard(W.VBox):
         self.sync_button = W.Button(description="dma_sync_single_for_cpu", layout=W.Layout(width="200px"))
         self.unmap_button = W.Button(description="dma_unmap_single")
         self.api_text = W.HTML()
-        self.status = W.HTML(status_html("Program the channel, raise DREQ, then step clocks."))
-        for button, handler in ((self.program_button, self._on_program), (self.dreq_button, self._on_dreq),
-                                (self.step_button, lambda _: self._on_step(1)),
-                                (self.step8_button, lambda _: self._on_step(8)), (self.tc_button, self._on_tc),
-                                (self.map_button, self._on_map), (self.cpu_read_button, self._on_cpu_read),
-                                (self.dev_write_button, self._on_dev_write), (self.sync_button, self._on_sync),
-                                (self.unmap_button, self._on_unmap)):
-            button.on_click(handler)
+        self.wire([(self.program_button, self._on_program), (self.dreq_button, self._on_dreq),
+                   (self.step_button, lambda: self._on_step(1)), (self.step8_button, lambda: self._on_step(8)),
+                   (self.tc_button, self._on_tc), (self.map_button, self._on_map),
+                   (self.cpu_read_button, self._on_cpu_read), (self.dev_write_button, self._on_dev_write),
+                   (self.sync_button, self._on_sync), (self.unmap_button, self._on_unmap)])
         isa = W.VBox([
             W.HTML("<b>8237A DMA controller</b> (ISA: 24-bit addresses, 64/128 KiB pages)"),
             W.HBox([self.channel, self.address, self.count, self.mode]),
@@ -92,8 +91,8 @@ class DmaDashboard(W.VBox):
             W.HBox([self.dev_write_button, self.cpu_read_button, self.sync_button, self.unmap_button]),
             self.api_text,
         ])
-        super().__init__([self.status, isa, api])
-        self._refresh()
+        self.children = [self.status, isa, api]
+        self.refresh()
         self._refresh_api()
 
     def __repr__(self):
@@ -104,17 +103,9 @@ class DmaDashboard(W.VBox):
         return self.machine.dma8237
 
     # ----------------------------------------------------------- 8237 views
-    def _refresh(self):
-        from matplotlib.figure import Figure
-
-        if self._fig is None:
-            self._fig = Figure(figsize=(11, 3.6), dpi=64)
-            self._fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9)
-        fig = self._fig
-        fig.clear()
-        plots.dma_timing(fig.subplots(), self.ctrl.trace, self.channel.value)
-        self.image.value = figure_png(fig, dpi=64)
+    def refresh(self):
         n = self.channel.value
+        self.image.value = self.drawing.update(self.ctrl, n).png()
         ch = self.ctrl.channels[n]
         self.registers.value = pre(
             f"state {self.ctrl.state}   HRQ {int(self.ctrl.hrq)}  HLDA {int(self.ctrl.hlda)}\n"
@@ -127,16 +118,10 @@ class DmaDashboard(W.VBox):
         self.memory.value = pre(_hexdump(self.machine.mem.read(addr, 48), addr), wrap=False)
 
     def _address(self):
-        text = self.address.value.strip()
-        try:
-            return int(text, 16) if text.lower().startswith("0x") else int(text)
-        except ValueError:
-            from ..errors import BadSize
+        """The typed physical address (hex with 0x, else decimal)."""
+        return parse_int(self.address.value, "phys addr", base=10)
 
-            raise BadSize(f"address {text!r} is not a number (write hex like 0x1000)") from None
-
-    @guarded
-    def _on_program(self, _=None):
+    def _on_program(self):
         n = self.channel.value
         mode = _MODES[self.mode.value] | _KINDS[self.kind.value] | (DMA_AUTOINIT if self.autoinit.value else 0) | \
             (DMA_MODE_DECREMENT if self.decrement.value else 0)
@@ -146,34 +131,30 @@ class DmaDashboard(W.VBox):
         self.ctrl.program(n, addr, self.count.value, mode)
         if _KINDS[self.kind.value] == 0x08:
             self.machine.mem.write(addr, b"memory contents for the device..."[:self.count.value])
-        self._refresh()
-        self.status.value = status_html(
+        self.refresh()
+        self.ok(
             f"claim_dma_lock; disable_dma({n}); clear_dma_ff({n}); set_dma_mode({n}, {mode:#04x}); "
             f"set_dma_addr({n}, {addr:#x}); set_dma_count({n}, {self.count.value}); enable_dma({n}); "
-            f"release_dma_lock", "ok")
+            f"release_dma_lock")
 
-    @guarded
-    def _on_dreq(self, _=None):
+    def _on_dreq(self):
         self.ctrl.dreq(self.channel.value)
-        self._refresh()
-        self.status.value = status_html(f"DREQ{self.channel.value} raised: the controller will ask the CPU for the "
-                                        f"bus (HRQ)", "ok")
+        self.refresh()
+        self.ok(f"DREQ{self.channel.value} raised: the controller will ask the CPU for the "
+                                        f"bus (HRQ)")
 
-    @guarded
     def _on_step(self, n):
         rows = self.ctrl.run(n)
-        self._refresh()
+        self.refresh()
         last = rows[-1]
-        self.status.value = status_html(f"clock {last['clock']}: state {last['state']}" +
-                                        (" - EOP: terminal count reached" if any(r['EOP'] for r in rows) else ""),
-                                        "ok")
+        self.ok(f"clock {last['clock']}: state {last['state']}" +
+                                        (" - EOP: terminal count reached" if any(r['EOP'] for r in rows) else ""))
 
-    @guarded
-    def _on_tc(self, _=None):
+    def _on_tc(self):
         moved = self.ctrl.run_to_tc(self.channel.value)
-        self._refresh()
-        self.status.value = status_html(f"run to terminal count: {moved} transfers; CPU held off the bus for "
-                                        f"{self.ctrl.cpu_held_clocks} of {self.ctrl.clocks} clocks", "ok")
+        self.refresh()
+        self.ok(f"run to terminal count: {moved} transfers; CPU held off the bus for "
+                                        f"{self.ctrl.cpu_held_clocks} of {self.ctrl.clocks} clocks")
 
     # ------------------------------------------------------------ DMA API
     def _refresh_api(self):
@@ -182,7 +163,7 @@ class DmaDashboard(W.VBox):
                  f"{api.swiotlb_start:#x} (below 4 GiB); bounce copies so far: {api.bounce_copies}"]
         if self.mapping:
             dev, buf, handle, size, direction = self.mapping
-            phys = buf - 0xFFFF888000000000
+            phys = virt_to_phys(buf)
             lines.append(f"buffer: kmalloc({size}) at {buf:#x} = physical {phys:#x}")
             lines.append(f"dma_handle {handle:#x}: " + ("bounced through swiotlb (buffer above the mask "
                                                         f"{dev.dma_mask:#x})" if handle != phys else
@@ -193,11 +174,10 @@ class DmaDashboard(W.VBox):
             lines.append("no mapping yet")
         self.api_text.value = pre("\n".join(lines))
 
-    @guarded
-    def _on_map(self, _=None):
+    def _on_map(self):
         m = self.machine
         if self.mapping:
-            self.status.value = status_html("Unmap the current buffer first (dma_unmap_single).", "error")
+            self.error("Unmap the current buffer first (dma_unmap_single).")
             return
         dev = m.create_device("nic", DMA_BIT_MASK(self.mask.value), coherent=self.coherent.value)
         buf = m.kmalloc(256)                        # GFP_KERNEL: ZONE_NORMAL, above 4 GiB on this machine
@@ -205,53 +185,49 @@ class DmaDashboard(W.VBox):
         direction = _DIRS[self.direction.value]
         handle = m.dma_map_single(dev, buf, 256, direction)
         if m.dma_mapping_error(dev, handle):
-            self.status.value = status_html(f"dma_mapping_error: {m.dma.debug_log[-1]}", "error")
+            self.error(f"dma_mapping_error: {m.dma.debug_log[-1]}")
             return
         self.mapping = (dev, buf, handle, 256, direction)
         self._refresh_api()
-        self.status.value = status_html(f"dma_map_single(nic, {buf:#x}, 256, {self.direction.value}) -> "
-                                        f"{handle:#x}", "ok")
+        self.ok(f"dma_map_single(nic, {buf:#x}, 256, {self.direction.value}) -> "
+                                        f"{handle:#x}")
 
     def _need_mapping(self):
         """The current mapping ``(dev, buf, handle, size, direction)``, or None
         after telling the student to map a buffer first."""
         if not self.mapping:
-            self.status.value = status_html("Map a buffer first.", "error")
+            self.error("Map a buffer first.")
         return self.mapping
 
-    @guarded
-    def _on_dev_write(self, _=None):
+    def _on_dev_write(self):
         mapping = self._need_mapping()
         if mapping is None:
             return
         dev, buf, handle, size, direction = mapping
         dev.dma_write(handle, b"PACKET FROM NIC!")
         self._refresh_api()
-        self.status.value = status_html(f"the device wrote 16 bytes at DMA address {handle:#x}", "ok")
+        self.ok(f"the device wrote 16 bytes at DMA address {handle:#x}")
 
-    @guarded
-    def _on_cpu_read(self, _=None):
+    def _on_cpu_read(self):
         mapping = self._need_mapping()
         if mapping is None:
             return
         dev, buf, handle, size, direction = mapping
         data = self.machine.dma.cpu_read(buf, 16, dev)
         self._refresh_api()
-        self.status.value = status_html(f"CPU reads {buf:#x}: {data!r}", "ok")
+        self.ok(f"CPU reads {buf:#x}: {data!r}")
 
-    @guarded
-    def _on_sync(self, _=None):
+    def _on_sync(self):
         mapping = self._need_mapping()
         if mapping is None:
             return
         dev, buf, handle, size, direction = mapping
         self.machine.dma_sync_single_for_cpu(dev, handle, size, direction)
         self._refresh_api()
-        self.status.value = status_html("dma_sync_single_for_cpu: bounce data copied back, stale cache lines "
-                                        "invalidated", "ok")
+        self.ok("dma_sync_single_for_cpu: bounce data copied back, stale cache lines "
+                                        "invalidated")
 
-    @guarded
-    def _on_unmap(self, _=None):
+    def _on_unmap(self):
         mapping = self._need_mapping()
         if mapping is None:
             return
@@ -260,4 +236,4 @@ class DmaDashboard(W.VBox):
         self.machine.kfree(buf)
         self.mapping = None
         self._refresh_api()
-        self.status.value = status_html("dma_unmap_single: the buffer belongs to the CPU again", "ok")
+        self.ok("dma_unmap_single: the buffer belongs to the CPU again")

@@ -1,15 +1,17 @@
 """The mempool dashboard: a kernel mempool under memory pressure.
 
 Create a pool, allocate with different GFP flags, free, switch fault
-injection on, and watch ``curr_nr``, the waiting tasks and the backing
-allocator."""
+injection on, and watch ``curr_nr`` (:class:`memlab.plots.MempoolDrawing`),
+the waiting tasks and the backing allocator."""
 
+from __future__ import annotations
 
 import ipywidgets as W
 
-from .. import plots
-from ..mempool import MempoolWaiter
-from ._common import figure_png, guarded, pre, status_html
+from ..machine import Machine
+from ..mempool import MempoolWaiter, PoolEvent
+from ..plots import MempoolDrawing
+from .base import Dashboard, pre
 
 __all__ = ["MempoolDashboard"]
 
@@ -20,7 +22,7 @@ _KINDS = {
 }
 
 
-class MempoolDashboard(W.VBox):
+class MempoolDashboard(Dashboard):
     """Interactive kernel mempool on a small machine.
 
     ``MempoolDashboard(min_nr=4, seed=0)``. Controls: pool kind and min_nr
@@ -31,10 +33,11 @@ class MempoolDashboard(W.VBox):
     """
 
     def __init__(self, min_nr=4, seed=0, ram="32MiB"):
+        super().__init__("Press mempool_create.")
         self.seed = seed
         self.ram = ram
-        self.last_error = None
         self.pool = None
+        self.drawing = MempoolDrawing()
         self.held = []
         self.waiters = []
         self._task_no = 0
@@ -63,33 +66,29 @@ class MempoolDashboard(W.VBox):
         self.resize_button = W.Button(description="mempool_resize", layout=W.Layout(width="160px"))
         self.destroy_button = W.Button(description="mempool_destroy", button_style="danger",
                                        layout=W.Layout(width="160px"))
-        self.status = W.HTML(status_html("Press mempool_create."))
         self.image = W.Image(format="png", layout=W.Layout(width="100%"))
         self.state_text = W.HTML()
 
-        for button, handler in ((self.create_button, self._on_create), (self.alloc_button, self._on_alloc),
-                                (self.free_button, self._on_free), (self.free_oldest_button, self._on_free_oldest),
-                                (self.fault_button, self._on_faults), (self.resize_button, self._on_resize),
-                                (self.destroy_button, self._on_destroy)):
-            button.on_click(handler)
+        self.wire([(self.create_button, self._on_create), (self.alloc_button, self._on_alloc),
+                   (self.free_button, self._on_free), (self.free_oldest_button, self._on_free_oldest),
+                   (self.fault_button, self._on_faults), (self.resize_button, self._on_resize),
+                   (self.destroy_button, self._on_destroy)])
         controls = W.VBox([
             W.HBox([self.kind, self.min_nr, self.create_button]),
             W.HBox([self.gfp, self.alloc_button, self.element, self.free_button, self.free_oldest_button]),
             W.HBox([self.fault_mode, self.fault_value, self.spare_reclaim, self.fault_button]),
             W.HBox([self.resize_to, self.resize_button, self.destroy_button]),
         ])
-        super().__init__([controls, self.status, self.image, self.state_text])
-        self._on_create()
+        self.children = [controls, self.status, self.image, self.state_text]
+        self._guard(self._on_create)()
 
     def __repr__(self):
         return f"MempoolDashboard(min_nr {self.min_nr.value}, seed {self.seed})"
 
     # ---------------------------------------------------------------- model
     def _create(self):
-        from ..physmem import Machine
-
         self.machine = m = Machine(ram=self.ram, cpus=2)
-        kind = _KINDS[self.kind.value]
+        kind = self.pool_kind = _KINDS[self.kind.value]
         n = self.min_nr.value
         if kind == "slab":
             self.pool = m.mempool_create_slab_pool(n, m.kmem_cache_create("bio", 256))
@@ -100,20 +99,12 @@ class MempoolDashboard(W.VBox):
         self.held, self.waiters, self._task_no = [], [], 0
 
     def refresh(self):
-        from matplotlib.figure import Figure
-
         pool = self.pool
         for w in [w for w in self.waiters if w.state == "done"]:
             self.waiters.remove(w)
             self.held.append(w.element)
-        if getattr(self, "_fig", None) is None:
-            self._fig = Figure(figsize=(10.5, 3.0), dpi=72)
-            self._fig.subplots_adjust(left=0.07, right=0.68, bottom=0.17, top=0.88)
-            self._ax = self._fig.subplots()
-        self._ax.cla()
-        plots.mempool_history(self._ax, pool, last=60)
-        self.image.value = figure_png(self._fig, dpi=72)
-        fault = self.machine.failslab if self._kind != "page" else self.machine.fail_page_alloc
+        self.image.value = self.drawing.update(pool).png()
+        fault = self.fault_point
         waiting = ", ".join(w.task for w in pool.wait) or "none"
         s = pool.stats
         lines = [
@@ -131,8 +122,10 @@ class MempoolDashboard(W.VBox):
         self.element.value = options[-1][1] if options else None
 
     @property
-    def _kind(self):
-        return _KINDS[self.kind.value]
+    def fault_point(self):
+        """The fault-injection point behind the live pool's backing allocator
+        (failslab for slab and kmalloc pools, fail_page_alloc for page pools)."""
+        return self.machine.fail_page_alloc if self.pool_kind == "page" else self.machine.failslab
 
     def _free_index(self, i):
         element = self.held[i]
@@ -141,25 +134,23 @@ class MempoolDashboard(W.VBox):
         self.held.pop(i)
         done = [w.task for w in woke if w.state == "done"]
         self.refresh()
-        where = ("into the reserve" if self.pool.history[-1][1] in ("free_to_reserve", "woken")
+        where = ("into the reserve" if self.pool.history[-1].event in (PoolEvent.FREE_TO_RESERVE, PoolEvent.WOKEN)
                  else "back to the backing allocator")
         extra = f"; woke {', '.join(done)}, who took an element" if done else ""
-        self.status.value = status_html(f"mempool_free({self.pool.describe(element)}): {where}{extra}", "ok")
+        self.ok(f"mempool_free({self.pool.describe(element)}): {where}{extra}")
 
     # ------------------------------------------------------------ callbacks
-    @guarded
-    def _on_create(self, _=None):
+    def _on_create(self):
         self._create()
         self.refresh()
-        self.status.value = status_html(f"mempool_create: {self.pool.curr_nr} elements pre-allocated into "
-                                        f"the reserve.", "ok")
+        self.ok(f"mempool_create: {self.pool.curr_nr} elements pre-allocated into "
+                                        f"the reserve.")
 
-    @guarded
-    def _on_alloc(self, _=None):
+    def _on_alloc(self):
         self._task_no += 1
         task = f"kworker/0:{self._task_no}"
         result = self.machine.mempool_alloc(self.pool, self.gfp.value, task=task)
-        event = self.pool.history[-1][1]
+        event = self.pool.history[-1].event
         if isinstance(result, MempoolWaiter):
             self.waiters.append(result)
             msg = (f"mempool_alloc({self.gfp.value}): backing allocator failed twice and the reserve is empty; "
@@ -171,29 +162,26 @@ class MempoolDashboard(W.VBox):
             kind = "error"
         else:
             self.held.append(result)
-            src = "the reserve" if event == "reserve" else "the backing allocator"
+            src = "the reserve" if event is PoolEvent.RESERVE else "the backing allocator"
             msg = f"mempool_alloc({self.gfp.value}) -> {self.pool.describe(result)} from {src}"
             kind = "ok"
         self.refresh()
-        self.status.value = status_html(msg, kind)
+        self.report(msg, kind)
 
-    @guarded
-    def _on_free(self, _=None):
+    def _on_free(self):
         if self.element.value is None:
-            self.status.value = status_html("No element handed out.", "error")
+            self.error("No element handed out.")
             return
         self._free_index(self.element.value)
 
-    @guarded
-    def _on_free_oldest(self, _=None):
+    def _on_free_oldest(self):
         if not self.held:
-            self.status.value = status_html("No element handed out.", "error")
+            self.error("No element handed out.")
             return
         self._free_index(0)
 
-    @guarded
-    def _on_faults(self, _=None):
-        fault = self.machine.failslab if self._kind != "page" else self.machine.fail_page_alloc
+    def _on_faults(self):
+        fault = self.fault_point
         mode, value = self.fault_mode.value, self.fault_value.value
         spare = self.spare_reclaim.value
         if mode == "off":
@@ -206,18 +194,15 @@ class MempoolDashboard(W.VBox):
         else:
             fault.configure(probability=value, times=-1, seed=self.seed, ignore_gfp_reclaim=spare, min_order=0)
         self.refresh()
-        self.status.value = status_html(f"{fault!r}", "ok")
+        self.ok(f"{fault!r}")
 
-    @guarded
-    def _on_resize(self, _=None):
+    def _on_resize(self):
         self.machine.mempool_resize(self.pool, self.resize_to.value)
         self.refresh()
-        self.status.value = status_html(f"mempool_resize({self.resize_to.value}): curr_nr {self.pool.curr_nr}",
-                                        "ok")
+        self.ok(f"mempool_resize({self.resize_to.value}): curr_nr {self.pool.curr_nr}")
 
-    @guarded
-    def _on_destroy(self, _=None):
+    def _on_destroy(self):
         self.machine.mempool_destroy(self.pool)
-        self.status.value = status_html("mempool_destroy: the reserve went back to the backing allocator; "
-                                        "press mempool_create for a new pool.", "ok")
+        self.ok("mempool_destroy: the reserve went back to the backing allocator; "
+                                        "press mempool_create for a new pool.")
         self.refresh()

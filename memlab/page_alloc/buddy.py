@@ -1,69 +1,44 @@
-"""The buddy allocator of one zone, its watermarks and fragmentation indices.
+"""The buddy allocator of one zone.
 
 Kernel: mm/page_alloc.c (Linux 6.12): __rmqueue_smallest(), expand(),
 __free_one_page(), buddy_merge_likely(), __free_pages_memory() for boot-time
-freeing, __setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve(),
-calculate_min_free_kbytes(); mm/vmstat.c fill_contig_page_info(),
-__fragmentation_index(), unusable_free_index().
+freeing; include/linux/mmzone.h struct zone, struct free_area.
 
 The free lists are exact: each ``free_area[order]`` keeps the kernel's list
 order (head and tail insertion as the kernel chooses), so the PFN any
-allocation returns is the PFN Linux would return for the same sequence.
+allocation returns is the PFN Linux would return for the same sequence, as
+long as the per-CPU page lists are out of the picture (see below).
 
 Deliberately not modelled (and why it does not change the lesson):
 migratetypes and pageblocks (one list per order, as with
 ``page_group_by_mobility_disabled``), the per-CPU page lists (order <= 3
-allocations go straight to the buddy lists), page shuffling, compaction,
-reclaim, CMA, guard pages and memory holes inside a zone.
+allocations go straight to the buddy lists; on a real kernel they would
+first be served from and freed to the CPU's pcp list), page shuffling,
+compaction, reclaim, CMA, guard pages and memory holes inside a zone.
 
 Hot path: a free list is a dict (membership, O(1) removal when a buddy is
 merged) plus a deque that remembers list order; entries removed by a merge are
 left in the deque as stale and skipped when reached (amortised O(1), compacted
-when stale entries outnumber live ones). Derived views (page maps, block
-lists) are computed only when asked.
+when stale entries outnumber live ones). The explanation trail keeps plain
+tuples and turns them into :class:`AllocStep` / :class:`FreeStep` records
+only when read. Derived views (page maps, block lists) are computed only when
+asked.
 """
 
+from __future__ import annotations
+
 from collections import deque
-from math import isqrt
+from typing import NamedTuple
 
-from .errors import BadFree, BadOrder, BadSize, OutOfMemory
-from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, format_size
+from ..errors import BadFree, BadSize, OutOfMemory
+from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order, format_size
+from .fragmentation import contig_page_info, fragmentation_index, unusable_index
+from .watermarks import WMARK_NAMES
 
-__all__ = [
-    "Page",
-    "FreeArea",
-    "Zone",
-    "buddy_pfn",
-    "calculate_min_free_kbytes",
-    "setup_per_zone_wmarks",
-    "setup_per_zone_lowmem_reserve",
-    "ContigPageInfo",
-    "contig_page_info",
-    "fragmentation_index",
-    "unusable_index",
-    "WMARK_NAMES",
-    "SWAP_CLUSTER_MAX",
-]
+__all__ = ["Page", "FreeArea", "Zone", "AllocStep", "FreeStep", "buddy_pfn", "check_order", "WMARK_NAMES"]
 
-WMARK_NAMES = ("min", "low", "high", "promo")
-#: include/linux/swap.h; the floor of the min watermark of a movable zone.
-SWAP_CLUSTER_MAX = 32
 _TRAIL_LEN = 64
 _SWEEP_EVERY = 4096
-
-
-def _check_order(order, what="alloc_pages"):
-    """Raise :class:`BadOrder` unless ``order`` is an int in 0..MAX_PAGE_ORDER."""
-    if order.__class__ is not int:
-        raise BadOrder(f"{what}: order {order!r} must be an int from 0 to MAX_PAGE_ORDER {MAX_PAGE_ORDER}")
-    if order < 0:
-        raise BadOrder(f"{what}: order {order} is negative; orders run 0..{MAX_PAGE_ORDER} (block = 2**order pages)")
-    if order > MAX_PAGE_ORDER:
-        big = format_size(PAGE_SIZE << order)
-        raise BadOrder(
-            f"{what}: order {order} exceeds MAX_PAGE_ORDER {MAX_PAGE_ORDER} (the largest buddy block is "
-            f"{format_size(PAGE_SIZE << MAX_PAGE_ORDER)}); the kernel WARNs and returns NULL. "
-            f"Use vmalloc (virtually contiguous) or CMA / alloc_contig_range() for {big}")
 
 
 def buddy_pfn(pfn, order):
@@ -72,6 +47,32 @@ def buddy_pfn(pfn, order):
     Kernel: mm/internal.h __find_buddy_pfn().
     """
     return pfn ^ (1 << order)
+
+
+class AllocStep(NamedTuple):
+    """One allocation in a zone's trail: the block at ``pfn`` of ``order``
+    was cut from a free block of ``from_order`` (``== order``: no split)."""
+
+    op: str
+    pfn: int
+    order: int
+    from_order: int
+
+
+class FreeStep(NamedTuple):
+    """One free in a zone's trail: the block at ``pfn`` of ``order`` merged
+    up to ``final_order`` and went to the tail (``to_tail``) or the head of
+    its free list."""
+
+    op: str
+    pfn: int
+    order: int
+    final_order: int
+    to_tail: bool
+
+
+def _record(raw: tuple) -> AllocStep | FreeStep:
+    return AllocStep(*raw) if raw[0] == "alloc" else FreeStep(*raw)
 
 
 class Page:
@@ -138,21 +139,6 @@ class FreeArea:
         return f"FreeArea(order={self.order}, nr_free={self.nr_free})"
 
 
-class ContigPageInfo:
-    """mm/vmstat.c struct contig_page_info for one requested order."""
-
-    __slots__ = ("free_pages", "free_blocks_total", "free_blocks_suitable")
-
-    def __init__(self, free_pages, free_blocks_total, free_blocks_suitable):
-        self.free_pages = free_pages
-        self.free_blocks_total = free_blocks_total
-        self.free_blocks_suitable = free_blocks_suitable
-
-    def __repr__(self):
-        return (f"ContigPageInfo(free_pages={self.free_pages}, free_blocks_total={self.free_blocks_total}, "
-                f"free_blocks_suitable={self.free_blocks_suitable})")
-
-
 class Zone:
     """One memory zone with its buddy allocator.
 
@@ -184,7 +170,7 @@ class Zone:
         self._watermark = {"min": 0, "low": 0, "high": 0, "promo": 0}
         self.lowmem_reserve = []
         self.free_area = [FreeArea(self, o) for o in range(NR_PAGE_ORDERS)]
-        self.trail = deque(maxlen=_TRAIL_LEN)
+        self._trail = deque(maxlen=_TRAIL_LEN)
         self._init_free_lists()
 
     # ------------------------------------------------------------------ state
@@ -205,7 +191,7 @@ class Zone:
         self._alloc = {}
         self.nr_free_pages = 0
         self._stale = 0
-        self.trail.clear()
+        self._trail.clear()
         start, end = self.zone_start_pfn, self.zone_start_pfn + self.spanned_pages
         while start < end:
             order = MAX_PAGE_ORDER if start == 0 else min(MAX_PAGE_ORDER, (start & -start).bit_length() - 1)
@@ -228,6 +214,19 @@ class Zone:
         """``_watermark[]`` as a dict with keys min, low, high, promo (pages)."""
         return dict(self._watermark)
 
+    def set_watermarks(self, marks, lowmem_reserve):
+        """Install ``_watermark[]`` (a dict min/low/high/promo in pages) and
+        ``lowmem_reserve[]``, as __setup_per_zone_wmarks() and
+        setup_per_zone_lowmem_reserve() do at boot."""
+        self._watermark = {name: marks[name] for name in WMARK_NAMES}
+        self.lowmem_reserve = list(lowmem_reserve)
+
+    @property
+    def trail(self):
+        """The last operations, oldest first, as :class:`AllocStep` and
+        :class:`FreeStep` records (at most 64 are kept)."""
+        return [_record(raw) for raw in self._trail]
+
     def wmark_pages(self, name):
         """Kernel: include/linux/mmzone.h wmark_pages(): watermark + boost."""
         return self._watermark[name] + self.watermark_boost
@@ -246,7 +245,7 @@ class Zone:
         enough (the zone is unchanged).
         """
         if order.__class__ is not int or not 0 <= order <= 10:  # MAX_PAGE_ORDER
-            _check_order(order)
+            check_order(order)
         mems = self._mem
         current = order
         while current < 11:  # NR_PAGE_ORDERS
@@ -277,7 +276,7 @@ class Zone:
                 heads[high][half] = None
         self._alloc[pfn] = order
         self.nr_free_pages -= 1 << order
-        self.trail.append(("alloc", pfn, order, current))
+        self._trail.append(("alloc", pfn, order, current))
         return Page(pfn, order)
 
     def _oom(self, order):
@@ -338,7 +337,7 @@ class Zone:
             to_tail = False
             mems[order][pfn] = None
             self._head[order][pfn] = None
-        self.trail.append(("free", start_pfn, start_order, order, to_tail))
+        self._trail.append(("free", start_pfn, start_order, order, to_tail))
 
     def _sweep(self):
         """Drop stale tail entries (amortised O(1) per merge)."""
@@ -371,7 +370,7 @@ class Zone:
             pfn = page
         else:
             raise BadFree(f"free_pages: {page!r} is neither a Page nor a PFN")
-        _check_order(order, "free_pages")
+        check_order(order, "free_pages")
         if not self.contains_pfn(pfn):
             raise BadFree(f"free_pages: pfn {pfn} is outside zone {self.name} "
                           f"(pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1})")
@@ -407,6 +406,19 @@ class Zone:
     def allocated_blocks(self):
         """``(pfn, order)`` of every allocated block, in allocation order."""
         return list(self._alloc.items())
+
+    def allocated_order(self, pfn):
+        """The order of the allocated block that starts at ``pfn``, or None."""
+        return self._alloc.get(pfn)
+
+    def has_free_block(self, order):
+        """True if some free list of ``order`` or above is non-empty (the last
+        test of __zone_watermark_ok())."""
+        mems = self._mem
+        for o in range(order, NR_PAGE_ORDERS):
+            if mems[o]:
+                return True
+        return False
 
     def is_free(self, pfn, order):
         """True if a free block of exactly ``order`` starts at ``pfn``."""
@@ -454,9 +466,9 @@ class Zone:
         from_order)`` or ``("free", pfn, order, final_order, to_tail)``.
         """
         if record is None:
-            if not self.trail:
+            if not self._trail:
                 return ["No allocation or free yet in zone " + self.name + "."]
-            record = self.trail[-1]
+            record = self._trail[-1]
         if record[0] == "alloc":
             _, pfn, order, current = record
             steps = []
@@ -544,122 +556,3 @@ class Zone:
                 f"{self.nr_free_pages}/{self.managed_pages} pages free>")
 
 
-# ---------------------------------------------------------- fragmentation
-def contig_page_info(nr_free, order):
-    """Free pages, free blocks and blocks suitable for ``order`` from a
-    zone's nr_free counts per order (a buddyinfo row).
-
-    Kernel: mm/vmstat.c fill_contig_page_info().
-    """
-    _check_order(order, "contig_page_info")
-    free_pages = total = suitable = 0
-    for o, blocks in enumerate(nr_free):
-        total += blocks
-        free_pages += blocks << o
-        if o >= order:
-            suitable += blocks << (o - order)
-    return ContigPageInfo(free_pages, total, suitable)
-
-
-def fragmentation_index(nr_free, order):
-    """The extfrag index x1000 for an order-``order`` request.
-
-    0 means a failure would be for lack of memory, 1000 for fragmentation;
-    -1000 means a suitable block exists (no failure); 0 too with no free
-    blocks at all. Kernel: mm/vmstat.c __fragmentation_index() (integer
-    maths, as the kernel). ``nr_free`` is the count per order (buddyinfo).
-    """
-    info = contig_page_info(nr_free, order)
-    if not info.free_blocks_total:
-        return 0
-    if info.free_blocks_suitable:
-        return -1000
-    requested = 1 << order
-    return 1000 - (1000 + info.free_pages * 1000 // requested) // info.free_blocks_total
-
-
-def unusable_index(nr_free, order):
-    """Share (x1000) of free memory in blocks too small for ``order``.
-
-    Kernel: mm/vmstat.c unusable_free_index(); 1000 with no free memory.
-    """
-    info = contig_page_info(nr_free, order)
-    if info.free_pages == 0:
-        return 1000
-    return (info.free_pages - (info.free_blocks_suitable << order)) * 1000 // info.free_pages
-
-
-# ------------------------------------------------------------------ watermarks
-def calculate_min_free_kbytes(lowmem_pages):
-    """``min_free_kbytes`` the kernel picks at boot.
-
-    Kernel: mm/page_alloc.c calculate_min_free_kbytes():
-    ``clamp(int_sqrt(lowmem_kbytes * 16), 128, 262144)`` where lowmem_kbytes
-    is nr_free_buffer_pages() in KiB (the managed pages of zones up to
-    Normal). Not modelled: khugepaged raising it when THP is enabled
-    (set_recommended_min_free_kbytes), which is why a real host often shows
-    a bigger value.
-    """
-    lowmem_kbytes = lowmem_pages * (PAGE_SIZE >> 10)
-    return max(128, min(262144, isqrt(lowmem_kbytes * 16)))
-
-
-def _mult_frac(x, numer, denom):
-    return (x // denom) * numer + (x % denom) * numer // denom
-
-
-def setup_per_zone_wmarks(managed, min_free_kbytes, zone_idx=None, watermark_scale_factor=10):
-    """Per-zone ``_watermark[]`` (min, low, high, promo) in pages.
-
-    ``managed`` is a list of managed page counts, one per zone; ``zone_idx``
-    the matching zone types (default 0, 1, 2, ...: DMA, DMA32, Normal,
-    Movable, Device). Kernel: mm/page_alloc.c __setup_per_zone_wmarks():
-    pages_min = min_free_kbytes / 4 is shared among the lowmem zones (all but
-    Movable on x86-64) in proportion to their managed pages; a movable zone's
-    min is managed/1024 clamped to [SWAP_CLUSTER_MAX, 128]; the gaps
-    low-min = high-low = promo-high are max(share/4, managed *
-    watermark_scale_factor / 10000).
-    """
-    from .gfp import ZONE_MOVABLE
-
-    if zone_idx is None:
-        zone_idx = list(range(len(managed)))
-    pages_min = min_free_kbytes >> (PAGE_SHIFT - 10)
-    lowmem_pages = sum(m for m, idx in zip(managed, zone_idx) if idx != ZONE_MOVABLE)
-    result = []
-    for m, idx in zip(managed, zone_idx):
-        tmp = pages_min * m // lowmem_pages if lowmem_pages else 0
-        if idx == ZONE_MOVABLE:
-            wmin = max(SWAP_CLUSTER_MAX, min(128, m // 1024))
-        else:
-            wmin = tmp
-        gap = max(tmp >> 2, _mult_frac(m, watermark_scale_factor, 10000))
-        result.append({"min": wmin, "low": wmin + gap, "high": wmin + 2 * gap, "promo": wmin + 3 * gap})
-    return result
-
-
-#: /proc/sys/vm/lowmem_reserve_ratio default on x86-64 (DMA, DMA32, Normal, Movable, Device).
-LOWMEM_RESERVE_RATIO = (256, 256, 32, 0, 0)
-
-
-def setup_per_zone_lowmem_reserve(managed, ratios=LOWMEM_RESERVE_RATIO):
-    """``lowmem_reserve[]`` of every zone (the ``protection:`` line of zoneinfo).
-
-    Kernel: mm/page_alloc.c setup_per_zone_lowmem_reserve(): zone i keeps
-    back, from an allocation that could have used zone j > i, the managed
-    pages of zones i+1..j divided by lowmem_reserve_ratio[i] (0 when the
-    ratio is 0 or zone i has no managed pages). ``managed`` has one entry
-    per zone type, empty zones included.
-    """
-    n = len(managed)
-    reserve = []
-    for i in range(n):
-        row = [0] * n
-        ratio = ratios[i] if i < len(ratios) else 0
-        clear = not ratio or not managed[i]
-        upper = 0
-        for j in range(i + 1, n):
-            upper += managed[j]
-            row[j] = 0 if clear else upper // ratio
-        reserve.append(row)
-    return reserve

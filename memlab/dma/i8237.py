@@ -1,0 +1,541 @@
+"""The Intel 8237A DMA controller, clock by clock, as the PC/AT wires two of them.
+
+Source: the Intel 8237A data sheet (4 channels, cascaded to 8 in the PC/AT:
+channels 0-3 are 8-bit on the first controller, 4-7 16-bit on the second,
+channel 4 the cascade), programmed through its I/O ports 0x00-0x0F
+(0xC0-0xDF for the second) and page registers 0x81-0x8F, or with Linux's
+<asm/dma.h> helpers (arch/x86/include/asm/dma.h): claim_dma_lock(),
+clear_dma_ff(), set_dma_mode(), set_dma_addr(), set_dma_count(),
+enable_dma(), disable_dma(), get_dma_residue(). A transfer is a handshake:
+the device raises DREQ, the controller asks the CPU for the bus (HRQ), the
+CPU finishes its bus cycle and answers HLDA, the controller asserts DACK and
+moves one datum per S1-S4 cycle (fly-by: IOR with MEMW, or MEMR with IOW),
+pulsing EOP at terminal count (the word count rolling over from 0 to 0xFFFF:
+a count of C gives C + 1 transfers).
+
+Not modelled: compressed timing, memory-to-memory transfers, the READY
+line (wait states), external EOP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DmaError
+from ..records import Record, StrEnum
+
+__all__ = [
+    "Dma8237", "DmaChannel", "IsaDevice", "BusState", "BusCycle", "SIGNALS", "MAX_DMA_ADDRESS",
+    "DMA_MODE_READ", "DMA_MODE_WRITE", "DMA_MODE_CASCADE", "DMA_AUTOINIT", "DMA_MODE_VERIFY",
+    "DMA_MODE_DEMAND", "DMA_MODE_SINGLE", "DMA_MODE_BLOCK", "DMA_MODE_DECREMENT",
+]
+
+# <asm/dma.h> mode values (bits 7-6 mode, 5 decrement, 4 autoinit, 3-2 transfer type)
+DMA_MODE_VERIFY = 0x40      # single mode, verify (no strobes)
+DMA_MODE_READ = 0x44        # Linux: I/O to memory (the 8237's "write transfer"), single mode
+DMA_MODE_WRITE = 0x48       # Linux: memory to I/O (the 8237's "read transfer"), single mode
+DMA_MODE_CASCADE = 0xC0
+DMA_AUTOINIT = 0x10
+DMA_MODE_DECREMENT = 0x20
+DMA_MODE_DEMAND, DMA_MODE_SINGLE, DMA_MODE_BLOCK = 0x00, 0x40, 0x80
+MAX_DMA_ADDRESS = 16 << 20  # ISA DMA reaches the first 16 MiB (24 address lines)
+
+SIGNALS = ("DREQ", "HRQ", "HLDA", "DACK", "AEN", "MEMR", "MEMW", "IOR", "IOW", "EOP")
+_PAGE_PORTS = {0: 0x87, 1: 0x83, 2: 0x81, 3: 0x82, 4: 0x8F, 5: 0x8B, 6: 0x89, 7: 0x8A}
+_NO_STROBES = (0, 0, 0, 0)          # MEMR, MEMW, IOR, IOW
+_WRITE_STROBES = (0, 1, 1, 0)       # IOR + MEMW: device -> memory
+_READ_STROBES = (1, 0, 0, 1)        # MEMR + IOW: memory -> device
+
+
+class BusState(StrEnum):
+    """The controller's state (data sheet, Figure "DMA Operation State
+    Diagram"): SI idle, S0 waiting for HLDA, S1-S4 one transfer."""
+
+    SI = "SI"
+    S0 = "S0"
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+
+
+@dataclass(slots=True)
+class BusCycle(Record):
+    """The signals of one clock (1 = asserted): ``DREQ`` is a list with one
+    entry per channel, ``DACK`` the acknowledged channel or None, ``state``
+    the controller state during this clock. Reads like the dict rows of
+    earlier versions: ``cycle["HRQ"]``."""
+
+    clock: int
+    state: BusState
+    DREQ: list
+    HRQ: int
+    HLDA: int
+    DACK: int | None
+    AEN: int
+    MEMR: int
+    MEMW: int
+    IOR: int
+    IOW: int
+    EOP: int
+
+
+class DmaChannel:
+    """One channel's registers: base and current address and word count
+    (16 bits each), the mode register, the page register, the mask bit, the
+    terminal-count and software-request bits, and the attached device."""
+
+    __slots__ = ("base_addr", "cur_addr", "base_count", "cur_count", "mode", "page", "masked", "tc", "request",
+                 "device")
+
+    def __init__(self):
+        self.base_addr = self.cur_addr = 0
+        self.base_count = self.cur_count = 0
+        self.mode = 0
+        self.page = 0
+        self.masked = True
+        self.tc = False
+        self.request = False
+        self.device = None
+
+
+class IsaDevice:
+    """An ISA device on a DMA channel: ``produce`` gives the bytes it
+    delivers (a floppy controller reading a sector), ``consumed`` collects
+    what it receives (a sound card playing samples). ``burst`` is how long
+    it keeps DREQ up in demand mode (its FIFO depth)."""
+
+    def __init__(self, name, data=b"", burst=4):
+        self.name = name
+        self.data = bytearray(data)
+        self.pos = 0
+        self.consumed = bytearray()
+        self.burst = burst
+        self.burst_left = burst          # demand mode: transfers left before DREQ drops for a moment
+        self.dreq = False
+
+    def produce(self, n=1):
+        out = bytes(self.data[self.pos:self.pos + n])
+        out += bytes(n - len(out))
+        self.pos += n
+        return out
+
+    def __repr__(self):
+        return f"<IsaDevice {self.name}: DREQ {'high' if self.dreq else 'low'}>"
+
+
+class Dma8237:
+    """The PC/AT's two cascaded 8237A controllers on a :class:`Machine`.
+
+    Program it through :meth:`outb`/:meth:`inb` on the real ports, or with
+    the Linux helpers of the same names (``set_dma_mode``, ...). Attach a
+    device with :meth:`attach`, raise its request with :meth:`dreq`, then
+    :meth:`clock` one cycle at a time (every cycle is appended to ``trace``)
+    or :meth:`run_to_tc` for the whole transfer (numpy, no loop per byte)."""
+
+    def __init__(self, machine, cpu_bus_cycle=2):
+        self.machine = machine
+        self.channels = [DmaChannel() for _ in range(8)]
+        self.channels[4].mode = DMA_MODE_CASCADE
+        self.channels[4].masked = False
+        self.flip_flop = [False, False]
+        self.command = [0, 0]
+        self.temp = 0
+        self.state = BusState.SI
+        self.hrq = self.hlda = False
+        self.active = None
+        self.cpu_bus_cycle = cpu_bus_cycle     # clocks the CPU needs to finish its bus cycle
+        self._cpu_wait = 0
+        self.trace = []
+        self.clocks = 0
+        self.cpu_held_clocks = 0
+        self.transfers = 0
+        self.lock_held = False
+        self._last_served = None
+
+    # -------------------------------------------------------------- ports
+    def outb(self, value, port):
+        """Write a byte to an I/O port of either controller or a page register."""
+        if value.__class__ is not int or not 0 <= value <= 255:
+            raise DmaError(f"outb: value {value!r} is not a byte")
+        for ch, p in _PAGE_PORTS.items():
+            if port == p:
+                self.channels[ch].page = value & (0xFE if ch >= 4 else 0xFF)
+                return
+        ctrl, reg = self._decode(port)
+        first = 0 if ctrl == 0 else 4
+        if reg < 8:
+            ch = self.channels[first + reg // 2]
+            high = self.flip_flop[ctrl]
+            self.flip_flop[ctrl] = not high
+            if reg % 2 == 0:
+                ch.base_addr = ch.cur_addr = (ch.base_addr & 0x00FF) | (value << 8) if high else \
+                    (ch.base_addr & 0xFF00) | value
+            else:
+                ch.base_count = ch.cur_count = (ch.base_count & 0x00FF) | (value << 8) if high else \
+                    (ch.base_count & 0xFF00) | value
+        elif reg == 8:
+            self.command[ctrl] = value
+        elif reg == 9:
+            self.channels[first + (value & 3)].request = bool(value & 4)
+        elif reg == 10:
+            self.channels[first + (value & 3)].masked = bool(value & 4)
+        elif reg == 11:
+            ch = self.channels[first + (value & 3)]
+            if (value & 0x0C) == 0x0C and (value & 0xC0) != 0xC0:
+                raise DmaError(f"mode {value:#04x}: transfer type 11 is illegal on the 8237A")
+            ch.mode = value & 0xFC
+        elif reg == 12:
+            self.flip_flop[ctrl] = False
+        elif reg == 13:                                   # master clear
+            self.flip_flop[ctrl] = False
+            self.command[ctrl] = 0
+            for ch in self.channels[first:first + 4]:
+                ch.masked, ch.request, ch.tc = True, False, False
+        elif reg == 14:
+            for ch in self.channels[first:first + 4]:
+                ch.masked = False
+        elif reg == 15:
+            for i, ch in enumerate(self.channels[first:first + 4]):
+                ch.masked = bool(value >> i & 1)
+
+    def inb(self, port):
+        """Read a byte: address/count (low then high, via the flip-flop),
+        or the status register (TC bits cleared by the read)."""
+        ctrl, reg = self._decode(port)
+        first = 0 if ctrl == 0 else 4
+        if reg < 8:
+            ch = self.channels[first + reg // 2]
+            value = ch.cur_addr if reg % 2 == 0 else ch.cur_count
+            high = self.flip_flop[ctrl]
+            self.flip_flop[ctrl] = not high
+            return (value >> 8) & 0xFF if high else value & 0xFF
+        if reg == 8:
+            status = 0
+            for i, ch in enumerate(self.channels[first:first + 4]):
+                status |= (ch.tc << i) | ((ch.request or bool(ch.device and ch.device.dreq)) << (i + 4))
+                ch.tc = False
+            return status
+        if reg == 13:
+            return self.temp
+        raise DmaError(f"inb: port {port:#x} is write-only")
+
+    @staticmethod
+    def _decode(port):
+        if 0x00 <= port <= 0x0F:
+            return 0, port
+        if 0xC0 <= port <= 0xDF and port % 2 == 0:
+            return 1, (port - 0xC0) // 2
+        raise DmaError(f"port {port:#x} is not a DMA controller port (0x00-0x0F, 0xC0-0xDE even, page "
+                       f"registers 0x81-0x8F)")
+
+    # ------------------------------------------------- Linux <asm/dma.h>
+    def claim_dma_lock(self):
+        """claim_dma_lock(): take the DMA spinlock (interrupts off); returns flags."""
+        if self.lock_held:
+            raise DmaError("claim_dma_lock: the DMA lock is already held (a second claim would deadlock)")
+        self.lock_held = True
+        return 0
+
+    def release_dma_lock(self, flags=0):
+        self.lock_held = False
+
+    def _check_nr(self, dmanr):
+        if dmanr.__class__ is not int or not 0 <= dmanr <= 7:
+            raise DmaError(f"DMA channel {dmanr!r} does not exist (0-7)")
+        if dmanr == 4:
+            raise DmaError("DMA channel 4 is the cascade from the first controller; it cannot be used")
+
+    def enable_dma(self, dmanr):
+        self._check_nr(dmanr)
+        self.outb(dmanr & 3, 0x0A if dmanr <= 3 else 0xD4)
+
+    def disable_dma(self, dmanr):
+        self._check_nr(dmanr)
+        self.outb((dmanr & 3) | 4, 0x0A if dmanr <= 3 else 0xD4)
+
+    def clear_dma_ff(self, dmanr):
+        self._check_nr(dmanr)
+        self.outb(0, 0x0C if dmanr <= 3 else 0xD8)
+
+    def set_dma_mode(self, dmanr, mode):
+        self._check_nr(dmanr)
+        self.outb((mode & 0xFC) | (dmanr & 3), 0x0B if dmanr <= 3 else 0xD6)
+
+    def set_dma_addr(self, dmanr, a):
+        """set_dma_addr(): page register gets bits 23-16, the address register
+        bits 15-0 (for 16-bit channels: bits 16-1, counting words). memlab
+        refuses addresses ISA DMA cannot reach."""
+        self._check_nr(dmanr)
+        if a.__class__ is not int or a < 0 or a >= MAX_DMA_ADDRESS:
+            raise DmaError(f"set_dma_addr: {a!r} is above 16 MiB (MAX_DMA_ADDRESS {MAX_DMA_ADDRESS:#x}): ISA DMA "
+                           f"has 24 address lines; allocate the buffer with GFP_DMA (ZONE_DMA)")
+        if dmanr >= 4 and a & 1:
+            raise DmaError(f"set_dma_addr: 16-bit channel {dmanr} needs an even address, got {a:#x}")
+        self.channels[dmanr].page = (a >> 16) & (0xFE if dmanr >= 4 else 0xFF)
+        port = ((dmanr & 3) << 1) if dmanr <= 3 else 0xC0 + ((dmanr & 3) << 2)
+        word = a if dmanr <= 3 else a >> 1
+        self.outb(word & 0xFF, port)
+        self.outb((word >> 8) & 0xFF, port)
+
+    def set_dma_count(self, dmanr, count):
+        """set_dma_count(): the count register gets ``count - 1`` (bytes, or
+        words on 16-bit channels)."""
+        self._check_nr(dmanr)
+        limit = 0x10000 if dmanr <= 3 else 0x20000
+        if count.__class__ is not int or not 1 <= count <= limit:
+            raise DmaError(f"set_dma_count: {count!r} bytes; a channel moves 1 to {limit} bytes per transfer")
+        ch = self.channels[dmanr]
+        start = (ch.page << 16) | (ch.base_addr if dmanr <= 3 else ch.base_addr << 1)
+        boundary = 0x10000 if dmanr <= 3 else 0x20000
+        lo, hi = (start - count + (1 if dmanr <= 3 else 2), start) if ch.mode & DMA_MODE_DECREMENT else \
+            (start, start + count - 1)
+        if lo < 0 or lo // boundary != hi // boundary:
+            raise DmaError(f"set_dma_count: {lo:#x}..{hi:#x} crosses a {boundary >> 10} KiB boundary: the "
+                           f"8237's address counter would wrap inside the page (the page register does not "
+                           f"count), so the transfer would overwrite the start of the page")
+        c = count - 1 if dmanr <= 3 else (count >> 1) - 1
+        port = ((dmanr & 3) << 1) + 1 if dmanr <= 3 else 0xC2 + ((dmanr & 3) << 2)
+        self.outb(c & 0xFF, port)
+        self.outb((c >> 8) & 0xFF, port)
+
+    def get_dma_residue(self, dmanr):
+        """get_dma_residue(): bytes still to move (0 after terminal count)."""
+        self._check_nr(dmanr)
+        count = (self.channels[dmanr].cur_count + 1) & 0xFFFF
+        return count if dmanr <= 3 else count << 1
+
+    def program(self, dmanr, phys, count, mode):
+        """The usual driver sequence in one call: claim_dma_lock, disable,
+        clear_dma_ff, set_dma_mode, set_dma_addr, set_dma_count, enable,
+        release_dma_lock."""
+        flags = self.claim_dma_lock()
+        try:
+            self.disable_dma(dmanr)
+            self.clear_dma_ff(dmanr)
+            self.set_dma_mode(dmanr, mode)
+            self.set_dma_addr(dmanr, phys)
+            self.set_dma_count(dmanr, count)
+            self.enable_dma(dmanr)
+        finally:
+            self.release_dma_lock(flags)
+
+    # ----------------------------------------------------------- devices
+    def attach(self, dmanr, device):
+        self._check_nr(dmanr)
+        self.channels[dmanr].device = device
+        return device
+
+    def dreq(self, dmanr, level=True):
+        """The device on ``dmanr`` raises (or drops) DREQ."""
+        self._check_nr(dmanr)
+        ch = self.channels[dmanr]
+        if ch.device is None:
+            ch.device = IsaDevice(f"device on channel {dmanr}")
+        ch.device.dreq = level
+
+    def phys_address(self, dmanr):
+        ch = self.channels[dmanr]
+        return (ch.page << 16) | (ch.cur_addr if dmanr <= 3 else (ch.cur_addr << 1))
+
+    # ----------------------------------------------------------- cycles
+    def _requesting(self):
+        """The channel to serve. Fixed priority: on each controller the lowest
+        channel number wins; the second controller (channels 5-7) is the
+        master, so its channels rank above channels 0-3, which reach the CPU
+        through cascade channel 4. Rotating priority (command register bit
+        4): the channel just served becomes the lowest of its controller."""
+        order = [5, 6, 7, 0, 1, 2, 3]
+        last = self._last_served
+        if last is not None:
+            first_ctrl = last <= 3
+            if self.command[0 if first_ctrl else 1] & 0x10:
+                group = [0, 1, 2, 3] if first_ctrl else [5, 6, 7]
+                i = group.index(last)
+                rotated = group[i + 1:] + group[:i + 1]
+                order = ([5, 6, 7] + rotated) if first_ctrl else (rotated + [0, 1, 2, 3])
+        for n in order:
+            ch = self.channels[n]
+            if not ch.masked and (ch.request or (ch.device is not None and ch.device.dreq)):
+                if ch.mode & 0xC0 == 0xC0:
+                    continue
+                return n
+        return None
+
+    def clock(self):
+        """Advance one clock: SI (idle), S0 (HRQ up, waiting for HLDA), then
+        S1-S4 per datum. Appends the signals of this clock (a
+        :class:`BusCycle`) to ``trace`` and returns it."""
+        self.clocks += 1
+        st = self.state
+        dack = None
+        aen = eop = 0
+        strobes = _NO_STROBES
+        if st is BusState.SI:
+            n = self._requesting()
+            if n is not None:
+                self.hrq = True
+                self._cpu_wait = self.cpu_bus_cycle
+                self.state = BusState.S0
+        elif st is BusState.S0:
+            if self._cpu_wait > 0:
+                self._cpu_wait -= 1
+            else:
+                self.hlda = True
+                n = self._requesting()
+                if n is None:                             # the request went away
+                    self.hrq = self.hlda = False
+                    self.state = BusState.SI
+                else:
+                    self.active = n
+                    self.state = BusState.S1
+        elif st is BusState.S1:
+            dack, aen = self.active, 1
+            self.state = BusState.S2
+        elif st is BusState.S2 or st is BusState.S3:
+            dack, aen, strobes = self.active, 1, self._strobes(self.active)
+            self.state = BusState.S3 if st is BusState.S2 else BusState.S4
+        elif st is BusState.S4:
+            dack, aen, strobes = self.active, 1, self._strobes(self.active)
+            dreq = [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels]
+            tc = self._move_one(self.active)
+            self._last_served = self.active
+            eop = int(tc)
+            self.state = self._after_transfer(self.active, tc)
+            self.cpu_held_clocks += 1
+            row = BusCycle(self.clocks, st, dreq, 1, 1, dack, aen, *strobes, eop)
+            self.trace.append(row)
+            return row
+        if self.hlda:
+            self.cpu_held_clocks += 1
+        row = BusCycle(self.clocks, st, [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels],
+                       int(self.hrq), int(self.hlda), dack, aen, *strobes, eop)
+        self.trace.append(row)
+        return row
+
+    def _strobes(self, n):
+        """(MEMR, MEMW, IOR, IOW) during S2-S4 for the channel's transfer type."""
+        kind = self.channels[n].mode & 0x0C
+        if kind == 0x04:
+            return _WRITE_STROBES                 # write transfer: device -> memory (IOR + MEMW)
+        if kind == 0x08:
+            return _READ_STROBES                  # read transfer: memory -> device (MEMR + IOW)
+        return _NO_STROBES                        # verify
+
+    def _move_one(self, n):
+        """One datum moves (fly-by); counters step; True at terminal count."""
+        ch = self.channels[n]
+        width = 1 if n <= 3 else 2
+        phys = self.phys_address(n)
+        kind = ch.mode & 0x0C
+        mem = self.machine.mem
+        if kind == 0x04:
+            mem.write(phys, ch.device.produce(width))
+        elif kind == 0x08:
+            ch.device.consumed += mem.read(phys, width)
+        step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
+        ch.cur_addr = (ch.cur_addr + step) & 0xFFFF
+        ch.cur_count = (ch.cur_count - 1) & 0xFFFF
+        self.transfers += 1
+        if ch.request and ch.mode & 0xC0 != DMA_MODE_BLOCK:
+            ch.request = False
+        if ch.cur_count == 0xFFFF:                # rollover: terminal count
+            ch.tc = True
+            ch.request = False
+            if ch.mode & DMA_AUTOINIT:
+                ch.cur_addr, ch.cur_count = ch.base_addr, ch.base_count
+            else:
+                ch.masked = True
+            if ch.device is not None:
+                ch.device.dreq = False
+            return True
+        return False
+
+    def _after_transfer(self, n, tc):
+        ch = self.channels[n]
+        mode = ch.mode & 0xC0
+        dev = ch.device
+        if not tc:
+            if mode == DMA_MODE_BLOCK:
+                return BusState.S1
+            if mode == DMA_MODE_DEMAND and dev is not None and dev.dreq:
+                dev.burst_left -= 1
+                if dev.burst_left > 0:
+                    return BusState.S1
+                dev.burst_left = dev.burst
+        self.hrq = self.hlda = False              # release the bus (single mode: after every datum)
+        self.active = None
+        return BusState.SI
+
+    def run(self, clocks):
+        """``clocks`` calls of :meth:`clock`; returns the rows."""
+        return [self.clock() for _ in range(clocks)]
+
+    def run_to_tc(self, dmanr, trace_limit=64):
+        """Finish the programmed transfer on ``dmanr`` as if the device kept
+        DREQ up: bytes move with numpy slices (no Python loop per byte) and
+        the clock and bus-hold counts are computed for the channel's mode.
+        Short transfers (up to ``trace_limit`` data) are clocked one by one
+        instead, so the trace stays complete."""
+        self._check_nr(dmanr)
+        ch = self.channels[dmanr]
+        if ch.masked:
+            raise DmaError(f"channel {dmanr} is masked: call enable_dma({dmanr}) first")
+        if ch.device is None:
+            ch.device = IsaDevice(f"device on channel {dmanr}")
+        remaining = ((ch.cur_count + 1) & 0xFFFF) or 0x10000
+        if remaining <= trace_limit:
+            start = self.transfers
+            guard = 0
+            while self.transfers - start < remaining and guard < 10 * remaining + 100:
+                ch.device.dreq = True
+                self.clock()
+                guard += 1
+            while self.state is not BusState.SI:                      # let the last cycle finish
+                self.clock()
+            return remaining
+        import numpy as np
+
+        width = 1 if dmanr <= 3 else 2
+        nbytes = remaining * width
+        phys = self.phys_address(dmanr)
+        step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
+        kind = ch.mode & 0x0C
+        mem = self.machine.mem
+        if step == 1:
+            lo = phys
+        else:
+            lo = phys - nbytes + width
+        if kind == 0x04:
+            data = np.frombuffer(ch.device.produce(nbytes), dtype=np.uint8)
+            if step == -1:
+                data = data.reshape(-1, width)[::-1].ravel()
+            mem.write(lo, data.tobytes())
+        elif kind == 0x08:
+            data = np.frombuffer(mem.read(lo, nbytes), dtype=np.uint8)
+            if step == -1:
+                data = data.reshape(-1, width)[::-1].ravel()
+            ch.device.consumed += data.tobytes()
+        mode = ch.mode & 0xC0
+        per = 4                                    # S1-S4, the bus held by the controller
+        arbitration = 1 + self.cpu_bus_cycle + 1   # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
+        if mode == DMA_MODE_SINGLE:
+            grants = remaining                     # the bus goes back after every datum
+        elif mode == DMA_MODE_BLOCK:
+            grants = 1
+        else:
+            grants = -(-remaining // max(1, ch.device.burst))
+        clocks = remaining * per + grants * arbitration
+        held = remaining * per + grants            # HLDA is up from the last S0 clock to S4
+        self.clocks += clocks
+        self.cpu_held_clocks += held
+        self.transfers += remaining
+        ch.cur_addr = (ch.cur_addr + step * remaining) & 0xFFFF
+        ch.cur_count = 0xFFFF
+        ch.tc = True
+        if ch.mode & DMA_AUTOINIT:
+            ch.cur_addr, ch.cur_count = ch.base_addr, ch.base_count
+        else:
+            ch.masked = True
+        ch.device.dreq = False
+        return remaining

@@ -1,0 +1,228 @@
+"""The simulated machine: the facade at the top of the model.
+
+``Machine(ram="1GiB", cpus=2)`` is node 0's zoned page allocator
+(:class:`memlab.page_alloc.Node`) with every other subsystem on top: the
+bytes of RAM (:class:`memlab.physmem.PhysicalMemory`), SLUB
+(:attr:`Machine.slub`), the kernel half of the address space and user
+processes (:attr:`Machine.kernel`, :meth:`Machine.spawn`), the 8237A and the
+Linux DMA API (:attr:`Machine.dma8237`, :attr:`Machine.dma`) and mempools.
+
+Subsystems are created on first use and receive the machine, as SimPy
+passes its environment: they call back into it (``alloc_pages``,
+``mem``, ``kernel_log``) and never import it. The kernel-named calls a
+course uses (``m.kmalloc``, ``m.dma_map_single``, ...) are declared on
+this class with :class:`_Served`: each is the subsystem's own bound method,
+so the facade adds no call of its own on the hot path.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from .dma import DMA_BIT_MASK, Dma8237, DmaApi, Device
+from .errors import BadSize
+from .faultinject import FaultAttr
+from .layout import PAGE_OFFSET, virt_to_phys
+from .mempool import (Mempool, mempool_create_kmalloc_pool, mempool_create_page_pool,
+                      mempool_create_slab_pool)
+from .mm import File, KernelSpace, Process
+from .page_alloc import Node
+from .physmem import PhysicalMemory
+from .slub import Slub
+from .units import PAGE_SHIFT, format_size
+
+__all__ = ["Machine"]
+
+
+class _Served:
+    """A facade call served by a subsystem: ``Machine.kmalloc =
+    _Served("slub", Slub.kmalloc)`` makes ``m.kmalloc`` the bound method
+    ``m.slub.kmalloc`` (same signature, same docstring)."""
+
+    def __init__(self, subsystem, function):
+        self.subsystem = subsystem
+        self.name = function.__name__
+        self.__doc__ = (function.__doc__ or "") + f"\n\n(Served by ``machine.{subsystem}.{self.name}``.)"
+        self.__wrapped__ = function
+
+    def __get__(self, machine, owner=None):
+        if machine is None:
+            return self
+        return getattr(getattr(machine, self.subsystem), self.name)
+
+    def __repr__(self):
+        return f"<Machine.{self.name}: served by machine.{self.subsystem}.{self.name}>"
+
+
+class Machine(Node):
+    """A simulated x86-64 machine: ``Machine(ram="1GiB", cpus=2)``.
+
+    Zones by physical address: DMA (PFN 1 up to 16 MiB; PFN 0 is reserved
+    as on real x86), DMA32 (up to 4 GiB) and Normal (the rest; absent with
+    4 GiB of RAM or less). ``machine.zones`` maps the names of populated
+    zones to :class:`memlab.Zone`; ``machine.node_zones`` lists all five
+    zone types of node 0 (Movable and Device stay empty), as
+    /proc/zoneinfo does. ``min_free_kbytes`` is the kernel's boot-time
+    formula unless given; watermarks and lowmem reserves follow from it.
+    ``slub_debug`` (True or letters "FZP", like the boot option) turns on
+    SLUB red zones and poisoning for every slab cache. ``cpus`` sets SLUB's
+    slab geometry (min_objects = 4 * (fls(cpus) + 1)).
+    """
+
+    def __init__(self, ram="1GiB", cpus=2, min_free_kbytes=None, watermark_scale_factor=10, slub_debug=None):
+        if cpus.__class__ is not int or cpus < 1:
+            raise BadSize(f"Machine: cpus {cpus!r} must be an int >= 1")
+        super().__init__(ram, min_free_kbytes=min_free_kbytes, watermark_scale_factor=watermark_scale_factor)
+        self.cpus = cpus
+        self.slub_debug = slub_debug
+        self.mem = PhysicalMemory(self.nr_pages)
+        #: Documentation/fault-injection: make slab allocations fail on purpose
+        self.failslab = FaultAttr("failslab")
+        self.kernel_log = []
+        self.processes = {}
+        self._next_pid = 1000
+        self._next_inode = 131073
+
+    # ------------------------------------------------------------ identities
+    def alloc_pid(self):
+        """The next process id of this machine (kernel: alloc_pid())."""
+        pid = self._next_pid
+        self._next_pid += 1
+        return pid
+
+    def alloc_inode(self):
+        """The next inode number of this machine's file system (get_next_ino())."""
+        ino = self._next_inode
+        self._next_inode += 1
+        return ino
+
+    # ------------------------------------------------------------ memory bytes
+    def _kernel_range(self, vaddr, n):
+        if vaddr.__class__ is not int or n.__class__ is not int or n < 0:
+            raise BadSize(f"address {vaddr!r} / length {n!r}: give an int address and a length >= 0")
+        if not (PAGE_OFFSET <= vaddr and vaddr + n <= PAGE_OFFSET + self.ram):
+            raise BadSize(f"address {vaddr:#x} (+{n} bytes) is not in the direct map of this machine "
+                          f"({PAGE_OFFSET:#x}..{PAGE_OFFSET + self.ram - 1:#x})")
+        return virt_to_phys(vaddr)
+
+    def read(self, vaddr, n):
+        """Bytes at a kernel (direct-map) address, as the kernel would see them."""
+        return self.mem.read(self._kernel_range(vaddr, n), n)
+
+    def write(self, vaddr, data):
+        """Store bytes at a kernel (direct-map) address: no bounds checks, like C.
+        Overrunning an object is allowed here and caught later by slub_debug."""
+        self.mem.write(self._kernel_range(vaddr, len(data)), data)
+
+    def memset(self, vaddr, value, n):
+        """Kernel memset() on a direct-map address."""
+        if value.__class__ is not int or not 0 <= value <= 255:
+            raise BadSize(f"memset value {value!r} must be a byte 0..255")
+        self.mem.fill(self._kernel_range(vaddr, n), value, n)
+
+    def dmesg(self):
+        """The kernel log of this machine (slub_debug reports, warnings) as text."""
+        return "".join(self.kernel_log)
+
+    # ---------------------------------------------------------------- the slab
+    @cached_property
+    def slub(self):
+        """The SLUB allocator of this machine (created, with its kmalloc
+        caches, on first use)."""
+        return Slub(self)
+
+    kmem_cache_create = _Served("slub", Slub.kmem_cache_create)
+    kmem_cache_alloc = _Served("slub", Slub.kmem_cache_alloc)
+    kmem_cache_free = _Served("slub", Slub.kmem_cache_free)
+    kmem_cache_shrink = _Served("slub", Slub.kmem_cache_shrink)
+    kmem_cache_destroy = _Served("slub", Slub.kmem_cache_destroy)
+    kmalloc = _Served("slub", Slub.kmalloc)
+    kfree = _Served("slub", Slub.kfree)
+    ksize = _Served("slub", Slub.ksize)
+
+    # --------------------------------------------------------- address spaces
+    @cached_property
+    def kernel(self):
+        """The kernel half of the address space (:class:`memlab.mm.KernelSpace`)."""
+        return KernelSpace(self)
+
+    vmalloc = _Served("kernel", KernelSpace.vmalloc)
+    vfree = _Served("kernel", KernelSpace.vfree)
+    ioremap = _Served("kernel", KernelSpace.ioremap)
+
+    def spawn(self, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False, seed=0,
+              pie=True):
+        """Start a process from a small ELF-like description: sizes of its
+        TEXT, DATA and BSS segments and ``symbols`` ``{name: (segment,
+        offset)}``. Address-space randomisation is off unless ``aslr=True``
+        (then seeded). Returns a :class:`memlab.mm.Process`."""
+        proc = Process(self, name, text, data, bss, symbols, aslr, seed, pie)
+        self.processes[proc.pid] = proc
+        return proc
+
+    def create_file(self, name, size, dev=(0xFE, 0x00)):
+        """A file of ``size`` bytes on this machine's disk, with the next
+        inode number, ready for ``mmap(file=...)``."""
+        return File(name, size, inode=self.alloc_inode(), dev=dev)
+
+    # ------------------------------------------------------------------ DMA
+    @cached_property
+    def dma8237(self):
+        """The PC/AT's cascaded 8237A DMA controllers (:class:`memlab.dma.Dma8237`)."""
+        return Dma8237(self)
+
+    @cached_property
+    def dma(self):
+        """The Linux DMA API of this machine (:class:`memlab.dma.DmaApi`)."""
+        return DmaApi(self)
+
+    def create_device(self, name, dma_mask=None, coherent=True):
+        """A device for the DMA API (default mask DMA_BIT_MASK(32))."""
+        return Device(self, name, DMA_BIT_MASK(32) if dma_mask is None else dma_mask, coherent)
+
+    dma_alloc_coherent = _Served("dma", DmaApi.dma_alloc_coherent)
+    dma_free_coherent = _Served("dma", DmaApi.dma_free_coherent)
+    dma_map_single = _Served("dma", DmaApi.dma_map_single)
+    dma_mapping_error = _Served("dma", DmaApi.dma_mapping_error)
+    dma_unmap_single = _Served("dma", DmaApi.dma_unmap_single)
+    dma_sync_single_for_cpu = _Served("dma", DmaApi.dma_sync_single_for_cpu)
+    dma_sync_single_for_device = _Served("dma", DmaApi.dma_sync_single_for_device)
+    dma_pool_create = _Served("dma", DmaApi.dma_pool_create)
+
+    # ------------------------------------------------------------- mempools
+    def mempool_create(self, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool"):
+        """Kernel: mm/mempool.c mempool_create(): a pool pre-filled with
+        ``min_nr`` elements from ``alloc_fn(gfp_mask, pool_data)``."""
+        return Mempool(self, min_nr, alloc_fn, free_fn, pool_data, name=name)
+
+    def mempool_create_slab_pool(self, min_nr, cache):
+        """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache)."""
+        return mempool_create_slab_pool(self, min_nr, cache)
+
+    def mempool_create_kmalloc_pool(self, min_nr, size):
+        """mempool_create_kmalloc_pool(): elements from kmalloc(size)."""
+        return mempool_create_kmalloc_pool(self, min_nr, size)
+
+    def mempool_create_page_pool(self, min_nr, order):
+        """mempool_create_page_pool(): elements are order-``order`` Pages."""
+        return mempool_create_page_pool(self, min_nr, order)
+
+    def mempool_alloc(self, pool, gfp="GFP_KERNEL", task="task"):
+        """Kernel: mempool_alloc(); see :meth:`memlab.mempool.Mempool.alloc`."""
+        return pool.alloc(gfp, task=task)
+
+    def mempool_free(self, element, pool):
+        """Kernel: mempool_free(element, pool)."""
+        pool.free(element)
+
+    def mempool_resize(self, pool, new_min_nr):
+        """Kernel: mempool_resize()."""
+        return pool.resize(new_min_nr)
+
+    def mempool_destroy(self, pool):
+        """Kernel: mempool_destroy() (refused while elements are out)."""
+        pool.destroy()
+
+    def __repr__(self):
+        zones = ", ".join(f"{z.name} {format_size(z.present_pages << PAGE_SHIFT)}" for z in self.populated_zones)
+        return f"<Machine {format_size(self.ram)}, {self.cpus} CPUs: {zones}>"

@@ -1,0 +1,126 @@
+"""The kernel half of every x86-64 address space: the direct map, vmalloc
+space and ioremap.
+
+Kernel: mm/vmalloc.c vmalloc(), vfree() (order-0 pages from anywhere, a
+guard page after each area), arch/x86/mm/ioremap.c ioremap(),
+Documentation/arch/x86/x86_64/mm.rst for where each region lies; the direct
+map uses 1 GiB pages where the CPU has them (X86_FEATURE_GBPAGES).
+
+Deliberately not modelled: the kernel's own page-table pages (the upper
+levels shown by :meth:`KernelSpace.walk` are illustrative, not allocated),
+lazy vunmap purging, vmap_area trees, huge vmalloc mappings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import BadSize, MemlabError, SyscallError
+from ..layout import PAGE_OFFSET, VMALLOC_END, VMALLOC_START, region_of, virt_to_phys
+from ..records import Record
+from ..units import PAGE_SHIFT, PAGE_SIZE
+from .pgtable import (PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PSE, PTE_RW, WalkResult, WalkStep,
+                      pgtable_indices)
+
+__all__ = ["KernelSpace", "VmapArea"]
+
+
+@dataclass(slots=True)
+class VmapArea(Record):
+    """One area of vmalloc space: ``start``, ``size`` with its guard page,
+    the frames behind it (``pfns``) or the device address (``io_phys``),
+    and ``kind`` ("vmalloc" or "ioremap")."""
+
+    start: int
+    size: int
+    pfns: list | None
+    io_phys: int | None
+    kind: str
+
+
+class KernelSpace:
+    """The kernel half of every address space (x86-64): the direct map
+    (1 GiB pages), vmalloc space (4 KiB pages from scattered frames, a guard
+    page after each area), ioremap of device registers."""
+
+    def __init__(self, machine):
+        self.machine = machine
+        self.vmap_areas = []            # VmapArea records, in address order
+        self._next = VMALLOC_START
+        self._pte = {}                  # vmalloc page address -> pfn (or io phys >> 12)
+
+    def vmalloc(self, size):
+        """Kernel: mm/vmalloc.c vmalloc(): ``size`` bytes, virtually
+        contiguous, from order-0 pages wherever they are free; the answer to
+        requests above 4 MiB. Returns the address."""
+        if size.__class__ is not int or size <= 0:
+            raise BadSize(f"vmalloc: size {size!r} must be an int > 0")
+        pages = -(-size // PAGE_SIZE)
+        got = []
+        try:
+            for _ in range(pages):
+                got.append(self.machine.alloc_pages(0, "GFP_KERNEL"))
+        except MemlabError:
+            for p in got:
+                self.machine.free_pages(p, 0)
+            raise
+        start = self._next
+        self._next += (pages + 1) * PAGE_SIZE                  # plus a guard page
+        for i, page in enumerate(got):
+            self._pte[start + i * PAGE_SIZE] = page.pfn
+        self.vmap_areas.append(VmapArea(start, (pages + 1) * PAGE_SIZE, [p.pfn for p in got], None, "vmalloc"))
+        return start
+
+    def vfree(self, addr):
+        """Kernel: vfree(): unmap the area and free its pages."""
+        for i, area in enumerate(self.vmap_areas):
+            if area.start == addr and area.kind == "vmalloc":
+                for j, pfn in enumerate(area.pfns):
+                    del self._pte[area.start + j * PAGE_SIZE]
+                    self.machine.free_pages(pfn, 0)
+                del self.vmap_areas[i]
+                return
+        raise SyscallError("EINVAL", f"vfree: {addr!r} is not the start of a vmalloc area")
+
+    def ioremap(self, phys_addr, size):
+        """Kernel: ioremap(): map device registers (physical addresses
+        outside RAM, e.g. a PCI BAR) into vmalloc space, uncached."""
+        if phys_addr < self.machine.ram and phys_addr + size > 0:
+            raise SyscallError("EINVAL", f"ioremap: {phys_addr:#x} is RAM; ioremap is for device memory (MMIO), "
+                                         f"RAM is already in the direct map")
+        pages = -(-((phys_addr & 0xFFF) + size) // PAGE_SIZE)
+        start = self._next
+        self._next += (pages + 1) * PAGE_SIZE
+        base = phys_addr >> PAGE_SHIFT
+        for i in range(pages):
+            self._pte[start + i * PAGE_SIZE] = base + i
+        self.vmap_areas.append(VmapArea(start, (pages + 1) * PAGE_SIZE, None, phys_addr, "ioremap"))
+        return start + (phys_addr & 0xFFF)
+
+    def walk(self, vaddr, pgd_pfn):
+        """The walk of a kernel address from a process's PGD (whose upper
+        half is shared by every process): ``(steps, result)`` as
+        :meth:`memlab.mm.MmStruct.walk` returns them."""
+        idx = pgtable_indices(vaddr)
+        pgd = WalkStep("PGD", idx[0], pgd_pfn, 0, False)
+        steps = [pgd]
+        if PAGE_OFFSET <= vaddr < PAGE_OFFSET + self.machine.ram:
+            phys = virt_to_phys(vaddr)
+            pgd.entry, pgd.present = (1 << PAGE_SHIFT) | PTE_PRESENT | PTE_RW | PTE_ACCESSED, True
+            gib = phys >> 30
+            steps.append(WalkStep("PUD", idx[1], None, (gib << 30) | PTE_PRESENT | PTE_RW | PTE_ACCESSED | PTE_DIRTY
+                                  | PTE_PSE | PTE_NX, True, huge="1 GiB page (PS bit): the walk ends here"))
+            return steps, WalkResult(phys=phys, pfn=phys >> PAGE_SHIFT, flags=PTE_PRESENT | PTE_RW | PTE_PSE | PTE_NX,
+                                     note="direct map: __pa(vaddr) = vaddr - PAGE_OFFSET")
+        page_addr = vaddr & ~0xFFF
+        if VMALLOC_START <= vaddr <= VMALLOC_END and page_addr in self._pte:
+            pfn = self._pte[page_addr]
+            upper = PTE_PRESENT | PTE_RW | PTE_ACCESSED
+            pgd.entry, pgd.present = (2 << PAGE_SHIFT) | upper, True
+            steps.append(WalkStep("PUD", idx[1], None, (3 << PAGE_SHIFT) | upper, True))
+            steps.append(WalkStep("PMD", idx[2], None, (4 << PAGE_SHIFT) | upper, True))
+            steps.append(WalkStep("PTE", idx[3], None, (pfn << PAGE_SHIFT) | upper | PTE_DIRTY | PTE_NX, True))
+            return steps, WalkResult(phys=(pfn << PAGE_SHIFT) | idx[4], pfn=pfn, flags=PTE_PRESENT | PTE_RW | PTE_NX,
+                                     note="vmalloc space: 4 KiB pages, physically scattered")
+        return steps, WalkResult(fault=f"kernel address in '{region_of(vaddr)}' with no mapping here: in ring 0 "
+                                       f"this is an oops (unable to handle page fault)")

@@ -1,0 +1,446 @@
+"""A user process: its address space, the memory system calls a C program
+makes, page faults, and copies between user and kernel memory.
+
+Kernel: mm/mmap.c do_brk_flags(), do_mmap(), get_unmapped_area()
+(arch_get_unmapped_area_topdown()), mm/vma.c do_vmi_munmap(),
+mm/mprotect.c mprotect_fixup(); arch/x86/mm/fault.c do_user_addr_fault()
+(SEGV_MAPERR / SEGV_ACCERR, expand_stack()); mm/memory.c handle_mm_fault(),
+do_anonymous_page(), __do_fault(), wp_page_copy();
+arch/x86/include/asm/uaccess.h access_ok(), copy_from_user(),
+copy_to_user(); fs/binfmt_elf.c for the segment layout (ELF_ET_DYN_BASE).
+
+Deliberately not modelled: swapping, copy-on-write after fork (no fork),
+transparent huge pages, the page cache beyond "a file page is read once"
+(first touch = major fault, later = minor), mlock, NUMA policies, PTI, LA57
+(5-level paging), KASLR.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ..errors import BadSize, SegmentationFault, SyscallError
+from ..layout import PFN_PHYS, TASK_SIZE_MAX, X86_64_LAYOUT, is_canonical
+from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
+from .mm_struct import MmStruct
+from .pgtable import PTE_RW
+from .vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_EXEC, VM_GROWSDOWN,
+                  VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, File, Vma, prot_to_vm_flags)
+
+__all__ = ["Process", "access_ok", "STACK_TOP", "ELF_ET_DYN_BASE", "MMAP_GAP_MIN", "RLIMIT_STACK", "STACK_GUARD_GAP",
+           "INITIAL_STACK"]
+
+STACK_TOP = TASK_SIZE_MAX
+ELF_ET_DYN_BASE = 0x555555554000            # 2/3 of TASK_SIZE, page aligned, no randomisation
+MMAP_GAP_MIN = 128 << 20                    # mmap_base(): gap clamped to at least 128 MiB
+RLIMIT_STACK = 8 << 20
+STACK_GUARD_GAP = 256 << PAGE_SHIFT         # stack_guard_gap: 1 MiB
+INITIAL_STACK = 132 << 10                   # 128 KiB expansion + argv/env page, as seen in /proc/pid/maps
+
+
+def access_ok(addr, size):
+    """Kernel: arch/x86/include/asm/uaccess_64.h access_ok(): the range
+    lies entirely below the end of user space (no overflow)."""
+    return 0 <= addr and size >= 0 and addr + size <= TASK_SIZE_MAX
+
+
+class Process:
+    """A simulated user process: ``pid``, ``name``, ``mm`` and the
+    system calls and memory accesses a C program makes. Create one with
+    :meth:`memlab.Machine.spawn`."""
+
+    def __init__(self, machine, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False,
+                 seed=0, pie=True):
+        for label, value in (("text", text), ("data", data), ("bss", bss)):
+            if value.__class__ is not int or value < 0:
+                raise BadSize(f"spawn: {label} size {value!r} must be an int >= 0")
+        self.machine = machine
+        self.name = name
+        self.pid = machine.alloc_pid()
+        self.ppid = 1
+        self.aslr = aslr
+        self.seed = seed
+        self.mm = mm = MmStruct(machine, self)
+        rng = random.Random(seed)
+        page = PAGE_SIZE
+        load = ELF_ET_DYN_BASE if pie else 0x400000
+        if aslr and pie:
+            load += rng.randrange(1 << 28) << PAGE_SHIFT           # arch_mmap_rnd(): 28 random bits of pages
+        self.exe = File(f"/home/student/{name}", text + data, inode=machine.alloc_inode())
+        text_pages = -(-max(text, 1) // page) * page
+        data_pages = -(-max(data, 1) // page) * page
+        mm.start_code, mm.end_code = load, load + text
+        mm.start_data, mm.end_data = load + text_pages, load + text_pages + data
+        self.segments = {"TEXT": (load, load + text), "DATA": (mm.start_data, mm.end_data)}
+        mm.insert_vma(Vma(load, load + text_pages, VM_READ | VM_EXEC, self.exe, 0))
+        mm.insert_vma(Vma(mm.start_data, mm.start_data + data_pages, VM_READ | VM_WRITE, self.exe,
+                       text_pages >> PAGE_SHIFT))
+        bss_start = mm.end_data
+        bss_end = bss_start + bss
+        self.segments["BSS"] = (bss_start, bss_end)
+        extra = -(-bss_end // page) * page
+        if extra > mm.start_data + data_pages:                       # bss beyond the data pages: anonymous
+            mm.insert_vma(Vma(mm.start_data + data_pages, extra, VM_READ | VM_WRITE))
+        brk = -(-bss_end // page) * page
+        if aslr:
+            brk += rng.randrange(0x02000000 >> PAGE_SHIFT) << PAGE_SHIFT    # randomize_va_space=2: brk offset
+        mm.start_brk = mm.brk = brk
+        self.segments["HEAP"] = (brk, brk)
+        gap = max(MMAP_GAP_MIN, RLIMIT_STACK)
+        stack_top = STACK_TOP
+        if aslr:
+            stack_top -= rng.randrange(1 << 22) << PAGE_SHIFT           # stack randomisation (22 bits of pages)
+        mm.mmap_base = (STACK_TOP - gap - ((rng.randrange(1 << 28) << PAGE_SHIFT) if aslr else 0)) & ~(page - 1)
+        mm.start_stack = stack_top - 0x1000
+        mm.insert_vma(Vma(stack_top - INITIAL_STACK, stack_top, VM_READ | VM_WRITE | VM_GROWSDOWN, name="[stack]"))
+        self.segments["STACK"] = (stack_top - INITIAL_STACK, stack_top)
+        vvar = self._find_gap(6 * page)
+        mm.insert_vma(Vma(vvar, vvar + 4 * page, VM_READ, name="[vvar]"))
+        mm.insert_vma(Vma(vvar + 4 * page, vvar + 6 * page, VM_READ | VM_EXEC, name="[vdso]"))
+        self.symbols = {}
+        for sym, (segment, offset) in (symbols or {}).items():
+            base = self.segments[segment][0]
+            self.symbols[sym] = (segment, base + offset)
+        mm.update_hiwater()
+
+    def __repr__(self):
+        return f"<Process {self.pid} {self.name}: {len(self.mm.vmas)} VMAs, RSS {self.rss_kb} kB>"
+
+    @property
+    def rss_kb(self):
+        return (self.mm.rss_anon + self.mm.rss_file) << (PAGE_SHIFT - 10)
+
+    def segment_of(self, addr):
+        """Which segment (TEXT, DATA, BSS, HEAP, MMAP, STACK, vdso, kernel...) holds ``addr``."""
+        mm = self.mm
+        if addr >= TASK_SIZE_MAX:
+            for start, end, name in X86_64_LAYOUT:
+                if start <= addr <= end:
+                    return "kernel: " + name
+        for seg in ("TEXT", "DATA", "BSS"):
+            s, e = self.segments[seg]
+            if s <= addr < max(e, s + 1):
+                return seg
+        if mm.start_brk <= addr < mm.brk:
+            return "HEAP"
+        vma = mm.find_vma(addr)
+        if vma is None:
+            return "unmapped"
+        if vma.name in ("[stack]", "[vvar]", "[vdso]"):
+            return vma.name.strip("[]").upper() if vma.name == "[stack]" else vma.name
+        return "MMAP"
+
+    # ------------------------------------------------------------ syscalls
+    def _find_gap(self, length, below=None):
+        """Top-down get_unmapped_area(): the highest free gap of ``length``
+        below mmap_base (kernel: mm/mmap.c arch_get_unmapped_area_topdown())."""
+        mm = self.mm
+        high = below if below is not None else mm.mmap_base
+        for vma in reversed(mm.vmas):
+            if vma.start >= high:
+                continue
+            if vma.end <= high - length:
+                return high - length
+            high = min(high, vma.start)
+        if high - length >= 0x10000:                      # mmap_min_addr
+            return high - length
+        raise SyscallError("ENOMEM", f"no free gap of {format_size(length)} in the address space")
+
+    def brk(self, new_brk=None):
+        """``brk(addr)``: move the end of the heap; returns the new break
+        (the old one when the request is refused, as the syscall does).
+        Kernel: mm/mmap.c SYSCALL_DEFINE1(brk) -> do_brk_flags()."""
+        mm = self.mm
+        if new_brk is None or new_brk < mm.start_brk:
+            return mm.brk
+        if new_brk.__class__ is not int:
+            raise BadSize(f"brk({new_brk!r}): give an address")
+        old_end = -(-mm.brk // PAGE_SIZE) * PAGE_SIZE
+        new_end = -(-new_brk // PAGE_SIZE) * PAGE_SIZE
+        if new_end > old_end:
+            nxt = next((v for v in mm.vmas if v.start >= old_end), None)
+            if nxt is not None and nxt.start < new_end + (STACK_GUARD_GAP if nxt.flags & VM_GROWSDOWN else 0):
+                return mm.brk                              # would collide: brk fails, break unchanged
+            heap = mm.find_vma(old_end - 1) if old_end > mm.start_brk else None
+            if heap is not None and heap.file is None and heap.flags == VM_READ | VM_WRITE:
+                heap.end = new_end
+                mm.merge_around(heap)
+            else:
+                mm.insert_vma(Vma(old_end, new_end, VM_READ | VM_WRITE))
+        elif new_end < old_end:
+            self._unmap_range(new_end, old_end)
+        mm.brk = new_brk
+        self.segments["HEAP"] = (mm.start_brk, new_brk)
+        mm.update_hiwater()
+        return mm.brk
+
+    def sbrk(self, increment):
+        """glibc sbrk(): grow the heap by ``increment`` bytes; returns the old break."""
+        old = self.mm.brk
+        if self.brk(old + increment) != old + increment:
+            raise SyscallError("ENOMEM", f"sbrk({increment}): the heap cannot grow there")
+        return old
+
+    def mmap(self, addr=None, length=PAGE_SIZE, prot=PROT_READ | PROT_WRITE, flags=MAP_PRIVATE | MAP_ANONYMOUS,
+             file=None, offset=0):
+        """``mmap(addr, length, prot, flags, fd, offset)``: a new mapping;
+        returns its start. Kernel: mm/mmap.c do_mmap()."""
+        if length.__class__ is not int or length <= 0:
+            raise SyscallError("EINVAL", f"mmap: length {length!r} must be > 0")
+        if not flags & (MAP_SHARED | MAP_PRIVATE) or flags & MAP_SHARED and flags & MAP_PRIVATE:
+            raise SyscallError("EINVAL", "mmap: flags need exactly one of MAP_SHARED and MAP_PRIVATE")
+        if offset % PAGE_SIZE:
+            raise SyscallError("EINVAL", f"mmap: offset {offset:#x} is not page aligned")
+        if file is None and not flags & MAP_ANONYMOUS:
+            raise SyscallError("EBADF", "mmap: no file given and MAP_ANONYMOUS not set")
+        length = -(-length // PAGE_SIZE) * PAGE_SIZE
+        if flags & MAP_FIXED:
+            if addr is None or addr % PAGE_SIZE:
+                raise SyscallError("EINVAL", f"mmap: MAP_FIXED address {addr!r} must be page aligned")
+            if not access_ok(addr, length):
+                raise SyscallError("ENOMEM", f"mmap: {addr:#x}+{length:#x} reaches beyond user space "
+                                             f"(TASK_SIZE {TASK_SIZE_MAX:#x}): the kernel half is not yours")
+            self._unmap_range(addr, addr + length)
+            start = addr
+        else:
+            start = None
+            if addr is not None and addr % PAGE_SIZE == 0 and access_ok(addr, length):
+                if all(self.mm.find_vma(a) is None for a in range(addr, addr + length, PAGE_SIZE)):
+                    start = addr                           # the hint is free: use it
+            if start is None:
+                start = self._find_gap(length)
+        vm_flags = prot_to_vm_flags(prot) | (VM_MAYSHARE | VM_SHARED if flags & MAP_SHARED else 0)
+        if file is not None and not flags & MAP_ANONYMOUS and file.inode is None:
+            file.inode = self.machine.alloc_inode()
+        vma = Vma(start, start + length, vm_flags, None if flags & MAP_ANONYMOUS else file,
+                  0 if flags & MAP_ANONYMOUS else offset >> PAGE_SHIFT)
+        self.mm.insert_vma(vma)
+        self.mm.update_hiwater()
+        return start
+
+    def _check_range(self, what, addr, length):
+        if addr.__class__ is not int or addr % PAGE_SIZE:
+            shown = f"{addr:#x}" if addr.__class__ is int else repr(addr)
+            raise SyscallError("EINVAL", f"{what}: address {shown} is not page aligned")
+        if length.__class__ is not int or length <= 0:
+            raise SyscallError("EINVAL", f"{what}: length {length!r} must be > 0")
+        if not access_ok(addr, length):
+            raise SyscallError("EINVAL", f"{what}: {addr:#x}+{length:#x} is not in user space")
+
+    def munmap(self, addr, length):
+        """``munmap(addr, length)``: remove mappings in the range (splitting
+        VMAs at the edges). Kernel: mm/vma.c do_vmi_munmap()."""
+        self._check_range("munmap", addr, length)
+        end = addr + (-(-length // PAGE_SIZE) * PAGE_SIZE)
+        self._unmap_range(addr, end)
+        return 0
+
+    def _unmap_range(self, start, end):
+        mm = self.mm
+        mm.split_vma(start)
+        mm.split_vma(end)
+        for vma in [v for v in mm.vmas if start <= v.start and v.end <= end]:
+            for page_addr in range(vma.start, vma.end, PAGE_SIZE):
+                entry = mm.lookup_pte(page_addr)
+                if entry is not None:
+                    mm.pte_clear(page_addr)
+                    if entry.kind == "anon":
+                        mm.rss_anon -= 1
+                        self.machine.free_pages(entry.pfn, 0)
+                    else:
+                        mm.rss_file -= 1           # the page stays in the page cache
+            mm.remove_vma(vma)
+
+    def mprotect(self, addr, length, prot):
+        """``mprotect(addr, length, prot)``: change protections, splitting
+        and re-merging VMAs; ENOMEM if part of the range is unmapped.
+        Kernel: mm/mprotect.c do_mprotect_pkey() -> mprotect_fixup()."""
+        self._check_range("mprotect", addr, length)
+        end = addr + (-(-length // PAGE_SIZE) * PAGE_SIZE)
+        mm = self.mm
+        for a in range(addr, end, PAGE_SIZE):
+            if mm.find_vma(a) is None:
+                raise SyscallError("ENOMEM", f"mprotect: {a:#x} in the range is not mapped")
+        mm.split_vma(addr)
+        mm.split_vma(end)
+        new = prot_to_vm_flags(prot)
+        for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
+            vma.flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | new
+            for page_addr in range(vma.start, vma.end, PAGE_SIZE):
+                mm.set_pte_writable(page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC),
+                                     bool(vma.flags & VM_MAYSHARE))
+        for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
+            if vma in mm.vmas:
+                mm.merge_around(vma)
+        for vma in list(mm.vmas):                          # the neighbours may merge now too
+            if vma in mm.vmas:
+                mm.merge_around(vma)
+        return 0
+
+    # --------------------------------------------------------- memory access
+    def touch(self, addr, write=False, execute=False):
+        """One user-mode (ring 3) access to ``addr``: walks the page tables,
+        and on a miss takes a page fault as the kernel does (demand paging:
+        a zeroed anonymous page or a file page; stack growth). Returns
+        ``"hit"``, ``"minor"`` or ``"major"``. Raises
+        :class:`SegmentationFault` for a kernel address, an unmapped address
+        or a forbidden access. Kernel: arch/x86/mm/fault.c do_user_addr_fault()
+        -> mm/memory.c handle_mm_fault()."""
+        if addr.__class__ is not int or addr < 0:
+            raise BadSize(f"address {addr!r} must be an int >= 0")
+        if addr >= TASK_SIZE_MAX:
+            raise SegmentationFault(addr, "SEGV_MAPERR" if not is_canonical(addr) or addr < 1 << 47 else
+                                    "SEGV_ACCERR",
+                                    "user mode (ring 3) may not touch the kernel half: the page-table entries "
+                                    "there have the U/S bit clear, so the MMU raises a page fault with the "
+                                    "user bit set")
+        mm = self.mm
+        vma = mm.find_vma(addr)
+        if vma is None:
+            vma = self._maybe_expand_stack(addr)
+            if vma is None:
+                raise SegmentationFault(addr, "SEGV_MAPERR", "no mapping contains this address")
+        need = VM_WRITE if write else (VM_EXEC if execute else VM_READ)
+        if not vma.flags & need:
+            kind = "write" if write else ("execute" if execute else "read")
+            raise SegmentationFault(addr, "SEGV_ACCERR", f"{kind} access to {vma!r} which is {vma.perms}")
+        page_addr = addr & ~(PAGE_SIZE - 1)
+        entry = mm.lookup_pte(page_addr)
+        private_file = vma.file is not None and not vma.flags & VM_MAYSHARE
+        if entry is not None:
+            if write and not entry.flags & PTE_RW:                 # write to a read-only PTE in a writable VMA
+                self._cow(vma, page_addr, entry.pfn)
+                mm.min_flt += 1
+                mm.update_hiwater()
+                return "minor"
+            return "hit"
+        if vma.file is None:
+            page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
+            self.machine.mem.write(page.phys_addr, bytes(PAGE_SIZE))      # zeroed
+            mm.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
+            mm.rss_anon += 1
+            kind = "minor"
+        else:
+            index = vma.pgoff + ((page_addr - vma.start) >> PAGE_SHIFT)
+            pfn = vma.file.page_cache.get(index)
+            kind = "minor"
+            if pfn is None:
+                page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
+                pfn = page.pfn
+                vma.file.page_cache[index] = pfn
+                kind = "major"                              # read from disk
+            if write and private_file:                      # do_cow_fault(): a private copy at once
+                mm.rss_file += 1
+                mm.set_pte(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")
+                self._cow(vma, page_addr, pfn)
+            else:
+                mm.set_pte(page_addr, pfn, bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_MAYSHARE),
+                        bool(vma.flags & VM_EXEC), "file")
+                mm.rss_file += 1
+        if kind == "major":
+            mm.maj_flt += 1
+        else:
+            mm.min_flt += 1
+        mm.update_hiwater()
+        return kind
+
+    def _cow(self, vma, page_addr, old_pfn):
+        """Copy-on-write (mm/memory.c wp_page_copy()): a private copy of a
+        page-cache page, mapped writable; RSS moves from file to anon."""
+        mm = self.mm
+        page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
+        self.machine.mem.write(page.phys_addr, self.machine.mem.read(PFN_PHYS(old_pfn), PAGE_SIZE))
+        mm.set_pte(page_addr, page.pfn, True, bool(vma.flags & VM_EXEC), "anon")
+        mm.rss_file -= 1
+        mm.rss_anon += 1
+
+    def _maybe_expand_stack(self, addr):
+        """expand_stack(): an access just below [stack] grows it, within
+        RLIMIT_STACK and keeping stack_guard_gap to the mapping below."""
+        mm = self.mm
+        stack = next((v for v in mm.vmas if v.flags & VM_GROWSDOWN), None)
+        if stack is None or addr >= stack.start:
+            return None
+        new_start = addr & ~(PAGE_SIZE - 1)
+        if stack.end - new_start > RLIMIT_STACK:
+            return None
+        below = [v for v in mm.vmas if v.end <= stack.start]
+        if below and new_start - below[-1].end < STACK_GUARD_GAP:
+            return None
+        mm.move_vma_start(stack, new_start)
+        mm.update_hiwater()
+        return stack
+
+    def read(self, addr, n):
+        """User-mode read of ``n`` bytes (faults pages in)."""
+        out = bytearray()
+        while n > 0:
+            self.touch(addr)
+            take = min(n, PAGE_SIZE - (addr & 0xFFF))
+            entry = self.mm.lookup_pte(addr & ~0xFFF)
+            out += self.machine.mem.read(PFN_PHYS(entry.pfn) | (addr & 0xFFF), take)
+            addr += take
+            n -= take
+        return bytes(out)
+
+    def write(self, addr, data):
+        """User-mode write of ``data`` (faults pages in)."""
+        data = bytes(data)
+        pos = 0
+        while pos < len(data):
+            self.touch(addr, write=True)
+            take = min(len(data) - pos, PAGE_SIZE - (addr & 0xFFF))
+            entry = self.mm.lookup_pte(addr & ~0xFFF)
+            self.machine.mem.write(PFN_PHYS(entry.pfn) | (addr & 0xFFF), data[pos:pos + take])
+            addr += take
+            pos += take
+
+    # -------------------------------------------------------------- uaccess
+    def copy_from_user(self, to, from_, n):
+        """Kernel copy_from_user(to, from, n): copy ``n`` bytes from this
+        process's user address ``from_`` to the kernel (direct-map) address
+        ``to``. Returns the number of bytes NOT copied (0 on success); stops at
+        the first page it cannot read and zero-fills the rest of the kernel
+        buffer. Fails entirely (returns ``n``) when access_ok() fails."""
+        if not access_ok(from_, n):
+            self.machine.memset(to, 0, n)
+            return n
+        done = 0
+        while done < n:
+            addr = from_ + done
+            take = min(n - done, PAGE_SIZE - (addr & 0xFFF))
+            try:
+                chunk = self.read(addr, take)
+            except SegmentationFault:
+                self.machine.memset(to + done, 0, n - done)
+                return n - done
+            self.machine.write(to + done, chunk)
+            done += take
+        return 0
+
+    def copy_to_user(self, to, from_, n):
+        """Kernel copy_to_user(to, from, n): copy ``n`` bytes from the kernel
+        address ``from_`` to this process's user address ``to``; returns the
+        bytes not copied (stops at the first page it cannot write)."""
+        if not access_ok(to, n):
+            return n
+        data = self.machine.read(from_, n)
+        done = 0
+        while done < n:
+            addr = to + done
+            take = min(n - done, PAGE_SIZE - (addr & 0xFFF))
+            try:
+                self.write(addr, data[done:done + take])
+            except SegmentationFault:
+                return n - done
+            done += take
+        return 0
+
+    def exit(self):
+        """Tear the address space down: every page and page table goes back."""
+        self._unmap_range(0, TASK_SIZE_MAX)
+        for page in self.mm.pt_pages:
+            self.machine.free_pages(page, 0)
+        self.mm.pt_pages.clear()
+        self.machine.free_pages(self.mm.pgd, 0)
+        self.machine.processes.pop(self.pid, None)

@@ -1,0 +1,84 @@
+"""Virtual memory areas and the files they map.
+
+Kernel: include/linux/mm_types.h struct vm_area_struct, include/linux/mm.h
+VM_* flags, include/uapi/asm-generic/mman-common.h PROT_* and MAP_*;
+mm/vma.c is_mergeable_vma() (simplified in :meth:`Vma.can_merge_after`).
+"""
+
+from __future__ import annotations
+
+from ..errors import BadSize
+from ..units import PAGE_SHIFT
+
+__all__ = [
+    "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC", "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS",
+    "VM_READ", "VM_WRITE", "VM_EXEC", "VM_SHARED", "VM_MAYSHARE", "VM_GROWSDOWN", "VM_STACK", "File", "Vma",
+    "prot_to_vm_flags",
+]
+
+PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 0x1, 0x2, 0x4, 0x8
+VM_MAYSHARE = 0x80
+VM_GROWSDOWN = 0x100
+VM_STACK = VM_GROWSDOWN
+
+
+def prot_to_vm_flags(prot):
+    """The VM_READ/VM_WRITE/VM_EXEC bits of a PROT_* mask (calc_vm_prot_bits())."""
+    return (VM_READ if prot & PROT_READ else 0) | (VM_WRITE if prot & PROT_WRITE else 0) | \
+        (VM_EXEC if prot & PROT_EXEC else 0)
+
+
+class File:
+    """A file to map: ``name`` (path shown in /proc/pid/maps), ``size`` in
+    bytes, ``inode`` number, device ``dev`` (major, minor). Its pages are
+    read from "disk" on first touch (a major fault) and then stay in the page
+    cache. Inode numbers belong to a machine: make files with
+    :meth:`memlab.Machine.create_file`, or leave ``inode`` None and the
+    machine gives one when the file is first mapped."""
+
+    def __init__(self, name, size, inode=None, dev=(0xFE, 0x00)):
+        if size.__class__ is not int or size < 0:
+            raise BadSize(f"File({name!r}): size {size!r} must be an int >= 0")
+        self.name = name
+        self.size = size
+        self.inode = inode
+        self.dev = dev
+        self.page_cache = {}             # file page index -> pfn
+
+    def __repr__(self):
+        return f"File({self.name!r}, {self.size} bytes, inode {self.inode})"
+
+
+class Vma:
+    """``struct vm_area_struct``: [start, end), flags, file and page offset."""
+
+    __slots__ = ("start", "end", "flags", "file", "pgoff", "name")
+
+    def __init__(self, start, end, flags, file=None, pgoff=0, name=None):
+        self.start, self.end, self.flags, self.file, self.pgoff, self.name = start, end, flags, file, pgoff, name
+
+    @property
+    def perms(self):
+        f = self.flags
+        return ("r" if f & VM_READ else "-") + ("w" if f & VM_WRITE else "-") + ("x" if f & VM_EXEC else "-") + \
+               ("s" if f & VM_MAYSHARE else "p")
+
+    @property
+    def size(self):
+        return self.end - self.start
+
+    def can_merge_after(self, other):
+        """True if ``self`` directly follows ``other`` and they would merge
+        (same flags, same special name, both anonymous or the same file with
+        contiguous offsets): a simplified vma_merge() compatibility test."""
+        if other.end != self.start or other.flags != self.flags or other.name != self.name:
+            return False
+        if self.file is None and other.file is None:
+            return True
+        return self.file is other.file and other.pgoff + (other.size >> PAGE_SHIFT) == self.pgoff
+
+    def __repr__(self):
+        what = self.name or (self.file.name if self.file else "anon")
+        return f"<Vma {self.start:#x}-{self.end:#x} {self.perms} {what}>"

@@ -1,0 +1,229 @@
+"""The zoned page allocator of one NUMA node: zones from the RAM size, their
+watermarks and lowmem reserves, and ``alloc_pages`` walking the zonelist.
+
+Kernel: mm/mm_init.c free_area_init() (zone boundaries: ZONE_DMA below
+16 MiB, ZONE_DMA32 below 4 GiB, ZONE_NORMAL above), include/linux/mmzone.h
+struct pglist_data, mm/page_alloc.c __alloc_pages_noprof() ->
+get_page_from_freelist() (zonelist walk with watermark checks),
+__alloc_pages_slowpath(), mm/fail_page_alloc.c should_fail_alloc_page().
+
+Deliberately not modelled: NUMA (one node, node 0), memory holes (RAM is one
+range from PFN 0; the PCI hole below 4 GiB is not cut out), reserved pages
+other than PFN 0 (present == managed: no kernel image, no memmap), kswapd,
+direct reclaim, compaction, the OOM killer, highatomic reserves, CMA. Where the
+kernel would reclaim or kill, memlab raises :class:`OutOfMemory` and says so.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+from ..errors import BadFree, BadSize, OutOfMemory
+from ..faultinject import FaultAttr
+from ..gfp import GFP, MAX_NR_ZONES, ZONE_NAMES, ZONE_NORMAL, gfp_names, gfp_zone, parse_gfp
+from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, check_order, format_size
+from .buddy import Page, Zone
+from .watermarks import (calculate_min_free_kbytes, gfp_to_alloc_flags, setup_per_zone_lowmem_reserve,
+                         setup_per_zone_wmarks, zone_watermark_ok)
+
+__all__ = ["Node", "NodeAlloc", "NodeFree", "DMA_END_PFN", "DMA32_END_PFN"]
+
+DMA_END_PFN = (16 << 20) >> PAGE_SHIFT      # 4096: 16 MiB
+DMA32_END_PFN = (4 << 30) >> PAGE_SHIFT     # 1048576: 4 GiB
+_MIN_RAM = 1 << 20
+_TRAIL_LEN = 64
+
+
+class NodeAlloc(NamedTuple):
+    """One ``alloc_pages`` of the node: ``zone`` served it, passing its
+    ``watermark`` ("low": fast path, "min": slow path); ``skipped`` zones
+    were tried first and failed their check."""
+
+    op: str
+    order: int
+    gfp_mask: int
+    zone: str
+    watermark: str
+    skipped: tuple
+
+
+class NodeFree(NamedTuple):
+    """One ``free_pages`` of the node."""
+
+    op: str
+    order: int
+    pfn: int
+
+
+def _record(raw):
+    return NodeAlloc(*raw) if raw[0] == "alloc" else NodeFree(*raw)
+
+
+class Node:
+    """``struct pglist_data`` of node 0 with its zones and the zoned page
+    allocator: ``Node(ram="1GiB", cpus=2)``.
+
+    Zones by physical address: DMA (PFN 1 up to 16 MiB; PFN 0 is reserved
+    as on real x86), DMA32 (up to 4 GiB) and Normal (the rest; absent with
+    4 GiB of RAM or less). ``zones`` maps the names of populated zones to
+    :class:`memlab.Zone`; ``node_zones`` lists all five zone types of node 0
+    (Movable and Device stay empty), as /proc/zoneinfo does.
+    ``min_free_kbytes`` is the kernel's boot-time formula unless given;
+    watermarks and lowmem reserves follow from it. :class:`memlab.Machine`
+    is a Node with the other subsystems on top.
+    """
+
+    def __init__(self, ram="1GiB", min_free_kbytes=None, watermark_scale_factor=10):
+        from ..units import parse_size
+
+        nbytes = parse_size(ram)
+        if nbytes < _MIN_RAM:
+            raise BadSize(f"Machine: ram {format_size(nbytes)} is below the 1 MiB memlab needs")
+        if nbytes % (1 << PAGE_SHIFT):
+            raise BadSize(f"Machine: ram {nbytes} bytes is not a whole number of 4 KiB pages")
+        if min_free_kbytes is not None and (min_free_kbytes.__class__ is not int or min_free_kbytes < 0):
+            raise BadSize(f"Machine: min_free_kbytes {min_free_kbytes!r} must be an int >= 0")
+        self.ram = nbytes
+        self.nr_pages = nbytes >> PAGE_SHIFT
+        self.node_id = 0
+        n = self.nr_pages
+        spans = [(1, min(n, DMA_END_PFN)), (DMA_END_PFN, min(n, DMA32_END_PFN)), (DMA32_END_PFN, n)]
+        self.node_zones = []
+        for idx, name in enumerate(ZONE_NAMES):
+            if idx < len(spans) and spans[idx][1] > spans[idx][0]:
+                start, end = spans[idx]
+                zone = Zone(name, end - start, start_pfn=start, node=0, zone_idx=idx)
+            else:
+                zone = Zone(name, 0, start_pfn=0, node=0, zone_idx=idx)
+            self.node_zones.append(zone)
+        self.zones = {z.name: z for z in self.node_zones if z.present_pages}
+        self.populated_zones = [z for z in self.node_zones if z.present_pages]
+        managed = [z.managed_pages for z in self.node_zones]
+        lowmem = sum(z.managed_pages for z in self.node_zones[:ZONE_NORMAL + 1])
+        self.user_min_free_kbytes = min_free_kbytes
+        self.min_free_kbytes = calculate_min_free_kbytes(lowmem) if min_free_kbytes is None else min_free_kbytes
+        self.watermark_scale_factor = watermark_scale_factor
+        marks = setup_per_zone_wmarks(managed, self.min_free_kbytes, list(range(MAX_NR_ZONES)),
+                                      watermark_scale_factor)
+        reserves = setup_per_zone_lowmem_reserve(managed)
+        for zone, mark, reserve in zip(self.node_zones, marks, reserves):
+            zone.set_watermarks(mark, reserve)
+        # zonelists: for each highest_zoneidx, the populated zones at or below it, highest first
+        self.zonelists = [[z for z in reversed(self.node_zones[:hz + 1]) if z.present_pages]
+                          for hz in range(MAX_NR_ZONES)]
+        self._trail = deque(maxlen=_TRAIL_LEN)
+        #: Documentation/fault-injection: make page allocations fail on purpose
+        self.fail_page_alloc = FaultAttr("fail_page_alloc", min_order=1)
+
+    # ----------------------------------------------------------------- alloc
+    def alloc_pages(self, order=0, gfp="GFP_KERNEL"):
+        """Allocate ``2**order`` pages; return the first :class:`Page`.
+
+        Walks the zonelist from the highest zone ``gfp`` allows (Normal for
+        GFP_KERNEL, DMA32 for GFP_DMA32, DMA for GFP_DMA) downwards. Fast
+        path: a zone is used if it stays above its low watermark plus its
+        lowmem reserve for that zone type. Slow path: the same walk against
+        the min watermark, lowered for __GFP_HIGH (GFP_ATOMIC) callers. Then
+        the real kernel would reclaim, compact or OOM-kill (if it may sleep);
+        memlab raises :class:`OutOfMemory`.
+
+        Kernel: mm/page_alloc.c __alloc_pages_noprof(),
+        get_page_from_freelist(), __alloc_pages_slowpath().
+        """
+        if order.__class__ is not int or not 0 <= order <= MAX_PAGE_ORDER:
+            check_order(order)
+        mask = parse_gfp(gfp)
+        if self.fail_page_alloc.probability and self.fail_page_alloc.should_fail(mask, 1 << order, order):
+            raise OutOfMemory(f"alloc_pages(order={order}, {gfp_names(mask)}): failure injected by "
+                              f"fail_page_alloc ({self.fail_page_alloc.failures} so far)")
+        hz = gfp_zone(mask)
+        zonelist = self.zonelists[hz]
+        skipped = []
+        for zone in zonelist:  # fast path, ALLOC_WMARK_LOW
+            if zone_watermark_ok(zone, order, zone.wmark_pages("low"), hz):
+                page = zone.alloc_pages(order)
+                self._trail.append(("alloc", order, mask, zone.name, "low", tuple(skipped)))
+                return page
+            skipped.append(zone.name)
+        alloc_flags = gfp_to_alloc_flags(mask, order)
+        skipped = []
+        for zone in zonelist:  # slow path, ALLOC_WMARK_MIN + reserves
+            if zone_watermark_ok(zone, order, zone.wmark_pages("min"), hz, alloc_flags):
+                page = zone.alloc_pages(order)
+                self._trail.append(("alloc", order, mask, zone.name, "min", tuple(skipped)))
+                return page
+            skipped.append(zone.name)
+        raise self._oom(order, mask, zonelist, hz)
+
+    def _oom(self, order, mask, zonelist, hz):
+        parts = []
+        for zone in zonelist:
+            parts.append(f"{zone.name}: {zone.nr_free_pages} free, min {zone.wmark_pages('min')}"
+                         f" + lowmem_reserve {zone.lowmem_reserve[hz]}"
+                         + ("" if zone.has_free_block(order) else f", no free block of order >= {order}"))
+        if mask & GFP["__GFP_DIRECT_RECLAIM"]:
+            then = ("the kernel would now try direct reclaim and compaction, and in the end the OOM killer; "
+                    "memlab models none of those")
+        else:
+            then = "the caller cannot sleep (no __GFP_DIRECT_RECLAIM), so the kernel returns NULL here"
+        return OutOfMemory(f"alloc_pages(order={order}, {gfp_names(mask)}) failed: no zone passes its "
+                           f"watermark ({'; '.join(parts) or 'no populated zone allowed'}); {then}")
+
+    def zone_of_pfn(self, pfn):
+        """The populated zone that holds ``pfn`` (MemlabError if none)."""
+        for zone in self.populated_zones:
+            if zone.zone_start_pfn <= pfn < zone.zone_start_pfn + zone.spanned_pages:
+                return zone
+        raise BadFree(f"pfn {pfn} is in no zone of this machine (RAM is pfn 1..{self.nr_pages - 1})")
+
+    def free_pages(self, page, order):
+        """Free a block from :meth:`alloc_pages` back to its zone's buddy lists.
+
+        Kernel: mm/page_alloc.c __free_pages(); see :meth:`Zone.free_pages`.
+        """
+        pfn = page.pfn if page.__class__ is Page else page
+        if pfn.__class__ is not int:
+            raise BadFree(f"free_pages: {page!r} is neither a Page nor a PFN")
+        self.zone_of_pfn(pfn).free_pages(page, order)
+        self._trail.append(("free", order, pfn))
+
+    # --------------------------------------------------------------- queries
+    @property
+    def trail(self):
+        """The last allocations and frees of the node, oldest first, as
+        :class:`NodeAlloc` and :class:`NodeFree` records (at most 64)."""
+        return [_record(raw) for raw in self._trail]
+
+    @property
+    def nr_free_pages(self):
+        return sum(z.nr_free_pages for z in self.populated_zones)
+
+    @property
+    def totalram_pages(self):
+        return sum(z.managed_pages for z in self.populated_zones)
+
+    def explain(self):
+        """The last allocation or free in words: zone choice, then buddy steps."""
+        if not self._trail:
+            return ["No allocation or free yet."]
+        rec = _record(self._trail[-1])
+        if rec.op == "free":
+            return self.zone_of_pfn(rec.pfn).explain()
+        steps = []
+        allowed = [z.name for z in self.zonelists[gfp_zone(rec.gfp_mask)]]
+        steps.append(f"{gfp_names(rec.gfp_mask)} allows zones {', '.join(allowed)} (tried in that order).")
+        if rec.watermark == "min":
+            steps.append("Fast path: no zone stayed above its low watermark plus lowmem reserve; "
+                         "kswapd would be woken.")
+            if rec.skipped:
+                steps.append(f"Slow path (min watermark): skipped {', '.join(rec.skipped)}.")
+        elif rec.skipped:
+            steps.append(f"Fast path: skipped {', '.join(rec.skipped)} (free pages at or below the low "
+                         f"watermark plus the lowmem reserve).")
+        steps.append(f"Zone {rec.zone} passes the {rec.watermark} watermark check.")
+        return steps + self.zones[rec.zone].explain()
+
+    def check_invariants(self):
+        for zone in self.node_zones:
+            zone.check_invariants()

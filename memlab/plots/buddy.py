@@ -1,0 +1,217 @@
+"""Drawings of the buddy allocator: the page map of a zone, its free-area
+chart, fragmentation over time, and :class:`BuddyDrawing` that puts the map
+and the chart side by side and follows the zone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..units import NR_PAGE_ORDERS, PAGE_SIZE, format_size
+from .figure import Drawing, canvas_png
+from .style import ALLOCATED_COLOR, OUTSIDE_COLOR, grid_width, order_colors
+
+__all__ = ["memory_map_image", "memory_map", "draw_block_outlines", "free_area_chart", "fragmentation_over_time",
+           "buddy_figure", "show_buddy", "BuddyDrawing"]
+
+_ALLOCATED = 255       # page_map() value of an allocated page
+_PADDING = 254         # past the last page of the zone
+
+
+def _lut():
+    lut = np.zeros((256, 4))
+    lut[:] = OUTSIDE_COLOR
+    lut[:NR_PAGE_ORDERS] = order_colors()
+    lut[_ALLOCATED] = ALLOCATED_COLOR
+    return lut
+
+
+def memory_map_image(zone, width=None):
+    """The zone's pages as an RGBA image array ``(rows, width, 4)`` and the
+    row width. One pixel per page, row by row from the zone's first PFN;
+    padding after the last page is white."""
+    state = zone.page_map()
+    n = len(state)
+    width = width or grid_width(n)
+    rows = max(1, -(-n // width))
+    padded = np.full(rows * width, _PADDING, dtype=np.uint8)
+    padded[:n] = state
+    return _lut()[padded.reshape(rows, width)], width
+
+
+def memory_map(ax, zone, width=None, legend=True, title=None, outline_blocks=None):
+    """Every page of ``zone`` coloured by the order of its free block, grey if
+    allocated; drawn as one image (fast for 262,144 pages). Zones of at most
+    4096 pages also get a thin outline around each block (``outline_blocks``
+    forces it on or off). Returns ``ax``."""
+    img, width = memory_map_image(zone, width)
+    rows = img.shape[0]
+    ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, width, rows, 0))
+    if outline_blocks is None:
+        outline_blocks = zone.spanned_pages <= 4096
+    if outline_blocks:
+        draw_block_outlines(ax, zone, width)
+    ax.set_xlabel(f"page within row ({width} pages = {format_size(width * PAGE_SIZE)} per row)")
+    ax.set_ylabel(f"row (first pfn of row = {zone.zone_start_pfn} + row x {width})")
+    if rows <= 16:
+        ax.set_yticks(range(rows + 1))
+    ax.set_title(title or f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}, "
+                 f"{zone.nr_free_pages} of {zone.managed_pages} pages free")
+    if legend:
+        from matplotlib.patches import Patch
+
+        colors = order_colors()
+        handles = [Patch(facecolor=ALLOCATED_COLOR, edgecolor="black", linewidth=0.5, label="allocated")]
+        handles += [Patch(color=colors[o], label=f"free order {o}") for o in range(NR_PAGE_ORDERS)]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  frameon=False)
+    return ax
+
+
+def draw_block_outlines(ax, zone, width):
+    """Thin black rectangles around every free and allocated block."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    rects = []
+    base = zone.zone_start_pfn
+    for pfn, order in zone.free_blocks() + zone.allocated_blocks():
+        offset, size = pfn - base, 1 << order
+        row, col = divmod(offset, width)
+        if size <= width - col:
+            rects.append(Rectangle((col, row), size, 1))
+        else:  # aligned blocks wider than a row cover whole rows
+            rects.append(Rectangle((0, row), width, size // width))
+    ax.add_collection(PatchCollection(rects, facecolor="none", edgecolor="black", linewidth=0.6))
+
+
+def free_area_chart(ax, zone, pages=False):
+    """Bars of ``free_area[order].nr_free`` per order (or free pages per order)."""
+    from matplotlib.ticker import MaxNLocator
+
+    counts = zone.nr_free_by_order()
+    values = [c << o for o, c in enumerate(counts)] if pages else counts
+    bars = ax.bar(range(NR_PAGE_ORDERS), values, color=order_colors(), edgecolor="black", linewidth=0.5)
+    ax.set_xticks(range(NR_PAGE_ORDERS))
+    ax.set_xlabel("order (block = 2**order pages)")
+    ax.set_ylabel("free pages" if pages else "free blocks (nr_free)")
+    ax.set_title(f"free_area[] of zone {zone.name}")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    top = max(values) if any(values) else 1
+    ax.set_ylim(0, top * 1.18)
+    for bar, value in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), str(value),
+                ha="center", va="bottom", fontsize="x-small")
+    return ax
+
+
+def fragmentation_over_time(ax, samples, order=None):
+    """Unusable and fragmentation index (x1000) from workload samples.
+
+    ``samples`` are ``(op, nr_free_pages, fragmentation_index,
+    unusable_index)`` tuples, as :func:`memlab.workloads.buddy_v1` records.
+    The fragmentation index is only defined when a request would fail; where
+    the kernel returns -1000 (a suitable block exists) the line has a gap.
+    """
+    ops = [s[0] for s in samples]
+    frag = [float("nan") if s[2] == -1000 else s[2] for s in samples]
+    unusable = [s[3] for s in samples]
+    label = f" (order {order})" if order is not None else ""
+    ax.plot(ops, unusable, color="#0072B2", label="unusable index" + label)
+    ax.plot(ops, frag, color="#D55E00", linestyle="--", marker=".",
+            label="fragmentation index" + label + "; gap: a block was free")
+    ax.set_ylim(-20, 1050)
+    ax.set_xlabel("operations")
+    ax.set_ylabel("index (thousandths)")
+    ax.set_title("fragmentation over time")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def buddy_figure(zone, figsize=(11, 4.2)):
+    """A figure with the memory map and the free-area chart side by side."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1.5, 1])
+    memory_map(left, zone)
+    free_area_chart(right, zone)
+    return fig
+
+
+def show_buddy(zone, figsize=(11, 4.2)):
+    """Draw the memory map and free-area chart with pyplot and show them
+    (for notebooks: the inline backend stores the picture as PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=[1.5, 1], layout="constrained")
+    memory_map(left, zone)
+    free_area_chart(right, zone)
+    plt.show()
+
+
+class BuddyDrawing(Drawing):
+    """The memory map and the free-area chart of a zone, following it.
+
+    The axes, ticks and legend are drawn once and cached as a background;
+    :meth:`update` changes only what moves (the page image, block outlines,
+    bars, their labels) and :meth:`png` draws those on top of the cached
+    background: a few tens of milliseconds instead of a full figure render.
+    The background is redrawn when the bar chart needs a new scale.
+    """
+
+    def __init__(self, zone, figsize=(10.5, 3.8), dpi=80):
+        super().__init__(figsize, dpi, layout="constrained")
+        self.ax_map, self.ax_bar = self.fig.subplots(1, 2, width_ratios=[1.45, 1])
+        self.background = None
+        self.update(zone, full=True)
+
+    def _dynamic(self):
+        return (list(self.ax_map.images) + list(self.ax_map.collections)
+                + list(self.ax_bar.patches) + list(self.ax_bar.texts))
+
+    def update(self, zone, full=False):
+        counts = zone.nr_free_by_order()
+        top = max(counts) or 1
+        if not full and self.background is not None:
+            ymax = self.ax_bar.get_ylim()[1]
+            full = top * 1.05 > ymax or top * 3 < ymax
+        if full:
+            self._redraw_background(zone)
+            return self
+        img, _ = memory_map_image(zone)
+        self.ax_map.images[0].set_data(img)
+        for coll in list(self.ax_map.collections):
+            coll.remove()
+        if zone.spanned_pages <= 4096:
+            draw_block_outlines(self.ax_map, zone, img.shape[1])
+        for bar, text, value in zip(self.ax_bar.patches, self.ax_bar.texts, counts):
+            bar.set_height(value)
+            text.set_text(str(value))
+            text.set_position((text.get_position()[0], value))
+        return self
+
+    def _redraw_background(self, zone):
+        self.ax_map.clear()
+        self.ax_bar.clear()
+        memory_map(self.ax_map, zone, title=f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}")
+        free_area_chart(self.ax_bar, zone)
+        self.fig.set_layout_engine("constrained")
+        self.fig.canvas.draw()
+        self.fig.set_layout_engine("none")
+        dynamic = self._dynamic()
+        for artist in dynamic:
+            artist.set_visible(False)
+        self.fig.canvas.draw()
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        for artist in dynamic:
+            artist.set_visible(True)
+
+    def png(self):
+        """PNG bytes: the cached background plus the changing artists."""
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        renderer = canvas.get_renderer()
+        for artist in self._dynamic():
+            if artist.get_visible():
+                artist.draw(renderer)
+        return canvas_png(canvas)

@@ -1,0 +1,129 @@
+"""The shape every dashboard of the course has, in one place.
+
+A :class:`Dashboard` is an ipywidgets ``VBox`` with a status line, a table of
+buttons wired to guarded callbacks, and a :meth:`Dashboard.refresh` hook that
+redraws every view from the model. Guarded means: a :class:`MemlabError`
+becomes a red line in the status bar with the model's own message, and any
+other exception too (marked as an internal error), so a student never sees a
+traceback from a button. Drawings come from :mod:`memlab.plots` (one
+``Drawing`` per view, ``update(model)`` then ``png()``); this layer only
+arranges widgets.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+
+import ipywidgets as W
+
+from ..errors import MemlabError
+
+__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int"]
+
+
+def status_html(message, kind="info"):
+    """HTML for a status line: ``kind`` is info, ok or error."""
+    color = {"info": "#333333", "ok": "#1a6e1a", "error": "#b00020"}[kind]
+    icon = {"info": "", "ok": "\u2714 ", "error": "\u26a0 "}[kind]
+    return f'<span class="memlab-status memlab-{kind}" style="color:{color}">{icon}{html.escape(message)}</span>'
+
+
+def guarded(method):
+    """Wrap a widget callback: a MemlabError goes to ``self.status`` as an
+    error line; any other exception too, marked as an internal error, so a
+    student never sees a raw traceback from a button."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except MemlabError as err:
+            self.status.value = status_html(str(err), "error")
+            self.last_error = err
+        except Exception as err:  # noqa: BLE001 - shown to the student, not swallowed silently
+            self.status.value = status_html(f"internal error ({type(err).__name__}): {err}", "error")
+            self.last_error = err
+        return None
+
+    return wrapper
+
+
+def pre(text, wrap=True):
+    """Preformatted, escaped HTML: wrapped for explanation trails, unwrapped
+    (scrolling sideways) for /proc text whose columns must stay aligned."""
+    style = "white-space:pre-wrap" if wrap else "white-space:pre; overflow-x:auto"
+    return (f'<pre style="font-size:12px; line-height:1.25; margin:0; {style}">'
+            + html.escape(text) + "</pre>")
+
+
+def parse_int(text, what, base=16):
+    """An int typed into a text box: ``0x`` prefix or ``base`` digits.
+    Raises a MemlabError naming the box and what it expects."""
+    from ..errors import BadSize
+
+    cleaned = str(text).strip().lower().replace("_", "")
+    try:
+        return int(cleaned, 16) if cleaned.startswith("0x") else int(cleaned, base)
+    except ValueError:
+        raise BadSize(f"{what} {text!r} is not a number (write hex like 0x1000)") from None
+
+
+class Dashboard(W.VBox):
+    """Base of the dashboards: ``status`` line, ``last_error``, guarded
+    buttons and observers, and :meth:`refresh`.
+
+    A subclass calls ``super().__init__(status=...)`` first, builds its
+    controls, sets ``self.children``, and calls :meth:`wire` with a table of
+    ``(button, callback)``; callbacks report with :meth:`ok`, :meth:`info`
+    and :meth:`error`, and raise MemlabError for anything the student did
+    wrong.
+    """
+
+    def __init__(self, status=""):
+        super().__init__()
+        self.last_error = None
+        self.status = W.HTML(status_html(status))
+
+    # ----------------------------------------------------------- wiring
+    def _guard(self, callback):
+        @functools.wraps(callback)
+        def run(*args):
+            try:
+                return callback(*args)
+            except MemlabError as err:
+                self.error(str(err))
+                self.last_error = err
+            except Exception as err:  # noqa: BLE001 - shown to the student, not swallowed silently
+                self.error(f"internal error ({type(err).__name__}): {err}")
+                self.last_error = err
+            return None
+
+        return run
+
+    def wire(self, table):
+        """Connect each ``(button, callback)``; ``callback()`` takes no
+        argument and runs guarded."""
+        for button, callback in table:
+            button.on_click(self._guard(lambda _button, cb=callback: cb()))
+
+    def watch(self, widget, callback, names="value"):
+        """Call ``callback(change)`` guarded when ``widget.<names>`` changes."""
+        widget.observe(self._guard(callback), names=names)
+
+    # ----------------------------------------------------------- status
+    def report(self, message, kind="info"):
+        """Show ``message`` in the status line; ``kind`` is info, ok or error."""
+        self.status.value = status_html(message, kind)
+
+    def ok(self, message):
+        self.status.value = status_html(message, "ok")
+
+    def info(self, message):
+        self.status.value = status_html(message, "info")
+
+    def error(self, message):
+        self.status.value = status_html(message, "error")
+
+    def refresh(self):
+        """Redraw every view from the model (subclasses override)."""
