@@ -5,14 +5,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memlab-installed
 
-.PHONY: setup lab test test-fast bench notebooks clean
+.PHONY: setup lab test test-fast lint format bench notebooks clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 # (--allow-root only when run as root, e.g. in a container)
@@ -27,12 +27,23 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not browser" tests
 
+# The house rules: ruff (lint and format), the layer contracts, mypy.
+lint: setup
+	$(VENV)/bin/ruff check memlab tests benchmarks tools
+	$(VENV)/bin/ruff format --check memlab tests benchmarks tools
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff check --fix memlab tests benchmarks tools
+	$(VENV)/bin/ruff format memlab tests benchmarks tools
+
 bench: setup
 	$(PY) benchmarks/run.py --notebooks
 
 # Re-execute every notebook in place so the stored outputs are current.
 notebooks: setup
-	$(PY) -m memlab._notebooks notebooks/*.ipynb
+	$(PY) tools/run_notebooks.py notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,5 +1,6 @@
 """A plain set-per-order buddy allocator with no bookkeeping: the yardstick
-DESIGN.md quotes (about 2.2 M ops/s on buddy-v1). Not part of memlab."""
+"ref" of benchmarks/README.md that memlab's figures are divided by. Not part
+of memlab."""
 
 from memlab.units import MAX_PAGE_ORDER, NR_PAGE_ORDERS
 
@@ -28,6 +29,7 @@ class PlainBuddy:
                     free[cur].add(pfn + (1 << cur))
                 return PlainPage(pfn, order)
         from memlab.errors import OutOfMemory
+
         raise OutOfMemory(order)
 
     def free_pages(self, page, order):

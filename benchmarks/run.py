@@ -2,7 +2,7 @@
 closing notes of issues. Prints one line per figure with its target.
 
 Figures:
-* buddy-v1 (DESIGN.md): 200,000 operations on a 262,144-page zone, all
+* buddy-v1 (benchmarks/README.md): 200,000 operations on a 262,144-page zone, all
   features on (exact list order, explanation trail, error checks); the same
   on a 16 GiB zone; a plain set-per-order buddy (benchmarks/baseline_buddy.py)
   under the same driver as the yardstick;
@@ -26,10 +26,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-import memlab  # noqa: E402
-from memlab.workloads import BUDDY_V1_ALLOC_SHARE, BUDDY_V1_CUMULATIVE  # noqa: E402
+from baseline_buddy import PlainBuddy
 
-from baseline_buddy import PlainBuddy  # noqa: E402
+import memlab
+from memlab.workloads import BUDDY_V1_ALLOC_SHARE, BUDDY_V1_CUMULATIVE
 
 
 def buddy_v1_ops(n, seed):
@@ -97,7 +97,7 @@ def bench_long_free_list(repeat):
         zone = memlab.Zone("Normal", 4 * holes + 4096)
         pages = [zone.alloc_pages(0) for _ in range(2 * holes)]
         for p in pages[::2]:
-            zone.free_pages(p, 0)          # isolated free pages: buddies stay allocated
+            zone.free_pages(p, 0)  # isolated free pages: buddies stay allocated
         assert zone.free_area[0].nr_free >= holes
         n = 100_000
         best = 0.0
@@ -108,8 +108,11 @@ def bench_long_free_list(repeat):
                 zone.free_pages(p, 0)
             best = max(best, n / (time.perf_counter() - start))
         results.append(best)
-        line(f"alloc+free order 0, {zone.free_area[0].nr_free:,} blocks on free_area[0]", f"{best / 1e6:.2f} M pairs/s",
-             "target: flat" if holes > 3 else "")
+        line(
+            f"alloc+free order 0, {zone.free_area[0].nr_free:,} blocks on free_area[0]",
+            f"{best / 1e6:.2f} M pairs/s",
+            "target: flat" if holes > 3 else "",
+        )
     return results
 
 
@@ -136,7 +139,7 @@ def bench_slab(repeat):
         live = []
         start = time.perf_counter()
         for size, r in zip(sizes, choices):
-            if r < 0.6 and len(live) < 20_000 or not live:
+            if (r < 0.6 and len(live) < 20_000) or not live:
                 live.append(kmalloc(size))
             else:
                 i = int(r * len(live)) % len(live)
@@ -149,22 +152,26 @@ def bench_slab(repeat):
 def bench_pools():
     res = memlab.workloads.pool_vs_malloc(100_000, seed=1)
     line("user-space object pool, 48-byte objects", f"{res['object pool']['ops_per_s'] / 1e6:.2f} M ops/s", "")
-    line("first-fit malloc, same workload", f"{res['malloc']['ops_per_s'] / 1e6:.2f} M ops/s",
-         f"{res['malloc']['overhead_per_object']:.0f} B/object overhead")
+    line(
+        "first-fit malloc, same workload",
+        f"{res['malloc']['ops_per_s'] / 1e6:.2f} M ops/s",
+        f"{res['malloc']['overhead_per_object']:.0f} B/object overhead",
+    )
     m = memlab.Machine(ram="1GiB")
     pool = m.mempool_create_slab_pool(16, m.kmem_cache_create("bio", 256))
     n = 100_000
     start = time.perf_counter()
     for _ in range(n):
         m.mempool_free(m.mempool_alloc(pool, "GFP_NOIO"), pool)
-    line("mempool_alloc + mempool_free pairs (slab pool)", f"{n / (time.perf_counter() - start) / 1e6:.2f} M pairs/s",
-         "")
+    line(
+        "mempool_alloc + mempool_free pairs (slab pool)", f"{n / (time.perf_counter() - start) / 1e6:.2f} M pairs/s", ""
+    )
 
 
 def bench_dma():
     m = memlab.Machine(ram="64MiB")
     phys = m.alloc_pages(4, "GFP_DMA").pfn << 12
-    data = bytes(range(256)) * 256                      # 64 KiB
+    data = bytes(range(256)) * 256  # 64 KiB
     d = memlab.dma.Dma8237(m)
     d.attach(1, memlab.dma.IsaDevice("disk", data=data))
     start = time.perf_counter()
@@ -176,7 +183,7 @@ def bench_dma():
     d2.attach(1, memlab.dma.IsaDevice("disk", data=data))
     d2.program(1, phys, 4096, memlab.dma.DMA_MODE_BLOCK | 0x04)
     start = time.perf_counter()
-    d2.run_to_tc(1, trace_limit=10 ** 6)
+    d2.run_to_tc(1, trace_limit=10**6)
     clocked = time.perf_counter() - start
     line("8237A: clock-by-clock simulation with trace", f"{d2.clocks / clocked / 1e3:.0f} k clocks/s", "")
     from memlab.widgets import DmaDashboard
@@ -201,8 +208,11 @@ def bench_memory():
     memlab.workloads.buddy_v1(m2.zones["Normal"], 100_000, seed=1)
     current2, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    line(f"  ... after 100,000 buddy-v1 ops ({len(live):,} blocks live)", f"{current2 / 2**20:.2f} MiB",
-         "grows with blocks in use")
+    line(
+        f"  ... after 100,000 buddy-v1 ops ({len(live):,} blocks live)",
+        f"{current2 / 2**20:.2f} MiB",
+        "grows with blocks in use",
+    )
 
 
 def bench_drawing(repeat):
@@ -238,22 +248,31 @@ def bench_drawing(repeat):
         clicks = []
         for _ in range(max(repeat, 5)):
             clicks.append(_timed(dash.alloc_button.click))
-        line(f"buddy dashboard click (alloc + redraw), {pages:,}-page zone", f"{min(clicks) * 1e3:.1f} ms",
-             f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
+        line(
+            f"buddy dashboard click (alloc + redraw), {pages:,}-page zone",
+            f"{min(clicks) * 1e3:.1f} ms",
+            f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)",
+        )
 
     from memlab.widgets import SlabDashboard
 
     dash = SlabDashboard()
     clicks = [_timed(dash.alloc_button.click) for _ in range(max(repeat, 5))]
-    line("slab dashboard click (kmem_cache_alloc + redraw)", f"{min(clicks) * 1e3:.1f} ms",
-         f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
+    line(
+        "slab dashboard click (kmem_cache_alloc + redraw)",
+        f"{min(clicks) * 1e3:.1f} ms",
+        f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)",
+    )
 
     from memlab.widgets import MempoolDashboard
 
     dash = MempoolDashboard()
     clicks = [_timed(dash.alloc_button.click) for _ in range(max(repeat, 5))]
-    line("mempool dashboard click (mempool_alloc + redraw)", f"{min(clicks) * 1e3:.1f} ms",
-         f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)")
+    line(
+        "mempool dashboard click (mempool_alloc + redraw)",
+        f"{min(clicks) * 1e3:.1f} ms",
+        f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)",
+    )
 
     from memlab.widgets import AddressSpaceDashboard
 
@@ -277,7 +296,8 @@ def bench_import():
 
 
 def bench_notebooks():
-    from memlab._notebooks import execute
+    sys.path.insert(0, str(HERE.parent / "tools"))
+    from run_notebooks import execute
 
     total = 0.0
     for nb in sorted((HERE.parent / "notebooks").glob("*.ipynb")):
@@ -287,7 +307,7 @@ def bench_notebooks():
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / nb.name
             shutil.copy(nb, copy)
-            t = _timed(lambda: execute(str(copy)))
+            t = _timed(lambda path=str(copy): execute(path))
         total += t
         line(f"notebook {nb.name}", f"{t:.1f} s", "target < 20")
     line("notebook suite", f"{total:.1f} s", "target < 120")

@@ -17,7 +17,11 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`copy_from_user_left` (address spaces); :func:`dma_count_register` (DMA).
 """
 
+from __future__ import annotations
+
 import random
+from collections.abc import Callable
+from typing import Any
 
 from .errors import BadAnswer
 from .machine import Machine
@@ -26,9 +30,23 @@ from .page_alloc import Zone
 from .slub import kmalloc_index, kmalloc_size_of_index
 from .units import NR_PAGE_ORDERS
 
-__all__ = ["Exercise", "CheckResult", "BadAnswer", "buddy_of", "next_pfn", "fragmentation_index",
-           "largest_block", "objs_per_slab", "kmalloc_class", "mempool_curr_nr", "pgtable_index",
-           "copy_from_user_left", "dma_count_register", "GENERATORS", "make"]
+__all__ = [
+    "Exercise",
+    "CheckResult",
+    "BadAnswer",
+    "buddy_of",
+    "next_pfn",
+    "fragmentation_index",
+    "largest_block",
+    "objs_per_slab",
+    "kmalloc_class",
+    "mempool_curr_nr",
+    "pgtable_index",
+    "copy_from_user_left",
+    "dma_count_register",
+    "GENERATORS",
+    "make",
+]
 
 
 class CheckResult:
@@ -53,7 +71,7 @@ class Exercise:
 
     #: Builds the widget for :meth:`widget`; set by ``memlab/__init__.py``
     #: to ``memlab.widgets.ExerciseWidget``, so this layer needs no view.
-    widget_factory = None
+    widget_factory: Callable[[Exercise], Any] | None = None
 
     def __init__(self, kind, seed, question, answer, steps, hint=""):
         self.kind = kind
@@ -76,7 +94,7 @@ class Exercise:
         except ValueError:
             raise BadAnswer(f"answer {text!r} is not a whole number (decimal, or hex with 0x)") from None
 
-    def check(self, answer):
+    def check(self, answer: object) -> CheckResult:
         """Compare ``answer`` with the hidden one; explain either way."""
         value = self.parse(answer)
         self.attempts += 1
@@ -87,11 +105,11 @@ class Exercise:
             message += " Hint: " + self.hint
         return CheckResult(False, message)
 
-    def solution(self):
+    def solution(self) -> str:
         """The answer and the worked explanation, one step per line."""
         return f"Answer: {self._answer}\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(self._steps, 1))
 
-    def widget(self):
+    def widget(self) -> Any:
         """Answer box, Check and Show explanation buttons (ipywidgets):
         ``memlab.widgets.ExerciseWidget(self)``."""
         if Exercise.widget_factory is None:
@@ -109,16 +127,21 @@ def buddy_of(seed):
     pfn = rng.randrange(0, 4096 >> order) << order
     answer = pfn ^ (1 << order)
     steps = [
-        f"A block of order {order} covers 2**{order} = {1 << order} pages and starts at a multiple of "
-        f"{1 << order}.",
+        f"A block of order {order} covers 2**{order} = {1 << order} pages and starts at a multiple of {1 << order}.",
         f"Its buddy is the other half of the order-{order + 1} block that contains it: flip bit {order} "
         f"of the PFN, pfn ^ (1 << {order}).",
         f"{pfn} = {pfn:#b}; flipping bit {order} gives {answer:#b} = {answer}.",
         f"So the buddy is pfn {answer}, and the pair merges into the order-{order + 1} block at pfn "
         f"{pfn & answer} (pfn & buddy).",
     ]
-    return Exercise("buddy_of", seed, f"What is the PFN of the buddy of the order-{order} block at pfn {pfn}?",
-                    answer, steps, hint="write the PFN in binary and flip one bit")
+    return Exercise(
+        "buddy_of",
+        seed,
+        f"What is the PFN of the buddy of the order-{order} block at pfn {pfn}?",
+        answer,
+        steps,
+        hint="write the PFN in binary and flip one bit",
+    )
 
 
 def next_pfn(seed, nr_pages=32, n_ops=6):
@@ -141,15 +164,25 @@ def next_pfn(seed, nr_pages=32, n_ops=6):
             live.append(page)
             history.append(f"alloc_pages({order}) -> pfn {page.pfn}")
     order = rng.choice([o for o in range(4) if any(zone.free_area[x].nr_free for x in range(o, NR_PAGE_ORDERS))])
-    lists = "; ".join(f"free_area[{o}] = {zone.free_area[o].free_list}"
-                      for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free)
+    lists = "; ".join(
+        f"free_area[{o}] = {zone.free_area[o].free_list}" for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free
+    )
     page = zone.alloc_pages(order)
     steps = [f"Before the request the free lists (head first) are: {lists}."] + zone.explain()
-    question = (f"A fresh zone of {nr_pages} pages (pfn 0..{nr_pages - 1}) sees: " + ", ".join(history)
-                + f". Which PFN does the next alloc_pages({order}) return?")
-    return Exercise("next_pfn", seed, question, page.pfn, steps,
-                    hint="find the smallest order >= the request with a free block; take the head of that list; "
-                         "a split keeps the lower half")
+    question = (
+        f"A fresh zone of {nr_pages} pages (pfn 0..{nr_pages - 1}) sees: "
+        + ", ".join(history)
+        + f". Which PFN does the next alloc_pages({order}) return?"
+    )
+    return Exercise(
+        "next_pfn",
+        seed,
+        question,
+        page.pfn,
+        steps,
+        hint="find the smallest order >= the request with a free block; take the head of that list; "
+        "a split keeps the lower half",
+    )
 
 
 def fragmentation_index(seed):
@@ -165,7 +198,7 @@ def fragmentation_index(seed):
     total = sum(counts)
     requested = 1 << order
     answer = 1000 - (1000 + free_pages * 1000 // requested) // total
-    shown = ", ".join(f"order {o}: {c}" for o, c in enumerate(counts[:order + 1]))
+    shown = ", ".join(f"order {o}: {c}" for o, c in enumerate(counts[: order + 1]))
     steps = [
         f"No free block has order >= {order}, so the request would fail and the index is defined.",
         f"free_pages = sum(nr_free << order) = {free_pages}; free_blocks_total = {total}; "
@@ -176,10 +209,15 @@ def fragmentation_index(seed):
         f"index = 1000 - that = {answer} (toward 1000: the failure is due to fragmentation; toward 0: "
         f"to lack of memory). Kernel: mm/vmstat.c __fragmentation_index().",
     ]
-    return Exercise("fragmentation_index", seed,
-                    f"A zone's free_area nr_free counts are {shown} (higher orders: 0). What does the kernel's "
-                    f"fragmentation index (x1000, integer maths) give for an order-{order} request?",
-                    answer, steps, hint="1000 - (1000 + free_pages*1000/requested) / free_blocks_total")
+    return Exercise(
+        "fragmentation_index",
+        seed,
+        f"A zone's free_area nr_free counts are {shown} (higher orders: 0). What does the kernel's "
+        f"fragmentation index (x1000, integer maths) give for an order-{order} request?",
+        answer,
+        steps,
+        hint="1000 - (1000 + free_pages*1000/requested) / free_blocks_total",
+    )
 
 
 def largest_block(seed):
@@ -192,17 +230,36 @@ def largest_block(seed):
         order = rng.randint(0, 3)
         pfns.append((order, zone.alloc_pages(order).pfn))
     answer = max(o for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free)
-    steps = [f"Each allocation splits the smallest block that fits and keeps the lower half: "
-             + ", ".join(f"order {o} -> pfn {p}" for o, p in pfns) + "."]
-    steps.append("Free lists now: " + "; ".join(f"free_area[{o}] = {zone.free_area[o].free_list}"
-                                               for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free) + ".")
-    steps.append(f"The largest non-empty list is order {answer}, so the largest request that can "
-                 f"succeed is {1 << answer} pages.")
-    question = (f"A fresh {nr_pages}-page zone serves alloc_pages with orders "
-                + ", ".join(str(o) for o, _ in pfns) + ". What is the largest order that still has a free block?")
-    return Exercise("largest_block", seed, question, answer, steps,
-                    hint="follow the splits: each leaves one free block at every order between the request and "
-                         "the block it split")
+    steps = [
+        "Each allocation splits the smallest block that fits and keeps the lower half: "
+        + ", ".join(f"order {o} -> pfn {p}" for o, p in pfns)
+        + "."
+    ]
+    steps.append(
+        "Free lists now: "
+        + "; ".join(
+            f"free_area[{o}] = {zone.free_area[o].free_list}"
+            for o in range(NR_PAGE_ORDERS)
+            if zone.free_area[o].nr_free
+        )
+        + "."
+    )
+    steps.append(
+        f"The largest non-empty list is order {answer}, so the largest request that can succeed is {1 << answer} pages."
+    )
+    question = (
+        f"A fresh {nr_pages}-page zone serves alloc_pages with orders "
+        + ", ".join(str(o) for o, _ in pfns)
+        + ". What is the largest order that still has a free block?"
+    )
+    return Exercise(
+        "largest_block",
+        seed,
+        question,
+        answer,
+        steps,
+        hint="follow the splits: each leaves one free block at every order between the request and the block it split",
+    )
 
 
 def objs_per_slab(seed):
@@ -212,15 +269,20 @@ def objs_per_slab(seed):
     cpus = rng.choice([1, 2, 4, 8, 16])
     machine = Machine(ram="32MiB", cpus=cpus)
     cache = machine.kmem_cache_create("exercise_cache", size)
-    steps = cache.explain_geometry() + [f"So each slab of {cache.pagesperslab} page"
-                                        f"{'s' if cache.order else ''} holds {cache.objperslab} objects."]
-    return Exercise("objs_per_slab", seed,
-                    f"On a machine with {cpus} CPU{'s' if cpus > 1 else ''}, kmem_cache_create(\"exercise_cache\", "
-                    f"{size}, 0, 0, NULL) makes a cache of {size}-byte objects. How many objects does one slab hold "
-                    f"(the <objperslab> column of /proc/slabinfo)?",
-                    cache.objperslab, steps,
-                    hint="round the size up to 8 bytes; min_objects = 4 * (fls(cpus) + 1); find the smallest "
-                         "order whose slab holds that many with at most 1/16 left over")
+    steps = cache.explain_geometry() + [
+        f"So each slab of {cache.pagesperslab} page{'s' if cache.order else ''} holds {cache.objperslab} objects."
+    ]
+    return Exercise(
+        "objs_per_slab",
+        seed,
+        f'On a machine with {cpus} CPU{"s" if cpus > 1 else ""}, kmem_cache_create("exercise_cache", '
+        f"{size}, 0, 0, NULL) makes a cache of {size}-byte objects. How many objects does one slab hold "
+        f"(the <objperslab> column of /proc/slabinfo)?",
+        cache.objperslab,
+        steps,
+        hint="round the size up to 8 bytes; min_objects = 4 * (fls(cpus) + 1); find the smallest "
+        "order whose slab holds that many with at most 1/16 left over",
+    )
 
 
 def kmalloc_class(seed):
@@ -237,9 +299,14 @@ def kmalloc_class(seed):
         f"{'s' if answer - size != 1 else ''} ({100 * (answer - size) / answer:.0f}% of the object) are "
         f"internal fragmentation.",
     ]
-    return Exercise("kmalloc_class", seed, f"A driver calls kmalloc({size}, GFP_KERNEL). What does ksize() return "
-                    f"for the pointer it gets?", answer, steps,
-                    hint="the classes are the powers of two from 8 to 8192, plus 96 and 192")
+    return Exercise(
+        "kmalloc_class",
+        seed,
+        f"A driver calls kmalloc({size}, GFP_KERNEL). What does ksize() return for the pointer it gets?",
+        answer,
+        steps,
+        hint="the classes are the powers of two from 8 to 8192, plus 96 and 192",
+    )
 
 
 def mempool_curr_nr(seed):
@@ -259,39 +326,59 @@ def mempool_curr_nr(seed):
             before = pool.curr_nr
             pool.free(e)
             events.append("mempool_free")
-            steps.append(f"mempool_free: curr_nr {before} < min_nr {min_nr}, so the element refills the reserve: "
-                         f"curr_nr = {pool.curr_nr}." if pool.curr_nr > before else
-                         f"mempool_free: the reserve is full (curr_nr = min_nr), the element goes back to "
-                         f"kmalloc: curr_nr = {pool.curr_nr}.")
+            steps.append(
+                f"mempool_free: curr_nr {before} < min_nr {min_nr}, so the element refills the reserve: "
+                f"curr_nr = {pool.curr_nr}."
+                if pool.curr_nr > before
+                else f"mempool_free: the reserve is full (curr_nr = min_nr), the element goes back to "
+                f"kmalloc: curr_nr = {pool.curr_nr}."
+            )
         else:
             gfp = rng.choice(["GFP_NOIO", "GFP_ATOMIC"])
             before = pool.curr_nr
             got = pool.alloc(gfp)
             events.append(f"mempool_alloc({gfp})")
             if got is None:
-                steps.append(f"mempool_alloc({gfp}): kmalloc fails, the reserve is empty, GFP_ATOMIC may not "
-                             f"sleep: NULL; curr_nr stays {pool.curr_nr}.")
+                steps.append(
+                    f"mempool_alloc({gfp}): kmalloc fails, the reserve is empty, GFP_ATOMIC may not "
+                    f"sleep: NULL; curr_nr stays {pool.curr_nr}."
+                )
             elif isinstance(got, int):
                 held.append(got)
-                steps.append(f"mempool_alloc({gfp}): kmalloc fails, so an element comes from the reserve: "
-                             f"curr_nr {before} -> {pool.curr_nr}.")
+                steps.append(
+                    f"mempool_alloc({gfp}): kmalloc fails, so an element comes from the reserve: "
+                    f"curr_nr {before} -> {pool.curr_nr}."
+                )
             else:
-                steps.append(f"mempool_alloc({gfp}): kmalloc fails twice, the reserve is empty, GFP_NOIO may "
-                             f"sleep: the task waits on pool->wait; curr_nr stays {pool.curr_nr}.")
+                steps.append(
+                    f"mempool_alloc({gfp}): kmalloc fails twice, the reserve is empty, GFP_NOIO may "
+                    f"sleep: the task waits on pool->wait; curr_nr stays {pool.curr_nr}."
+                )
                 break
-    question = (f"A mempool is created with min_nr = {min_nr} on top of kmalloc, and from then on every "
-                f"kmalloc fails (memory is exhausted). The calls are: " + ", ".join(events)
-                + ". What is pool->curr_nr after the last call?")
-    return Exercise("mempool_curr_nr", seed, question, pool.curr_nr, steps,
-                    hint="alloc tries kmalloc first, then takes from the reserve; free refills the reserve "
-                         "while curr_nr < min_nr")
+    question = (
+        f"A mempool is created with min_nr = {min_nr} on top of kmalloc, and from then on every "
+        f"kmalloc fails (memory is exhausted). The calls are: "
+        + ", ".join(events)
+        + ". What is pool->curr_nr after the last call?"
+    )
+    return Exercise(
+        "mempool_curr_nr",
+        seed,
+        question,
+        pool.curr_nr,
+        steps,
+        hint="alloc tries kmalloc first, then takes from the reserve; free refills the reserve while curr_nr < min_nr",
+    )
 
 
 def pgtable_index(seed):
     """Split a virtual address into its 9/9/9/9/12 page-table indices."""
     rng = random.Random(seed)
-    vaddr = rng.choice([0x555555554000, 0x7FFFE7000000, 0x7FFE00000000, 0x400000]) + \
-        (rng.randrange(1 << 16) << 12) + rng.randrange(4096)
+    vaddr = (
+        rng.choice([0x555555554000, 0x7FFFE7000000, 0x7FFE00000000, 0x400000])
+        + (rng.randrange(1 << 16) << 12)
+        + rng.randrange(4096)
+    )
     level = rng.randrange(4)
     idx = pgtable_indices(vaddr)
     shift = 39 - 9 * level
@@ -301,8 +388,14 @@ def pgtable_index(seed):
         f"The {LEVELS[level]} index is (vaddr >> {shift}) & 0x1ff = ({vaddr:#x} >> {shift}) & 511 = {idx[level]}.",
         "All five fields: " + ", ".join(f"{n} {v}" for n, v in zip(list(LEVELS) + ["offset"], idx)) + ".",
     ]
-    return Exercise("pgtable_index", seed, f"Which {LEVELS[level]} index does the MMU use for the virtual address "
-                    f"{vaddr:#x}?", idx[level], steps, hint="shift right by 39, 30, 21 or 12 and keep 9 bits")
+    return Exercise(
+        "pgtable_index",
+        seed,
+        f"Which {LEVELS[level]} index does the MMU use for the virtual address {vaddr:#x}?",
+        idx[level],
+        steps,
+        hint="shift right by 39, 30, 21 or 12 and keep 9 bits",
+    )
 
 
 def copy_from_user_left(seed):
@@ -322,10 +415,16 @@ def copy_from_user_left(seed):
         f"It returns the number of bytes NOT copied: max(0, {n} - {available}) = {answer}"
         + (", and zero-fills that tail of the kernel buffer." if answer else " (0: success)."),
     ]
-    return Exercise("copy_from_user_left", seed,
-                    f"A user buffer starts at offset {start_off:#x} of a page; that page and the next "
-                    f"{mapped_pages - 1} are mapped, the one after is not. What does copy_from_user(kbuf, buf, "
-                    f"{n}) return?", answer, steps, hint="it returns the bytes NOT copied")
+    return Exercise(
+        "copy_from_user_left",
+        seed,
+        f"A user buffer starts at offset {start_off:#x} of a page; that page and the next "
+        f"{mapped_pages - 1} are mapped, the one after is not. What does copy_from_user(kbuf, buf, "
+        f"{n}) return?",
+        answer,
+        steps,
+        hint="it returns the bytes NOT copied",
+    )
 
 
 def dma_count_register(seed):
@@ -344,9 +443,14 @@ def dma_count_register(seed):
         f"{nbytes} bytes = {nbytes // width} {'bytes' if width == 1 else 'words'}: C = {nbytes // width} - 1 = "
         f"{value} ({value:#06x}).",
     ]
-    return Exercise("dma_count_register", seed, f"A driver calls set_dma_count({ch}, {nbytes}). What value does the "
-                    f"channel's count register hold?", value, steps,
-                    hint="C + 1 transfers; channels 5-7 move 16-bit words")
+    return Exercise(
+        "dma_count_register",
+        seed,
+        f"A driver calls set_dma_count({ch}, {nbytes}). What value does the channel's count register hold?",
+        value,
+        steps,
+        hint="C + 1 transfers; channels 5-7 move 16-bit words",
+    )
 
 
 GENERATORS = {
@@ -363,11 +467,10 @@ GENERATORS = {
 }
 
 
-def make(kind, seed):
+def make(kind: str, seed: int) -> Exercise:
     """The exercise ``kind`` (a key of :data:`GENERATORS`) for ``seed``."""
     if kind not in GENERATORS:
         raise BadAnswer(f"no exercise kind {kind!r}; known: {', '.join(GENERATORS)}")
     if seed.__class__ is not int:
         raise BadAnswer(f"exercise seed {seed!r} must be an int")
     return GENERATORS[kind](seed)
-

@@ -39,13 +39,13 @@ class FaultAttr:
     def enabled(self):
         return self.probability > 0 and self.times != 0
 
-    def configure(self, probability=100, interval=1, times=-1, space=0, seed=0, ignore_gfp_reclaim=True,
-                  min_order=None):
+    def configure(
+        self, probability=100, interval=1, times=-1, space=0, seed=0, ignore_gfp_reclaim=True, min_order=None
+    ):
         """Arm the fault point. ``probability=100, interval=1``: every
         eligible call fails; ``interval=N``: every Nth; ``probability=p``:
         p % of them (seeded). ``times`` caps the failures (-1: no cap)."""
-        for label, value, low in (("probability", probability, 0), ("interval", interval, 1),
-                                  ("space", space, 0)):
+        for label, value, low in (("probability", probability, 0), ("interval", interval, 1), ("space", space, 0)):
             if value.__class__ is not int or value < low or (label == "probability" and value > 100):
                 raise BadSize(f"{self.name}: {label} {value!r} out of range")
         if times.__class__ is not int or times < -1:
@@ -86,6 +86,7 @@ class FaultAttr:
         return True
 
     def __repr__(self):
-        state = (f"probability {self.probability}%, interval {self.interval}, times {self.times}"
-                 if self.enabled else "off")
+        state = (
+            f"probability {self.probability}%, interval {self.interval}, times {self.times}" if self.enabled else "off"
+        )
         return f"<{self.name}: {state}, {self.failures} failures injected>"

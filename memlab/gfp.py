@@ -10,8 +10,19 @@ integer mask itself.
 
 from .errors import BadGFP
 
-__all__ = ["GFP", "parse_gfp", "gfp_zone", "gfp_names", "ZONE_DMA", "ZONE_DMA32",
-           "ZONE_NORMAL", "ZONE_MOVABLE", "ZONE_DEVICE", "ZONE_NAMES", "MAX_NR_ZONES"]
+__all__ = [
+    "GFP",
+    "parse_gfp",
+    "gfp_zone",
+    "gfp_names",
+    "ZONE_DMA",
+    "ZONE_DMA32",
+    "ZONE_NORMAL",
+    "ZONE_MOVABLE",
+    "ZONE_DEVICE",
+    "ZONE_NAMES",
+    "MAX_NR_ZONES",
+]
 
 # enum zone_type on x86-64 with CONFIG_ZONE_DMA, CONFIG_ZONE_DMA32 and
 # CONFIG_ZONE_DEVICE (as distribution kernels and the host here are built).
@@ -20,13 +31,30 @@ ZONE_NAMES = ("DMA", "DMA32", "Normal", "Movable", "Device")
 MAX_NR_ZONES = len(ZONE_NAMES)
 
 _BITS = [
-    "__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE",
-    "__GFP_RECLAIMABLE", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_ZERO",
+    "__GFP_DMA",
+    "__GFP_HIGHMEM",
+    "__GFP_DMA32",
+    "__GFP_MOVABLE",
+    "__GFP_RECLAIMABLE",
+    "__GFP_HIGH",
+    "__GFP_IO",
+    "__GFP_FS",
+    "__GFP_ZERO",
     None,  # ___GFP_UNUSED_BIT
-    "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_WRITE",
-    "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY",
-    "__GFP_MEMALLOC", "__GFP_COMP", "__GFP_NOMEMALLOC", "__GFP_HARDWALL",
-    "__GFP_THISNODE", "__GFP_ACCOUNT", "__GFP_ZEROTAGS",
+    "__GFP_DIRECT_RECLAIM",
+    "__GFP_KSWAPD_RECLAIM",
+    "__GFP_WRITE",
+    "__GFP_NOWARN",
+    "__GFP_RETRY_MAYFAIL",
+    "__GFP_NOFAIL",
+    "__GFP_NORETRY",
+    "__GFP_MEMALLOC",
+    "__GFP_COMP",
+    "__GFP_NOMEMALLOC",
+    "__GFP_HARDWALL",
+    "__GFP_THISNODE",
+    "__GFP_ACCOUNT",
+    "__GFP_ZEROTAGS",
 ]
 
 GFP = {name: 1 << bit for bit, name in enumerate(_BITS) if name}
@@ -43,7 +71,7 @@ GFP["GFP_DMA32"] = GFP["__GFP_DMA32"]
 GFP["GFP_HIGHUSER"] = GFP["GFP_USER"] | GFP["__GFP_HIGHMEM"]
 GFP["GFP_HIGHUSER_MOVABLE"] = GFP["GFP_HIGHUSER"] | GFP["__GFP_MOVABLE"]
 
-_CACHE = {}
+_CACHE: dict[str, int] = {}
 
 
 def parse_gfp(flags):
@@ -91,8 +119,17 @@ def gfp_zone(mask):
 
 def gfp_names(mask):
     """``%pGg``-style text of a mask: ``'GFP_KERNEL|__GFP_DMA32'``."""
-    for combo in ("GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER", "GFP_USER", "GFP_KERNEL_ACCOUNT",
-                  "GFP_KERNEL", "GFP_NOFS", "GFP_NOIO", "GFP_ATOMIC", "GFP_NOWAIT"):
+    for combo in (
+        "GFP_HIGHUSER_MOVABLE",
+        "GFP_HIGHUSER",
+        "GFP_USER",
+        "GFP_KERNEL_ACCOUNT",
+        "GFP_KERNEL",
+        "GFP_NOFS",
+        "GFP_NOIO",
+        "GFP_ATOMIC",
+        "GFP_NOWAIT",
+    ):
         value = GFP[combo]
         if mask & value == value:
             rest = mask & ~value

@@ -39,9 +39,9 @@ class Malloc:
     def __init__(self, start=0x555555559000):
         self.start = start
         self.brk = start
-        self.free_starts = []           # sorted chunk starts of free chunks
-        self.free_size = {}             # chunk start -> size
-        self.used = {}                  # user address -> (chunk start, chunk size, requested)
+        self.free_starts = []  # sorted chunk starts of free chunks
+        self.free_size = {}  # chunk start -> size
+        self.used = {}  # user address -> (chunk start, chunk size, requested)
         self.requested = 0
         self.searches = 0
 
@@ -53,17 +53,17 @@ class Malloc:
         if n.__class__ is not int or n <= 0:
             raise BadSize(f"malloc: size {n!r} must be an int > 0")
         need = chunk_size(n)
-        for i, start in enumerate(self.free_starts):          # first fit
+        for i, start in enumerate(self.free_starts):  # first fit
             self.searches += 1
             size = self.free_size[start]
             if size >= need:
                 del self.free_starts[i]
                 del self.free_size[start]
                 return self._carve(start, size, need, n)
-        start = self.brk                                       # extend the heap (sbrk)
+        start = self.brk  # extend the heap (sbrk)
         top = self.free_starts[-1] if self.free_starts else None
         if top is not None and top + self.free_size[top] == self.brk:
-            start = top                                        # grow the free top chunk
+            start = top  # grow the free top chunk
             self.free_starts.pop()
             have = self.free_size.pop(top)
         else:
@@ -92,17 +92,19 @@ class Malloc:
     def free(self, addr):
         entry = self.used.pop(addr, None) if addr.__class__ is int else None
         if entry is None:
-            raise BadFree(f"free(): invalid pointer {addr!r} (not from malloc, or already freed: glibc aborts "
-                          f"with 'free(): double free detected' or 'free(): invalid pointer')")
+            raise BadFree(
+                f"free(): invalid pointer {addr!r} (not from malloc, or already freed: glibc aborts "
+                f"with 'free(): double free detected' or 'free(): invalid pointer')"
+            )
         start, size, n = entry
         self.requested -= n
         i = bisect_left(self.free_starts, start)
-        if i < len(self.free_starts) and self.free_starts[i] == start + size:   # merge with next
+        if i < len(self.free_starts) and self.free_starts[i] == start + size:  # merge with next
             nxt = self.free_starts.pop(i)
             size += self.free_size.pop(nxt)
         if i > 0:
             prev = self.free_starts[i - 1]
-            if prev + self.free_size[prev] == start:                            # merge with previous
+            if prev + self.free_size[prev] == start:  # merge with previous
                 self.free_size[prev] += size
                 return
         self.free_starts.insert(i, start)
@@ -122,10 +124,12 @@ class Malloc:
         }
 
     def check_invariants(self):
-        chunks = sorted([(s, z, "used") for s, z, _ in self.used.values()]
-                        + [(s, self.free_size[s], "free") for s in self.free_starts])
+        chunks = sorted(
+            [(s, z, "used") for s, z, _ in self.used.values()]
+            + [(s, self.free_size[s], "free") for s in self.free_starts]
+        )
         pos = self.start
-        for start, size, kind in chunks:
+        for start, size, _kind in chunks:
             assert start == pos, f"gap or overlap at {start:#x} (expected {pos:#x})"
             assert size >= MIN_CHUNK and size % ALIGN == 0
             pos += size

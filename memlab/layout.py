@@ -22,11 +22,31 @@ from __future__ import annotations
 from .units import PAGE_SHIFT
 
 __all__ = [
-    "PAGE_OFFSET", "__va", "__pa", "phys_to_virt", "virt_to_phys", "PFN_PHYS", "PHYS_PFN", "pfn_to_virt",
-    "virt_to_pfn", "is_canonical",
-    "TASK_SIZE_MAX", "VMALLOC_START", "VMALLOC_END", "VMEMMAP_START", "START_KERNEL_MAP", "MODULES_VADDR",
-    "FIXADDR_TOP", "VSYSCALL_ADDR", "X86_64_LAYOUT",
-    "I386_PAGE_OFFSET", "I386_MAXMEM", "I386_LAST_PKMAP", "I386_PKMAP_BASE", "I386_LAYOUT", "region_of",
+    "PAGE_OFFSET",
+    "__va",
+    "__pa",
+    "phys_to_virt",
+    "virt_to_phys",
+    "PFN_PHYS",
+    "PHYS_PFN",
+    "pfn_to_virt",
+    "virt_to_pfn",
+    "is_canonical",
+    "TASK_SIZE_MAX",
+    "VMALLOC_START",
+    "VMALLOC_END",
+    "VMEMMAP_START",
+    "START_KERNEL_MAP",
+    "MODULES_VADDR",
+    "FIXADDR_TOP",
+    "VSYSCALL_ADDR",
+    "X86_64_LAYOUT",
+    "I386_PAGE_OFFSET",
+    "I386_MAXMEM",
+    "I386_LAST_PKMAP",
+    "I386_PKMAP_BASE",
+    "I386_LAYOUT",
+    "region_of",
 ]
 
 #: x86-64 4-level: start of the direct map of all physical memory, without KASLR.

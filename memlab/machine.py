@@ -17,14 +17,15 @@ so the facade adds no call of its own on the hot path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
-from .dma import DMA_BIT_MASK, Dma8237, DmaApi, Device
+from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
 from .errors import BadSize
 from .faultinject import FaultAttr
 from .layout import PAGE_OFFSET, virt_to_phys
-from .mempool import (Mempool, mempool_create_kmalloc_pool, mempool_create_page_pool,
-                      mempool_create_slab_pool)
+from .mempool import Mempool, mempool_create_kmalloc_pool, mempool_create_page_pool, mempool_create_slab_pool
 from .mm import File, KernelSpace, Process
 from .page_alloc import Node
 from .physmem import PhysicalMemory
@@ -69,7 +70,14 @@ class Machine(Node):
     slab geometry (min_objects = 4 * (fls(cpus) + 1)).
     """
 
-    def __init__(self, ram="1GiB", cpus=2, min_free_kbytes=None, watermark_scale_factor=10, slub_debug=None):
+    def __init__(
+        self,
+        ram: str | int = "1GiB",
+        cpus: int = 2,
+        min_free_kbytes: int | None = None,
+        watermark_scale_factor: int = 10,
+        slub_debug: bool | str | None = None,
+    ) -> None:
         if cpus.__class__ is not int or cpus < 1:
             raise BadSize(f"Machine: cpus {cpus!r} must be an int >= 1")
         super().__init__(ram, min_free_kbytes=min_free_kbytes, watermark_scale_factor=watermark_scale_factor)
@@ -78,8 +86,8 @@ class Machine(Node):
         self.mem = PhysicalMemory(self.nr_pages)
         #: Documentation/fault-injection: make slab allocations fail on purpose
         self.failslab = FaultAttr("failslab")
-        self.kernel_log = []
-        self.processes = {}
+        self.kernel_log: list[str] = []
+        self.processes: dict[int, Process] = {}
         self._next_pid = 1000
         self._next_inode = 131073
 
@@ -100,9 +108,11 @@ class Machine(Node):
     def _kernel_range(self, vaddr, n):
         if vaddr.__class__ is not int or n.__class__ is not int or n < 0:
             raise BadSize(f"address {vaddr!r} / length {n!r}: give an int address and a length >= 0")
-        if not (PAGE_OFFSET <= vaddr and vaddr + n <= PAGE_OFFSET + self.ram):
-            raise BadSize(f"address {vaddr:#x} (+{n} bytes) is not in the direct map of this machine "
-                          f"({PAGE_OFFSET:#x}..{PAGE_OFFSET + self.ram - 1:#x})")
+        if not (vaddr >= PAGE_OFFSET and vaddr + n <= PAGE_OFFSET + self.ram):
+            raise BadSize(
+                f"address {vaddr:#x} (+{n} bytes) is not in the direct map of this machine "
+                f"({PAGE_OFFSET:#x}..{PAGE_OFFSET + self.ram - 1:#x})"
+            )
         return virt_to_phys(vaddr)
 
     def read(self, vaddr, n):
@@ -126,7 +136,7 @@ class Machine(Node):
 
     # ---------------------------------------------------------------- the slab
     @cached_property
-    def slub(self):
+    def slub(self) -> Slub:
         """The SLUB allocator of this machine (created, with its kmalloc
         caches, on first use)."""
         return Slub(self)
@@ -142,7 +152,7 @@ class Machine(Node):
 
     # --------------------------------------------------------- address spaces
     @cached_property
-    def kernel(self):
+    def kernel(self) -> KernelSpace:
         """The kernel half of the address space (:class:`memlab.mm.KernelSpace`)."""
         return KernelSpace(self)
 
@@ -150,8 +160,17 @@ class Machine(Node):
     vfree = _Served("kernel", KernelSpace.vfree)
     ioremap = _Served("kernel", KernelSpace.ioremap)
 
-    def spawn(self, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False, seed=0,
-              pie=True):
+    def spawn(
+        self,
+        name: str = "a.out",
+        text: int = 0x2000,
+        data: int = 0x1000,
+        bss: int = 0x2000,
+        symbols: dict[str, tuple[str, int]] | None = None,
+        aslr: bool = False,
+        seed: int = 0,
+        pie: bool = True,
+    ) -> Process:
         """Start a process from a small ELF-like description: sizes of its
         TEXT, DATA and BSS segments and ``symbols`` ``{name: (segment,
         offset)}``. Address-space randomisation is off unless ``aslr=True``
@@ -167,12 +186,12 @@ class Machine(Node):
 
     # ------------------------------------------------------------------ DMA
     @cached_property
-    def dma8237(self):
+    def dma8237(self) -> Dma8237:
         """The PC/AT's cascaded 8237A DMA controllers (:class:`memlab.dma.Dma8237`)."""
         return Dma8237(self)
 
     @cached_property
-    def dma(self):
+    def dma(self) -> DmaApi:
         """The Linux DMA API of this machine (:class:`memlab.dma.DmaApi`)."""
         return DmaApi(self)
 
@@ -190,7 +209,9 @@ class Machine(Node):
     dma_pool_create = _Served("dma", DmaApi.dma_pool_create)
 
     # ------------------------------------------------------------- mempools
-    def mempool_create(self, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool"):
+    def mempool_create(
+        self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: object = None, name: str = "mempool"
+    ) -> Mempool:
         """Kernel: mm/mempool.c mempool_create(): a pool pre-filled with
         ``min_nr`` elements from ``alloc_fn(gfp_mask, pool_data)``."""
         return Mempool(self, min_nr, alloc_fn, free_fn, pool_data, name=name)
@@ -207,11 +228,11 @@ class Machine(Node):
         """mempool_create_page_pool(): elements are order-``order`` Pages."""
         return mempool_create_page_pool(self, min_nr, order)
 
-    def mempool_alloc(self, pool, gfp="GFP_KERNEL", task="task"):
+    def mempool_alloc(self, pool: Mempool, gfp: str | int = "GFP_KERNEL", task: str = "task") -> Any:
         """Kernel: mempool_alloc(); see :meth:`memlab.mempool.Mempool.alloc`."""
         return pool.alloc(gfp, task=task)
 
-    def mempool_free(self, element, pool):
+    def mempool_free(self, element: Any, pool: Mempool) -> None:
         """Kernel: mempool_free(element, pool)."""
         pool.free(element)
 

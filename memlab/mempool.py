@@ -38,9 +38,20 @@ from .records import StrEnum
 from .units import check_order
 from .userpool import ObjectPool, SizeClassPool
 
-__all__ = ["Mempool", "MempoolWaiter", "MempoolEvent", "PoolEvent", "BadPool", "PoolExhausted", "ObjectPool",
-           "SizeClassPool", "mempool_create_slab_pool", "mempool_create_kmalloc_pool", "mempool_create_page_pool",
-           "mempool_gfp_text"]
+__all__ = [
+    "Mempool",
+    "MempoolWaiter",
+    "MempoolEvent",
+    "PoolEvent",
+    "BadPool",
+    "PoolExhausted",
+    "ObjectPool",
+    "SizeClassPool",
+    "mempool_create_slab_pool",
+    "mempool_create_kmalloc_pool",
+    "mempool_create_page_pool",
+    "mempool_gfp_text",
+]
 
 _NOMEMALLOC_NORETRY_NOWARN = GFP["__GFP_NOMEMALLOC"] | GFP["__GFP_NORETRY"] | GFP["__GFP_NOWARN"]
 _RECLAIM_IO = GFP["__GFP_DIRECT_RECLAIM"] | GFP["__GFP_IO"]
@@ -50,12 +61,12 @@ class PoolEvent(StrEnum):
     """What happened in a mempool, as its history records it."""
 
     CREATE = "create"
-    BACKING = "backing"                  # element from the backing allocator
-    RESERVE = "reserve"                  # backing failed: element from the reserve
-    BACKING_FAILED = "backing_failed"    # backing failed and the reserve was not used
-    NULL = "null"                        # NULL returned: the caller may not sleep
-    SLEEP = "sleep"                      # the caller sleeps on pool->wait
-    WOKEN = "woken"                      # a sleeper got an element
+    BACKING = "backing"  # element from the backing allocator
+    RESERVE = "reserve"  # backing failed: element from the reserve
+    BACKING_FAILED = "backing_failed"  # backing failed and the reserve was not used
+    NULL = "null"  # NULL returned: the caller may not sleep
+    SLEEP = "sleep"  # the caller sleeps on pool->wait
+    WOKEN = "woken"  # a sleeper got an element
     FREE_TO_RESERVE = "free_to_reserve"
     FREE_TO_BACKING = "free_to_backing"
     RESIZE = "resize"
@@ -102,8 +113,10 @@ class Mempool:
         if min_nr.__class__ is not int or min_nr < 0:
             raise BadPool(f"mempool_create: min_nr {min_nr!r} must be an int >= 0")
         if not callable(alloc_fn) or not callable(free_fn):
-            raise BadPool("mempool_create: alloc_fn and free_fn must be callables "
-                          "alloc_fn(gfp_mask, pool_data) and free_fn(element, pool_data)")
+            raise BadPool(
+                "mempool_create: alloc_fn and free_fn must be callables "
+                "alloc_fn(gfp_mask, pool_data) and free_fn(element, pool_data)"
+            )
         self.machine = machine
         self.name = name
         self.min_nr = min_nr
@@ -114,20 +127,29 @@ class Mempool:
         self.wait = deque()
         self.outstanding = set()
         self.history = []
-        self.stats = {"from_backing": 0, "from_reserve": 0, "backing_failed": 0, "null": 0, "slept": 0,
-                      "freed_to_reserve": 0, "freed_to_backing": 0}
+        self.stats = {
+            "from_backing": 0,
+            "from_reserve": 0,
+            "backing_failed": 0,
+            "null": 0,
+            "slept": 0,
+            "freed_to_reserve": 0,
+            "freed_to_backing": 0,
+        }
         self.destroyed = False
         self._describe = describe or (lambda e: hex(e) if isinstance(e, int) else repr(e))
-        while len(self.elements) < min_nr:            # mempool_init_node(): pre-fill
+        while len(self.elements) < min_nr:  # mempool_init_node(): pre-fill
             element = self._backing_alloc(GFP["GFP_KERNEL"])
             if element is None:
                 got = len(self.elements)
                 for e in self.elements:
                     self.free_fn(e, self.pool_data)
                 self.elements.clear()
-                raise OutOfMemory(f"mempool_create({name}): could only pre-fill {got} of "
-                                  f"{min_nr} elements; the pool was not created (-ENOMEM), nothing is left "
-                                  f"allocated")
+                raise OutOfMemory(
+                    f"mempool_create({name}): could only pre-fill {got} of "
+                    f"{min_nr} elements; the pool was not created (-ENOMEM), nothing is left "
+                    f"allocated"
+                )
             self.elements.append(element)
         self._log(PoolEvent.CREATE)
 
@@ -163,14 +185,15 @@ class Mempool:
         self._check_live("mempool_alloc")
         mask = parse_gfp(gfp)
         if mask & GFP["__GFP_ZERO"]:
-            raise BadPool("mempool_alloc: __GFP_ZERO is not allowed (VM_WARN_ON_ONCE): reserved elements "
-                          "would not be zeroed")
+            raise BadPool(
+                "mempool_alloc: __GFP_ZERO is not allowed (VM_WARN_ON_ONCE): reserved elements would not be zeroed"
+            )
         gfp_mask = mask | _NOMEMALLOC_NORETRY_NOWARN
         gfp_temp = gfp_mask & ~_RECLAIM_IO
         element = self._try(gfp_temp)
         if element is not None:
             return element
-        if gfp_temp != gfp_mask:                      # retry at once with the caller's full flags
+        if gfp_temp != gfp_mask:  # retry at once with the caller's full flags
             element = self._try(gfp_mask, reserve=False)
             if element is not None:
                 return element
@@ -193,7 +216,7 @@ class Mempool:
             self._log(PoolEvent.BACKING)
             return element
         if reserve and self.elements:
-            element = self.elements.pop()             # remove_element()
+            element = self.elements.pop()  # remove_element()
             self.outstanding.add(_key(element))
             self.stats["from_reserve"] += 1
             self._log(PoolEvent.RESERVE)
@@ -211,11 +234,13 @@ class Mempool:
             return
         key = _key(element)
         if key not in self.outstanding:
-            raise BadFree(f"mempool_free: {self.describe(element)} is not an element handed out by mempool "
-                          f"{self.name} (double free, or from another pool)")
+            raise BadFree(
+                f"mempool_free: {self.describe(element)} is not an element handed out by mempool "
+                f"{self.name} (double free, or from another pool)"
+            )
         self.outstanding.discard(key)
         if len(self.elements) < self.min_nr:
-            self.elements.append(element)             # add_element()
+            self.elements.append(element)  # add_element()
             self.stats["freed_to_reserve"] += 1
             self._log(PoolEvent.FREE_TO_RESERVE)
             self._wake_up()
@@ -268,10 +293,12 @@ class Mempool:
         still handed out or tasks wait (the kernel would leak or crash later)."""
         self._check_live("mempool_destroy")
         if self.outstanding or self.wait:
-            raise BadPool(f"mempool_destroy({self.name}): {len(self.outstanding)} element"
-                          f"{'s' if len(self.outstanding) != 1 else ''} still handed out and {len(self.wait)} "
-                          f"task{'s' if len(self.wait) != 1 else ''} waiting; free them first (their later "
-                          f"mempool_free() would touch a destroyed pool)")
+            raise BadPool(
+                f"mempool_destroy({self.name}): {len(self.outstanding)} element"
+                f"{'s' if len(self.outstanding) != 1 else ''} still handed out and {len(self.wait)} "
+                f"task{'s' if len(self.wait) != 1 else ''} waiting; free them first (their later "
+                f"mempool_free() would touch a destroyed pool)"
+            )
         while self.elements:
             self.free_fn(self.elements.pop(), self.pool_data)
         self.destroyed = True
@@ -285,8 +312,11 @@ class Mempool:
         assert not self.wait or not self.elements, "tasks sleep while the reserve has elements"
 
     def __repr__(self):
-        state = "destroyed" if self.destroyed else (f"curr_nr {self.curr_nr}/{self.min_nr}, "
-                                                     f"{len(self.outstanding)} out, {len(self.wait)} waiting")
+        state = (
+            "destroyed"
+            if self.destroyed
+            else (f"curr_nr {self.curr_nr}/{self.min_nr}, {len(self.outstanding)} out, {len(self.wait)} waiting")
+        )
         return f"<mempool {self.name}: {state}>"
 
 
@@ -294,8 +324,14 @@ def mempool_create_slab_pool(machine, min_nr, cache):
     """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache)."""
     slub = machine.slub
     slub.check_cache(cache, "mempool_create_slab_pool")
-    return Mempool(machine, min_nr, lambda gfp, c: slub.kmem_cache_alloc(c, gfp),
-                   lambda e, c: slub.kmem_cache_free(c, e), cache, name=f"slab:{cache.name}")
+    return Mempool(
+        machine,
+        min_nr,
+        lambda gfp, c: slub.kmem_cache_alloc(c, gfp),
+        lambda e, c: slub.kmem_cache_free(c, e),
+        cache,
+        name=f"slab:{cache.name}",
+    )
 
 
 def mempool_create_kmalloc_pool(machine, min_nr, size):
@@ -303,16 +339,23 @@ def mempool_create_kmalloc_pool(machine, min_nr, size):
     if size.__class__ is not int or size <= 0:
         raise BadSize(f"mempool_create_kmalloc_pool: size {size!r} must be an int > 0")
     slub = machine.slub
-    return Mempool(machine, min_nr, lambda gfp, n: slub.kmalloc(n, gfp), lambda e, n: slub.kfree(e), size,
-                   name=f"kmalloc:{size}")
+    return Mempool(
+        machine, min_nr, lambda gfp, n: slub.kmalloc(n, gfp), lambda e, n: slub.kfree(e), size, name=f"kmalloc:{size}"
+    )
 
 
 def mempool_create_page_pool(machine, min_nr, order):
     """mempool_create_page_pool(): elements are order-``order`` Pages."""
     check_order(order, "mempool_create_page_pool")
-    return Mempool(machine, min_nr, lambda gfp, o: machine.alloc_pages(o, gfp),
-                   lambda e, o: machine.free_pages(e, o), order, name=f"pages:order-{order}",
-                   describe=lambda p: f"pfn {p.pfn}")
+    return Mempool(
+        machine,
+        min_nr,
+        lambda gfp, o: machine.alloc_pages(o, gfp),
+        lambda e, o: machine.free_pages(e, o),
+        order,
+        name=f"pages:order-{order}",
+        describe=lambda p: f"pfn {p.pfn}",
+    )
 
 
 def _key(element):
@@ -324,5 +367,4 @@ def _key(element):
 def mempool_gfp_text(mask):
     """How mempool_alloc() changes the caller's flags, in words."""
     full = mask | _NOMEMALLOC_NORETRY_NOWARN
-    return (f"caller {gfp_names(mask)} -> first try {gfp_names(full & ~_RECLAIM_IO)}, "
-            f"then {gfp_names(full)}")
+    return f"caller {gfp_names(mask)} -> first try {gfp_names(full & ~_RECLAIM_IO)}, then {gfp_names(full)}"

@@ -37,7 +37,7 @@ class PhysicalMemory:
             pfn, off = phys >> PAGE_SHIFT, phys & _OFFSET_MASK
             take = min(n, PAGE_SIZE - off)
             page = self._pages.get(pfn)
-            out += page[off:off + take] if page is not None else bytes(take)
+            out += page[off : off + take] if page is not None else bytes(take)
             phys += take
             n -= take
         return bytes(out)
@@ -53,7 +53,7 @@ class PhysicalMemory:
             page = self._pages.get(pfn)
             if page is None:
                 page = self._pages[pfn] = bytearray(PAGE_SIZE)
-            page[off:off + take] = data[pos:pos + take]
+            page[off : off + take] = data[pos : pos + take]
             phys += take
             pos += take
 

@@ -11,8 +11,29 @@ from __future__ import annotations
 
 from .mm import VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE
 
-__all__ = ["buddyinfo", "format_buddyinfo", "maps", "maps_line", "parse_maps", "status", "status_field", "host_self_maps", "host_self_status", "slabinfo", "slabinfo_row", "parse_slabinfo", "host_slabinfo", "zoneinfo", "zoneinfo_zone", "parse_buddyinfo", "parse_zoneinfo",
-           "read_host", "host_buddyinfo", "host_zoneinfo", "host_min_free_kbytes"]
+__all__ = [
+    "buddyinfo",
+    "format_buddyinfo",
+    "zoneinfo",
+    "zoneinfo_zone",
+    "parse_buddyinfo",
+    "parse_zoneinfo",
+    "slabinfo",
+    "slabinfo_row",
+    "parse_slabinfo",
+    "maps",
+    "maps_line",
+    "parse_maps",
+    "status",
+    "status_field",
+    "read_host",
+    "host_buddyinfo",
+    "host_zoneinfo",
+    "host_min_free_kbytes",
+    "host_slabinfo",
+    "host_self_maps",
+    "host_self_status",
+]
 
 
 def _zones_of(obj):
@@ -24,7 +45,7 @@ def _zones_of(obj):
     return list(obj)
 
 
-def buddyinfo(machine):
+def buddyinfo(machine) -> str:
     """The text of /proc/buddyinfo for a Machine (or one Zone).
 
     Kernel: mm/vmstat.c frag_show_print(): ``"Node %d, zone %8s "``, then
@@ -36,28 +57,31 @@ def buddyinfo(machine):
 
 def format_buddyinfo(rows):
     """buddyinfo text from ``(node, zone_name, [nr_free per order])`` rows."""
-    return "".join("Node %d, zone %8s %s\n" % (node, name, "".join("%6lu " % c for c in counts))
-                   for node, name, counts in rows)
+    return "".join(
+        "Node %d, zone %8s %s\n" % (node, name, "".join("%6lu " % c for c in counts)) for node, name, counts in rows
+    )
 
 
 def zoneinfo_zone(node, name, free, boost, marks, spanned, present, managed, cma, protection):
     """One zone's watermark block of /proc/zoneinfo (see :func:`zoneinfo`)."""
-    text = ("Node %d, zone %8s" % (node, name)
-            + "\n  pages free     %d" % free
-            + "\n        boost    %d" % boost
-            + "\n        min      %d" % marks["min"]
-            + "\n        low      %d" % marks["low"]
-            + "\n        high     %d" % marks["high"]
-            + "\n        promo    %d" % marks["promo"]
-            + "\n        spanned  %d" % spanned
-            + "\n        present  %d" % present
-            + "\n        managed  %d" % managed
-            + "\n        cma      %d" % cma
-            + "\n        protection: (%s)" % ", ".join("%d" % p for p in protection))
+    text = (
+        "Node %d, zone %8s" % (node, name)
+        + "\n  pages free     %d" % free
+        + "\n        boost    %d" % boost
+        + "\n        min      %d" % marks["min"]
+        + "\n        low      %d" % marks["low"]
+        + "\n        high     %d" % marks["high"]
+        + "\n        promo    %d" % marks["promo"]
+        + "\n        spanned  %d" % spanned
+        + "\n        present  %d" % present
+        + "\n        managed  %d" % managed
+        + "\n        cma      %d" % cma
+        + "\n        protection: (%s)" % ", ".join("%d" % p for p in protection)
+    )
     return text + "\n"
 
 
-def zoneinfo(machine):
+def zoneinfo(machine) -> str:
     """The watermark part of /proc/zoneinfo for every zone of the node.
 
     Kernel: mm/vmstat.c zoneinfo_show_print(). Each zone prints its header,
@@ -68,10 +92,21 @@ def zoneinfo(machine):
     Unpopulated zones (Movable, Device) are printed too, as the kernel does.
     """
     zones = machine.node_zones if hasattr(machine, "node_zones") else _zones_of(machine)
-    return "".join(zoneinfo_zone(z.node, z.name, z.nr_free_pages, z.watermark_boost, z.watermark,
-                                 z.spanned_pages, z.present_pages, z.managed_pages, 0,
-                                 z.lowmem_reserve or [0])
-                   for z in zones)
+    return "".join(
+        zoneinfo_zone(
+            z.node,
+            z.name,
+            z.nr_free_pages,
+            z.watermark_boost,
+            z.watermark,
+            z.spanned_pages,
+            z.present_pages,
+            z.managed_pages,
+            0,
+            z.lowmem_reserve or [0],
+        )
+        for z in zones
+    )
 
 
 # ---------------------------------------------------------------- parsers
@@ -112,8 +147,11 @@ def parse_zoneinfo(text):
         if line.startswith("  pages free"):
             current["free"] = int(words[2])
             block.append(line)
-        elif len(words) == 2 and words[0] in ("boost", "min", "low", "high", "promo", "spanned",
-                                              "present", "managed", "cma") and words[0] not in current:
+        elif (
+            len(words) == 2
+            and words[0] in ("boost", "min", "low", "high", "promo", "spanned", "present", "managed", "cma")
+            and words[0] not in current
+        ):
             current[words[0]] = int(words[1])
             block.append(line)
         elif line.strip().startswith("protection:"):
@@ -149,22 +187,24 @@ def host_min_free_kbytes():
     return int(text) if text and text.strip().isdigit() else None
 
 
-
-
-SLABINFO_HEADER = ("slabinfo - version: 2.1\n"
-                   "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-                   " : tunables <limit> <batchcount> <sharedfactor>"
-                   " : slabdata <active_slabs> <num_slabs> <sharedavail>\n")
+SLABINFO_HEADER = (
+    "slabinfo - version: 2.1\n"
+    "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+    " : tunables <limit> <batchcount> <sharedfactor>"
+    " : slabdata <active_slabs> <num_slabs> <sharedavail>\n"
+)
 
 
 def slabinfo_row(name, active_objs, num_objs, size, objperslab, pagesperslab, active_slabs, num_slabs):
     """One /proc/slabinfo row (mm/slab_common.c cache_show(), SLUB: tunables 0 0 0)."""
-    return ("%-17s %6lu %6lu %6u %4u %4d" % (name, active_objs, num_objs, size, objperslab, pagesperslab)
-            + " : tunables %4u %4u %4u" % (0, 0, 0)
-            + " : slabdata %6lu %6lu %6lu\n" % (active_slabs, num_slabs, 0))
+    return (
+        "%-17s %6lu %6lu %6u %4u %4d" % (name, active_objs, num_objs, size, objperslab, pagesperslab)
+        + " : tunables %4u %4u %4u" % (0, 0, 0)
+        + " : slabdata %6lu %6lu %6lu\n" % (active_slabs, num_slabs, 0)
+    )
 
 
-def slabinfo(machine):
+def slabinfo(machine) -> str:
     """The text of /proc/slabinfo for a Machine: the version 2.1 header, the
     column line, then one row per cache, newest cache first (the kernel's
     slab_caches list order). Kernel: mm/slab_common.c slab_show(),
@@ -173,8 +213,11 @@ def slabinfo(machine):
     rows = []
     for cache in reversed(slub.caches):
         active, total, active_slabs, num_slabs = cache.count_objects()
-        rows.append(slabinfo_row(cache.name, active, total, cache.size, cache.objperslab, cache.pagesperslab,
-                                 active_slabs, num_slabs))
+        rows.append(
+            slabinfo_row(
+                cache.name, active, total, cache.size, cache.objperslab, cache.pagesperslab, active_slabs, num_slabs
+            )
+        )
     return SLABINFO_HEADER + "".join(rows)
 
 
@@ -188,8 +231,9 @@ def parse_slabinfo(text):
         if len(fields) != 6:
             continue
         slabdata = rest.partition(" : slabdata ")[2].split()
-        caches[fields[0]] = dict(zip(("active_objs", "num_objs", "objsize", "objperslab", "pagesperslab"),
-                                     map(int, fields[1:])))
+        caches[fields[0]] = dict(
+            zip(("active_objs", "num_objs", "objsize", "objperslab", "pagesperslab"), map(int, fields[1:]))
+        )
         caches[fields[0]].update(zip(("active_slabs", "num_slabs", "sharedavail"), map(int, slabdata)))
     return caches
 
@@ -208,7 +252,7 @@ def maps_line(start, end, perms, pgoff, dev, inode, name):
     return line + "\n"
 
 
-def maps(process):
+def maps(process) -> str:
     """The text of /proc/<pid>/maps of a simulated process, character for
     character: one line per VMA, [heap], [stack], [vvar], [vdso] named as
     the kernel names them, and the [vsyscall] page last."""
@@ -235,12 +279,21 @@ def parse_maps(text):
         parts = line.split(None, 5)
         start, end = (int(x, 16) for x in parts[0].split("-"))
         major, minor = (int(x, 16) for x in parts[3].split(":"))
-        rows.append((start, end, parts[1], int(parts[2], 16), (major, minor), int(parts[4]),
-                     parts[5].strip() if len(parts) > 5 else ""))
+        rows.append(
+            (
+                start,
+                end,
+                parts[1],
+                int(parts[2], 16),
+                (major, minor),
+                int(parts[4]),
+                parts[5].strip() if len(parts) > 5 else "",
+            )
+        )
     return rows
 
 
-def status(process):
+def status(process) -> str:
     """/proc/<pid>/status of a simulated process: Name, State, Tgid, Pid,
     PPid, then the memory block (VmPeak ... VmSwap, HugetlbPages) exactly as
     fs/proc/task_mmu.c task_mem() prints it, then Threads. The other lines
@@ -250,8 +303,10 @@ def status(process):
     total_vm = mm.total_vm
     data_vm = sum(v.size for v in mm.vmas if v.flags & VM_WRITE and not v.flags & (VM_SHARED | VM_GROWSDOWN)) >> 12
     stack_vm = sum(v.size for v in mm.vmas if v.flags & VM_GROWSDOWN) >> 12
-    exec_vm = sum(v.size for v in mm.vmas if v.flags & VM_EXEC and not v.flags & VM_WRITE
-                  and not v.flags & VM_GROWSDOWN) >> 12
+    exec_vm = (
+        sum(v.size for v in mm.vmas if v.flags & VM_EXEC and not v.flags & VM_WRITE and not v.flags & VM_GROWSDOWN)
+        >> 12
+    )
     text = ((mm.end_code + 4095) & ~4095) - (mm.start_code & ~4095)
     lib = (exec_vm << 12) - text
     rss = mm.rss_anon + mm.rss_file
@@ -284,7 +339,7 @@ def status(process):
     return "".join(lines)
 
 
-PAGE_SHIFT_KB = 2          # pages -> kB: << (PAGE_SHIFT - 10)
+PAGE_SHIFT_KB = 2  # pages -> kB: << (PAGE_SHIFT - 10)
 
 
 def status_field(name, value_kb):

@@ -20,8 +20,11 @@ class StrEnum(str, Enum):
     """An enum whose members are also their strings: ``SlabState.CPU ==
     "cpu"`` and ``f"{state}"`` prints ``cpu`` (Python 3.11's StrEnum, for 3.10)."""
 
-    __str__ = str.__str__
-    __format__ = str.__format__
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(self, spec)
 
 
 class Record:

@@ -30,11 +30,20 @@ NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1
 MAX_ORDER_NR_PAGES = 1 << MAX_PAGE_ORDER
 
 _UNITS = {
-    "": 1, "b": 1,
-    "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
-    "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-    "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
-    "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
+    "t": 1 << 40,
+    "tb": 1 << 40,
+    "tib": 1 << 40,
 }
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
@@ -100,4 +109,5 @@ def check_order(order: object, what: str = "alloc_pages") -> None:
         raise BadOrder(
             f"{what}: order {order} exceeds MAX_PAGE_ORDER {MAX_PAGE_ORDER} (the largest buddy block is "
             f"{format_size(PAGE_SIZE << MAX_PAGE_ORDER)}); the kernel WARNs and returns NULL. "
-            f"Use vmalloc (virtually contiguous) or CMA / alloc_contig_range() for {big}")
+            f"Use vmalloc (virtually contiguous) or CMA / alloc_contig_range() for {big}"
+        )

@@ -33,11 +33,11 @@ class ObjectPool:
             raise BadSize(f"ObjectPool: align {align!r} must be a power of two")
         self.name = name
         self.object_size = object_size
-        self.stride = -(-max(object_size, 8) // align) * align    # a free slot holds the next pointer
+        self.stride = -(-max(object_size, 8) // align) * align  # a free slot holds the next pointer
         self.capacity = capacity
         self.base = base
         self.chunk_bytes = self.stride * capacity
-        self.free_list = list(range(capacity - 1, -1, -1))          # head (slot 0) last
+        self.free_list = list(range(capacity - 1, -1, -1))  # head (slot 0) last
         self.isfree = bytearray(b"\x01") * capacity
         self.in_use = 0
         self.peak = 0
@@ -57,8 +57,10 @@ class ObjectPool:
         """Put the object back at the head of the free list."""
         slot, rem = divmod(addr - self.base, self.stride) if addr.__class__ is int else (-1, 0)
         if rem or not 0 <= slot < self.capacity:
-            raise BadFree(f"{self.name}: {addr!r} is not an object of this pool "
-                          f"({self.base:#x}..{self.base + self.chunk_bytes:#x}, every {self.stride} bytes)")
+            raise BadFree(
+                f"{self.name}: {addr!r} is not an object of this pool "
+                f"({self.base:#x}..{self.base + self.chunk_bytes:#x}, every {self.stride} bytes)"
+            )
         if self.isfree[slot]:
             raise BadFree(f"{self.name}: double free of {addr:#x} (slot {slot} is already free)")
         self.isfree[slot] = 1
@@ -74,8 +76,10 @@ class ObjectPool:
         return self.chunk_bytes - self.in_use * self.object_size
 
     def __repr__(self):
-        return (f"<ObjectPool {self.name}: {self.in_use}/{self.capacity} objects of {self.object_size} B "
-                f"(stride {self.stride})>")
+        return (
+            f"<ObjectPool {self.name}: {self.in_use}/{self.capacity} objects of {self.object_size} B "
+            f"(stride {self.stride})>"
+        )
 
 
 class SizeClassPool:
@@ -85,8 +89,7 @@ class SizeClassPool:
     requests above the largest class go to ``upstream`` (a general
     allocator with ``malloc``/``free``)."""
 
-    def __init__(self, classes=(16, 32, 64, 128, 256, 512), objects_per_chunk=64, upstream=None,
-                 base=0x7E0000000000):
+    def __init__(self, classes=(16, 32, 64, 128, 256, 512), objects_per_chunk=64, upstream=None, base=0x7E0000000000):
         if list(classes) != sorted(set(classes)) or not classes:
             raise BadSize(f"SizeClassPool: classes {classes!r} must be increasing sizes")
         self.classes = tuple(classes)
@@ -108,8 +111,9 @@ class SizeClassPool:
         c = self._class_of(size)
         if c is None:
             if self.upstream is None:
-                raise PoolExhausted(f"size {size} is above the largest class {self.classes[-1]} and there is no "
-                                    f"upstream allocator")
+                raise PoolExhausted(
+                    f"size {size} is above the largest class {self.classes[-1]} and there is no upstream allocator"
+                )
             addr = self.upstream.malloc(size)
             self.upstream_live[addr] = size
             return addr

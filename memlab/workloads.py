@@ -10,16 +10,25 @@ from bisect import bisect_right
 from .errors import BadSize, OutOfMemory
 from .heap import Malloc
 from .mempool import MempoolWaiter
-from .userpool import ObjectPool
 from .units import NR_PAGE_ORDERS
+from .userpool import ObjectPool
 
-__all__ = ["BUDDY_V1_ORDER_WEIGHTS", "BUDDY_V1_ALLOC_SHARE", "BUDDY_V1_CUMULATIVE", "buddy_v1", "BuddyWorkloadResult", "fill_and_free", "kmalloc_mix", "pool_vs_malloc", "bio_writeback"]
+__all__ = [
+    "BUDDY_V1_ORDER_WEIGHTS",
+    "BUDDY_V1_ALLOC_SHARE",
+    "BUDDY_V1_CUMULATIVE",
+    "buddy_v1",
+    "BuddyWorkloadResult",
+    "fill_and_free",
+    "kmalloc_mix",
+    "pool_vs_malloc",
+    "bio_writeback",
+]
 
-#: buddy-v1 (DESIGN.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
+#: buddy-v1 (benchmarks/README.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
 BUDDY_V1_ORDER_WEIGHTS = (60, 20, 10, 6) + (4 / 7,) * 7
 #: Share of operations that allocate; the rest free a random live block.
 BUDDY_V1_ALLOC_SHARE = 0.55
-
 
 
 def _cumulative(weights):
@@ -47,8 +56,10 @@ class BuddyWorkloadResult:
         self.samples = samples
 
     def __repr__(self):
-        return (f"BuddyWorkloadResult(ops={self.ops}, allocs={self.allocs}, frees={self.frees}, "
-                f"failures={self.failures}, live={len(self.live)})")
+        return (
+            f"BuddyWorkloadResult(ops={self.ops}, allocs={self.allocs}, frees={self.frees}, "
+            f"failures={self.failures}, live={len(self.live)})"
+        )
 
 
 def buddy_v1(zone, n_ops, seed, live=None, sample_every=0, sample_order=4, progress=None):
@@ -96,8 +107,9 @@ def buddy_v1(zone, n_ops, seed, live=None, sample_every=0, sample_order=4, progr
                 frees += 1
         done += chunk
         if sample_every > 0:
-            samples.append((done, zone.nr_free_pages, zone.fragmentation_index(sample_order),
-                            zone.unusable_index(sample_order)))
+            samples.append(
+                (done, zone.nr_free_pages, zone.fragmentation_index(sample_order), zone.unusable_index(sample_order))
+            )
             if progress is not None:
                 progress(done)
     return BuddyWorkloadResult(n_ops, allocs, frees, failures, live, samples)
@@ -161,8 +173,10 @@ def pool_vs_malloc(n, seed, object_size=48, max_live=2000):
     results = {}
     pool = ObjectPool(object_size, max_live)
     heap = Malloc()
-    for name, alloc, free in (("object pool", pool.allocate, pool.deallocate),
-                              ("malloc", lambda: heap.malloc(object_size), heap.free)):
+    for name, alloc, free in (
+        ("object pool", pool.allocate, pool.deallocate),
+        ("malloc", lambda: heap.malloc(object_size), heap.free),
+    ):
         rng2 = random.Random(seed + 1)
         held = []
         others = []
@@ -171,25 +185,32 @@ def pool_vs_malloc(n, seed, object_size=48, max_live=2000):
             if op > 0:
                 held.append(alloc())
                 if name == "malloc" and rng2.random() < 0.05:
-                    others.append(heap.malloc(rng2.randint(20, 700)))     # long-lived neighbours
+                    others.append(heap.malloc(rng2.randint(20, 700)))  # long-lived neighbours
             else:
                 i = int(-op * len(held))
                 held[i], held[-1] = held[-1], held[i]
                 free(held.pop())
         elapsed = time.perf_counter() - start
         if name == "object pool":
-            results[name] = {"ops_per_s": n / elapsed, "reserved_bytes": pool.chunk_bytes,
-                             "live_bytes": pool.in_use * object_size,
-                             "overhead_per_object": pool.stride - object_size, "fragmentation": 0.0,
-                             "peak_live": pool.peak}
+            results[name] = {
+                "ops_per_s": n / elapsed,
+                "reserved_bytes": pool.chunk_bytes,
+                "live_bytes": pool.in_use * object_size,
+                "overhead_per_object": pool.stride - object_size,
+                "fragmentation": 0.0,
+                "peak_live": pool.peak,
+            }
         else:
             st = heap.stats()
-            results[name] = {"ops_per_s": n / elapsed, "reserved_bytes": st["heap_size"],
-                             "live_bytes": len(held) * object_size,
-                             "overhead_per_object": (st["chunk_bytes_in_use"] - st["requested"])
-                             / max(1, len(held) + len(others)),
-                             "fragmentation": st["fragmentation"], "free_chunks": st["free_chunks"],
-                             "searches_per_malloc": heap.searches / max(1, sum(1 for o in ops if o > 0))}
+            results[name] = {
+                "ops_per_s": n / elapsed,
+                "reserved_bytes": st["heap_size"],
+                "live_bytes": len(held) * object_size,
+                "overhead_per_object": (st["chunk_bytes_in_use"] - st["requested"]) / max(1, len(held) + len(others)),
+                "fragmentation": st["fragmentation"],
+                "free_chunks": st["free_chunks"],
+                "searches_per_malloc": heap.searches / max(1, sum(1 for o in ops if o > 0)),
+            }
     return results
 
 
@@ -205,7 +226,7 @@ def bio_writeback(machine, pool, n_steps, seed, submit_per_step=3, io_time=(2, 6
     rng = random.Random(seed)
     for fa in (machine.failslab, machine.fail_page_alloc):
         fa.configure(probability=fail_probability, times=-1, seed=seed, ignore_gfp_reclaim=False, min_order=0)
-    in_flight = []          # (done_at_step, element)
+    in_flight = []  # (done_at_step, element)
     waiting = []
     completed = 0
     submitted = 0
@@ -231,5 +252,10 @@ def bio_writeback(machine, pool, n_steps, seed, submit_per_step=3, io_time=(2, 6
     finally:
         machine.failslab.disable()
         machine.fail_page_alloc.disable()
-    return {"samples": samples, "submitted": submitted, "completed": completed,
-            "in_flight": [e for _, e in in_flight], "waiting": waiting}
+    return {
+        "samples": samples,
+        "submitted": submitted,
+        "completed": completed,
+        "in_flight": [e for _, e in in_flight],
+        "waiting": waiting,
+    }

@@ -77,14 +77,14 @@ class BuddyMachine(RuleBasedStateMachine):
             self.live.append(page)
 
     @precondition(lambda self: self.live)
-    @rule(i=st.integers(0, 10 ** 6))
+    @rule(i=st.integers(0, 10**6))
     def free(self, i):
         page = self.live.pop(i % len(self.live))
         self.zone.free_pages(page, page.order)
         self.model.free(page.pfn, page.order)
 
     @precondition(lambda self: self.live)
-    @rule(i=st.integers(0, 10 ** 6), delta=st.sampled_from([-1, 1, 2]))
+    @rule(i=st.integers(0, 10**6), delta=st.sampled_from([-1, 1, 2]))
     def free_with_wrong_order(self, i, delta):
         page = self.live[i % len(self.live)]
         before = self.state()
@@ -148,7 +148,7 @@ class ZonedMachine(RuleBasedStateMachine):
 
         mask = parse_gfp(gfp)
         hz = gfp_zone(mask)
-        zonelist = [z for z in reversed(self.m.node_zones[:hz + 1]) if z.present_pages]
+        zonelist = [z for z in reversed(self.m.node_zones[: hz + 1]) if z.present_pages]
         # gfp_to_alloc_flags(): __GFP_HIGH may use half the min reserve; a caller
         # that cannot reclaim (and did not say __GFP_NOMEMALLOC) a further quarter
         high = bool(mask & GFP["__GFP_HIGH"])
@@ -161,8 +161,7 @@ class ZonedMachine(RuleBasedStateMachine):
                 if non_block:
                     wmin -= wmin // 4
             free = z.nr_free_pages - ((1 << order) - 1)
-            return free > wmin + z.lowmem_reserve[hz] and any(
-                z.free_area[o].nr_free for o in range(order, MAX + 1))
+            return free > wmin + z.lowmem_reserve[hz] and any(z.free_area[o].nr_free for o in range(order, MAX + 1))
 
         for z in zonelist:
             if ok(z, z.wmark_pages("low"), False):
@@ -172,8 +171,10 @@ class ZonedMachine(RuleBasedStateMachine):
                 return z
         return None
 
-    @rule(order=st.integers(0, 6), gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_DMA",
-                                                        "GFP_DMA32", "GFP_KERNEL|__GFP_DMA"]))
+    @rule(
+        order=st.integers(0, 6),
+        gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_DMA", "GFP_DMA32", "GFP_KERNEL|__GFP_DMA"]),
+    )
     def alloc(self, order, gfp):
         want = self.expected_zone(order, gfp)
         if want is None:
@@ -186,15 +187,16 @@ class ZonedMachine(RuleBasedStateMachine):
         assert want.contains_pfn(page.pfn) and page.order == order
         self.live.append(page)
 
-    @rule(order=st.integers(0, 10), gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA32"]),
-          n=st.integers(1, 400))
+    @rule(
+        order=st.integers(0, 10), gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA32"]), n=st.integers(1, 400)
+    )
     def alloc_many(self, order, gfp, n):
         # drains zones down to their watermarks and lowmem reserves, one check per step
         for _ in range(n):
             self.alloc(order, gfp)
 
     @precondition(lambda self: self.live)
-    @rule(i=st.integers(0, 10 ** 6))
+    @rule(i=st.integers(0, 10**6))
     def free(self, i):
         page = self.live.pop(i % len(self.live))
         self.m.free_pages(page, page.order)

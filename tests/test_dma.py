@@ -4,9 +4,21 @@ import pytest
 
 import memlab
 from memlab import Machine
-from memlab.dma import (DMA_AUTOINIT, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR,
-                        DMA_MODE_BLOCK, DMA_MODE_DECREMENT, DMA_MODE_DEMAND, DMA_MODE_READ, DMA_MODE_WRITE,
-                        DMA_TO_DEVICE, DmaError, IsaDevice)
+from memlab.dma import (
+    DMA_AUTOINIT,
+    DMA_BIDIRECTIONAL,
+    DMA_BIT_MASK,
+    DMA_FROM_DEVICE,
+    DMA_MAPPING_ERROR,
+    DMA_MODE_BLOCK,
+    DMA_MODE_DECREMENT,
+    DMA_MODE_DEMAND,
+    DMA_MODE_READ,
+    DMA_MODE_WRITE,
+    DMA_TO_DEVICE,
+    DmaError,
+    IsaDevice,
+)
 
 
 @pytest.fixture
@@ -36,14 +48,14 @@ def test_count_c_gives_c_plus_one_transfers_and_tc(m):
     phys = dma_buffer(m)
     d.attach(1, IsaDevice("floppy", data=bytes(range(1, 9))))
     d.program(1, phys, 4, DMA_MODE_READ)
-    assert d.channels[1].base_count == 3                 # set_dma_count(4) writes C = 3
+    assert d.channels[1].base_count == 3  # set_dma_count(4) writes C = 3
     d.dreq(1)
     d.run(60)
     assert d.transfers == 4 and m.mem.read(phys, 5) == bytes([1, 2, 3, 4, 0])
     assert d.get_dma_residue(1) == 0
-    assert d.inb(0x08) & 0x02                             # TC bit of channel 1 in the status register
-    assert not d.inb(0x08) & 0x02                         # ... cleared by reading
-    assert d.channels[1].masked                           # no autoinit: masked at TC
+    assert d.inb(0x08) & 0x02  # TC bit of channel 1 in the status register
+    assert not d.inb(0x08) & 0x02  # ... cleared by reading
+    assert d.channels[1].masked  # no autoinit: masked at TC
 
 
 def clocked_transfer(m, data, mode, clocks, ch=1):
@@ -72,7 +84,7 @@ def test_golden_trace_single_mode_one_byte(m):
 
 
 def test_golden_trace_block_mode_keeps_the_bus(m):
-    rows, phys = clocked_transfer(m, b"abc", DMA_MODE_BLOCK | 0x04, 17)   # block mode, I/O -> memory
+    rows, phys = clocked_transfer(m, b"abc", DMA_MODE_BLOCK | 0x04, 17)  # block mode, I/O -> memory
     assert signal_string(rows, "HLDA") == "00011111111111110"
     assert signal_string(rows, "DACK") == "00001111111111110"
     assert signal_string(rows, "EOP") == "00000000000000010"
@@ -108,11 +120,11 @@ def test_autoinit_reloads_base_registers(m):
 
 def test_large_transfer_uses_numpy_and_counts_cpu_hold(m):
     d = m.dma8237
-    phys = dma_buffer(m, order=4)                      # 64 KiB, 64 KiB aligned in ZONE_DMA
+    phys = dma_buffer(m, order=4)  # 64 KiB, 64 KiB aligned in ZONE_DMA
     phys = (phys + 0xFFFF) & ~0xFFFF if phys % 0x10000 else phys
     data = bytes(i % 251 for i in range(0x8000))
     held = {}
-    for mode in (0x40, 0x80, 0x00):                    # single, block, demand
+    for mode in (0x40, 0x80, 0x00):  # single, block, demand
         d = memlab.dma.Dma8237(m)
         d.attach(1, IsaDevice("dev", data=data, burst=16))
         d.program(1, phys, len(data), mode | 0x04)
@@ -140,20 +152,20 @@ def test_isa_limits(m):
     with pytest.raises(DmaError):
         d.set_dma_count(1, 0x10001)
     with pytest.raises(DmaError, match="illegal"):
-        d.outb(0x0D, 0x0B)                              # transfer type 11
+        d.outb(0x0D, 0x0B)  # transfer type 11
 
 
 def test_ports_and_flip_flop(m):
     d = m.dma8237
     d.outb(0, 0x0C)
     d.outb(0x34, 0x02)
-    d.outb(0x12, 0x02)                                  # channel 1 address: low then high
+    d.outb(0x12, 0x02)  # channel 1 address: low then high
     assert d.channels[1].base_addr == 0x1234
     d.outb(0, 0x0C)
     assert d.inb(0x02) == 0x34 and d.inb(0x02) == 0x12
-    d.outb(0x05, 0x0A)                                  # mask channel 1
+    d.outb(0x05, 0x0A)  # mask channel 1
     assert d.channels[1].masked
-    d.outb(0x00, 0x0E)                                  # clear all masks
+    d.outb(0x00, 0x0E)  # clear all masks
     assert not d.channels[1].masked
     lock = d.claim_dma_lock()
     with pytest.raises(DmaError, match="already held"):
@@ -185,23 +197,23 @@ def test_streaming_mapping_without_bounce(m):
     assert dev.dma_read(h, 6) == b"packet"
     m.dma_unmap_single(dev, h, 1500, DMA_TO_DEVICE)
     with pytest.raises(DmaError, match="has not allocated"):
-        m.dma_unmap_single(dev, h, 1500, DMA_TO_DEVICE)        # unmapped twice
+        m.dma_unmap_single(dev, h, 1500, DMA_TO_DEVICE)  # unmapped twice
 
 
 def test_swiotlb_bounces_when_buffer_is_above_the_mask():
     m = Machine(ram="6GiB")
-    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))      # reaches 4 GiB only
-    buf = m.kmalloc(3000)                                      # in ZONE_NORMAL, above 4 GiB
+    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))  # reaches 4 GiB only
+    buf = m.kmalloc(3000)  # in ZONE_NORMAL, above 4 GiB
     assert buf - memlab.layout.PAGE_OFFSET >= 4 << 30
-    assert m.dma.swiotlb_start + (1 << 20) <= 4 << 30          # the bounce pool lies below 4 GiB
+    assert m.dma.swiotlb_start + (1 << 20) <= 4 << 30  # the bounce pool lies below 4 GiB
     m.write(buf, b"to the device")
     h = m.dma_map_single(dev, buf, 3000, DMA_BIDIRECTIONAL)
     assert h != buf - memlab.layout.PAGE_OFFSET and h >= m.dma.swiotlb_start
-    assert dev.dma_read(h, 13) == b"to the device"            # copied into the bounce buffer at map time
+    assert dev.dma_read(h, 13) == b"to the device"  # copied into the bounce buffer at map time
     dev.dma_write(h, b"FROM THE DEVICE")
-    assert m.read(buf, 15) != b"FROM THE DEVICE"              # still in the bounce buffer
+    assert m.read(buf, 15) != b"FROM THE DEVICE"  # still in the bounce buffer
     m.dma_unmap_single(dev, h, 3000, DMA_BIDIRECTIONAL)
-    assert m.read(buf, 15) == b"FROM THE DEVICE"              # copied back at unmap
+    assert m.read(buf, 15) == b"FROM THE DEVICE"  # copied back at unmap
     assert sum(m.dma.slot_used) == 0
 
 
@@ -212,10 +224,10 @@ def test_swiotlb_limits_and_mapping_error():
     low_pool_miss = m.dma_map_single(isa, m.kmalloc(64), 64, DMA_TO_DEVICE)
     assert low_pool_miss == DMA_MAPPING_ERROR and "overflow" in m.dma.debug_log[-1]
     big = m.kmalloc(300 << 10)
-    assert m.dma_mapping_error(dev, m.dma_map_single(dev, big, 300 << 10, DMA_TO_DEVICE))    # > 256 KiB
+    assert m.dma_mapping_error(dev, m.dma_map_single(dev, big, 300 << 10, DMA_TO_DEVICE))  # > 256 KiB
     assert "IO_TLB_SEGSIZE" in m.dma.debug_log[-1]
     handles = []
-    for _ in range(5):                                          # the 1 MiB pool holds four 256 KiB mappings
+    for _ in range(5):  # the 1 MiB pool holds four 256 KiB mappings
         b = m.kmalloc(256 << 10)
         handles.append(m.dma_map_single(dev, b, 256 << 10, DMA_TO_DEVICE))
     assert handles[-1] == DMA_MAPPING_ERROR and "swiotlb buffer is full" in m.dma.debug_log[-1]
@@ -226,7 +238,7 @@ def test_wrong_direction_and_size_are_refused(m):
     dev = m.create_device("nic")
     buf = m.kmalloc(512)
     h = m.dma_map_single(dev, buf, 512, DMA_FROM_DEVICE)
-    with pytest.raises(DmaError, match="mapped with DMA_FROM_DEVICE.*unmapped with DMA_TO_DEVICE"):
+    with pytest.raises(DmaError, match=r"mapped with DMA_FROM_DEVICE.*unmapped with DMA_TO_DEVICE"):
         m.dma_unmap_single(dev, h, 512, DMA_TO_DEVICE)
     with pytest.raises(DmaError, match="different size"):
         m.dma_unmap_single(dev, h, 256, DMA_FROM_DEVICE)
@@ -242,22 +254,22 @@ def test_stale_read_without_sync_on_non_coherent_device(m):
     dev = m.create_device("arm-style", coherent=False)
     buf = m.kmalloc(256)
     h = m.dma_map_single(dev, buf, 256, DMA_FROM_DEVICE)
-    assert m.dma.cpu_read(buf, 4, dev) == b"\x00" * 4          # the CPU peeks: the line is now cached
+    assert m.dma.cpu_read(buf, 4, dev) == b"\x00" * 4  # the CPU peeks: the line is now cached
     dev.dma_write(h, b"NEW!")
-    assert m.dma.cpu_read(buf, 4, dev) == b"\x00" * 4          # stale: the cache still has the old line
+    assert m.dma.cpu_read(buf, 4, dev) == b"\x00" * 4  # stale: the cache still has the old line
     m.dma_sync_single_for_cpu(dev, h, 256, DMA_FROM_DEVICE)
     assert m.dma.cpu_read(buf, 4, dev) == b"NEW!"
     coherent = m.create_device("x86-style")
     h2 = m.dma_map_single(coherent, buf, 256, DMA_FROM_DEVICE)
     coherent.dma_write(h2, b"FRESH")
-    assert m.dma.cpu_read(buf, 5, coherent) == b"FRESH"        # x86: coherent, no stale data
+    assert m.dma.cpu_read(buf, 5, coherent) == b"FRESH"  # x86: coherent, no stale data
 
 
 def test_cpu_writes_need_sync_for_device_on_non_coherent(m):
     dev = m.create_device("arm-style", coherent=False)
     buf = m.kmalloc(128)
     h = m.dma_map_single(dev, buf, 128, DMA_TO_DEVICE)
-    m.dma.cpu_write(buf, b"cmd1", dev)                         # sits in a dirty cache line
+    m.dma.cpu_write(buf, b"cmd1", dev)  # sits in a dirty cache line
     assert dev.dma_read(h, 4) == b"\x00" * 4
     m.dma_sync_single_for_device(dev, h, 128, DMA_TO_DEVICE)
     assert dev.dma_read(h, 4) == b"cmd1"
@@ -270,7 +282,7 @@ def test_dma_pool(m):
     assert pool.size == 48 and len(pool.pages) == -(-100 // (4096 // 48))
     cpus = {c for c, _ in blocks}
     assert len(cpus) == 100
-    assert all((d % 4096) + 48 <= 4096 for _, d in blocks)     # never crosses a page
+    assert all((d % 4096) + 48 <= 4096 for _, d in blocks)  # never crosses a page
     with pytest.raises(DmaError, match="busy"):
         pool.dma_pool_destroy()
     for c, d in blocks:
@@ -280,17 +292,24 @@ def test_dma_pool(m):
     pool.dma_pool_destroy()
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None)
-@given(ch=st.sampled_from([1, 2, 3, 5, 6, 7]), offset=st.integers(0, 0xFFF0), count=st.integers(1, 300),
-       mode=st.sampled_from([DMA_MODE_DEMAND, 0x40, DMA_MODE_BLOCK]), down=st.booleans(), to_memory=st.booleans(),
-       fast=st.booleans())
+@given(
+    ch=st.sampled_from([1, 2, 3, 5, 6, 7]),
+    offset=st.integers(0, 0xFFF0),
+    count=st.integers(1, 300),
+    mode=st.sampled_from([DMA_MODE_DEMAND, 0x40, DMA_MODE_BLOCK]),
+    down=st.booleans(),
+    to_memory=st.booleans(),
+    fast=st.booleans(),
+)
 def test_any_transfer_moves_exactly_its_bytes(ch, offset, count, mode, down, to_memory, fast):
     m = Machine(ram="20MiB")
     width = 1 if ch <= 3 else 2
-    base = 0x20000 if width == 1 else 0x40000                 # a 64/128 KiB aligned window in ZONE_DMA
+    base = 0x20000 if width == 1 else 0x40000  # a 64/128 KiB aligned window in ZONE_DMA
     span = count * width
     offset = offset & ~(width - 1)
     if down:
@@ -310,19 +329,19 @@ def test_any_transfer_moves_exactly_its_bytes(ch, offset, count, mode, down, to_
     if not to_memory:
         m.mem.write(lo, payload)
     d.program(ch, base + offset, span, mode | (0x04 if to_memory else 0x08) | (DMA_MODE_DECREMENT if down else 0))
-    moved = d.run_to_tc(ch, trace_limit=0 if fast else 10 ** 6)
+    moved = d.run_to_tc(ch, trace_limit=0 if fast else 10**6)
     assert moved == count and d.get_dma_residue(ch) == 0
     after = m.mem.read(base - 32, window + 64)
     if to_memory:
-        expected = payload if not down else b"".join(
-            payload[i:i + width] for i in range(span - width, -1, -width))
+        expected = payload if not down else b"".join(payload[i : i + width] for i in range(span - width, -1, -width))
         assert m.mem.read(lo, span) == expected
     else:
-        expected_consumed = payload if not down else b"".join(
-            payload[i:i + width] for i in range(span - width, -1, -width))
+        expected_consumed = (
+            payload if not down else b"".join(payload[i : i + width] for i in range(span - width, -1, -width))
+        )
         assert bytes(dev.consumed) == expected_consumed
     rel = lo - (base - 32)
-    assert after[:rel] == sentinel[:rel] and after[rel + span:] == sentinel[rel + span:]
+    assert after[:rel] == sentinel[:rel] and after[rel + span :] == sentinel[rel + span :]
 
 
 def test_decrement_transfer_may_not_cross_a_boundary_downwards(m):
@@ -336,11 +355,11 @@ def test_decrement_transfer_may_not_cross_a_boundary_downwards(m):
 
 def test_bulk_and_clocked_runs_count_the_same(m):
     counts = []
-    for limit in (10 ** 6, 0):
+    for limit in (10**6, 0):
         d = memlab.dma.Dma8237(m)
         phys = dma_buffer(m)
         d.attach(1, IsaDevice("dev", data=b"x" * 40, burst=4))
-        d.program(1, phys, 40, 0x00 | 0x04)            # demand mode
+        d.program(1, phys, 40, 0x00 | 0x04)  # demand mode
         d.run_to_tc(1, trace_limit=limit)
         counts.append((d.clocks, d.cpu_held_clocks))
     assert counts[0] == counts[1]
@@ -350,7 +369,7 @@ def served_order(m, rotating):
     d = memlab.dma.Dma8237(m)
     phys = dma_buffer(m)
     if rotating:
-        d.outb(0x10, 0x08)                                # command register: rotating priority
+        d.outb(0x10, 0x08)  # command register: rotating priority
     for ch in (1, 2, 3):
         d.attach(ch, IsaDevice(f"dev{ch}", data=b"x" * 4))
         d.program(ch, phys + ch * 16, 4, DMA_MODE_READ)
@@ -367,5 +386,5 @@ def served_order(m, rotating):
 
 
 def test_fixed_and_rotating_priority(m):
-    assert served_order(m, rotating=False)[:6] == [1, 1, 1, 1, 2, 2]      # channel 1 first until its TC
-    assert served_order(m, rotating=True)[:6] == [1, 2, 3, 1, 2, 3]       # each served one goes last
+    assert served_order(m, rotating=False)[:6] == [1, 1, 1, 1, 2, 2]  # channel 1 first until its TC
+    assert served_order(m, rotating=True)[:6] == [1, 2, 3, 1, 2, 3]  # each served one goes last

@@ -73,7 +73,7 @@ def test_fragmentation_index_answer_matches_zone_method():
         pfn = 0
         for o, c in enumerate(counts):
             for _ in range(c):
-                pfn = -(-pfn // (2 << o)) * (2 << o)   # aligned so that the buddy stays allocated
+                pfn = -(-pfn // (2 << o)) * (2 << o)  # aligned so that the buddy stays allocated
                 block = [held.pop(x) for x in range(pfn, pfn + (1 << o))]
                 for x in block:
                     z.free_pages(x, 0)
@@ -121,7 +121,7 @@ def test_pgtable_index_matches_a_real_walk():
         level = ["PGD", "PUD", "PMD", "PTE"].index(ex.question.split()[1])
         m = memlab.Machine(ram="32MiB")
         p = m.spawn("x")
-        p.mmap(addr=vaddr & ~0xFFF, length=4096, flags=0x32)      # MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+        p.mmap(addr=vaddr & ~0xFFF, length=4096, flags=0x32)  # MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
         p.touch(vaddr)
         steps, _ = p.mm.walk(vaddr)
         assert steps[level]["index"] == ex._answer
@@ -135,7 +135,7 @@ def test_copy_from_user_left_matches_the_model():
         n = int(re.search(r", (\d+)\) return", ex.question).group(1))
         m = memlab.Machine(ram="64MiB")
         p = m.spawn("x")
-        base = p.mmap(addr=0x10000000, length=(extra + 1) * 4096, flags=0x32)   # nothing mapped after it
+        base = p.mmap(addr=0x10000000, length=(extra + 1) * 4096, flags=0x32)  # nothing mapped after it
         kbuf = m.kmalloc(n)
         assert p.copy_from_user(kbuf, base + off, n) == ex._answer
 

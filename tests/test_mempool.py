@@ -25,7 +25,7 @@ def test_create_prefills_min_nr(m):
 
 def test_create_failure_leaves_nothing_behind(m):
     cache = m.kmem_cache_create("bio", 200)
-    m.failslab.configure(probability=100, interval=5, ignore_gfp_reclaim=False)   # every 5th call fails
+    m.failslab.configure(probability=100, interval=5, ignore_gfp_reclaim=False)  # every 5th call fails
     with pytest.raises(OutOfMemory, match="pre-fill 4 of 8"):
         m.mempool_create_slab_pool(8, cache)
     assert cache.objects_in_use == 0
@@ -59,7 +59,7 @@ def test_atomic_gets_null_kernel_sleeps(m):
     assert m.mempool_alloc(pool, "GFP_NOWAIT") is None
     waiter = m.mempool_alloc(pool, "GFP_NOIO", task="kworker/u4:2")
     assert isinstance(waiter, MempoolWaiter) and waiter.state == "waiting" and list(pool.wait) == [waiter]
-    m.mempool_free(first, pool)                       # refills the reserve and wakes the sleeper
+    m.mempool_free(first, pool)  # refills the reserve and wakes the sleeper
     assert waiter.state == "done" and waiter.element == first
     assert pool.curr_nr == 0 and not pool.wait
     pool.check_invariants()
@@ -82,10 +82,10 @@ def test_free_refills_reserve_before_backing(m):
     a = m.mempool_alloc(pool, "GFP_NOIO")
     b = m.mempool_alloc(pool, "GFP_NOIO")
     m.failslab.disable()
-    c = m.mempool_alloc(pool, "GFP_NOIO")            # from the backing allocator
+    c = m.mempool_alloc(pool, "GFP_NOIO")  # from the backing allocator
     assert pool.curr_nr == 0 and cache.objects_in_use == 3
     m.mempool_free(c, pool)
-    assert pool.curr_nr == 1 and cache.objects_in_use == 3     # kept in the reserve
+    assert pool.curr_nr == 1 and cache.objects_in_use == 3  # kept in the reserve
     m.mempool_free(a, pool)
     m.mempool_free(b, pool)
     assert pool.curr_nr == 2 and cache.objects_in_use == 3 - 1  # the third went back to the cache
@@ -101,7 +101,7 @@ def test_resize_both_ways(m):
     pool.resize(6)
     assert (pool.min_nr, pool.curr_nr, k32.objects_in_use) == (6, 6, 6)
     m.failslab.configure(probability=100, interval=3, ignore_gfp_reclaim=False)
-    pool.resize(10)                                   # stops quietly when the backing allocator fails
+    pool.resize(10)  # stops quietly when the backing allocator fails
     assert pool.min_nr == 10 and pool.curr_nr == 8
     with pytest.raises(BadPool):
         pool.resize(0)
@@ -130,7 +130,7 @@ def test_bad_arguments(m):
         m.mempool_alloc(pool, "GFP_KERNEL|__GFP_ZERO")
     with pytest.raises(memlab.BadGFP):
         m.mempool_alloc(pool, "GFP_SOMETIMES")
-    m.mempool_free(None, pool)                         # like the kernel: a no-op
+    m.mempool_free(None, pool)  # like the kernel: a no-op
 
 
 def test_custom_alloc_fn_receives_gfp_and_pool_data(m):
@@ -165,7 +165,7 @@ def test_fault_injection_interval_probability_times(m):
         m.fail_page_alloc.configure(probability=30, seed=seed, ignore_gfp_reclaim=False, min_order=0)
         draws.append([m.fail_page_alloc.should_fail(0, 1) for _ in range(200)])
     assert draws[0] == draws[1] and 30 < sum(draws[0]) < 90
-    assert not m.fail_page_alloc.configure(min_order=1).should_fail(0, 1, order=0)   # default min_order
+    assert not m.fail_page_alloc.configure(min_order=1).should_fail(0, 1, order=0)  # default min_order
 
 
 def test_object_pool():
@@ -173,7 +173,7 @@ def test_object_pool():
     a, b = pool.allocate(), pool.allocate()
     assert (a, b) == (0x1000, 0x1030)
     pool.deallocate(a)
-    assert pool.allocate() == a                      # LIFO
+    assert pool.allocate() == a  # LIFO
     pool.allocate(), pool.allocate()
     with pytest.raises(PoolExhausted):
         pool.allocate()
@@ -189,7 +189,7 @@ def test_object_pool():
 def test_size_class_pool_with_upstream():
     heap = Malloc()
     sp = SizeClassPool(classes=(16, 32, 64), objects_per_chunk=4, upstream=heap)
-    xs = [sp.allocate(20) for _ in range(5)]            # class 32: two chunks
+    xs = [sp.allocate(20) for _ in range(5)]  # class 32: two chunks
     assert len(sp.pools[32]) == 2 and sp.live_objects == 5
     big = sp.allocate(1000)
     assert big in heap.used
@@ -206,12 +206,12 @@ def test_malloc_geometry_and_coalescing():
     a, b, c = h.malloc(24), h.malloc(24), h.malloc(24)
     assert b - a == 32 and a == h.start + 8
     h.free(b)
-    assert h.malloc(10) == b                            # first fit reuses the hole
+    assert h.malloc(10) == b  # first fit reuses the hole
     h.free(a)
     h.free(b)
     h.free(c)
     h.check_invariants()
-    assert h.stats()["free_chunks"] == 1                # all coalesced
+    assert h.stats()["free_chunks"] == 1  # all coalesced
     with pytest.raises(BadFree, match="double free"):
         h.free(a)
 
@@ -223,11 +223,12 @@ def test_pool_vs_malloc_figures():
     assert res["object pool"]["fragmentation"] == 0.0
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.integers(1, 5000), st.integers(0, 10 ** 6)), max_size=120))
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 5000), st.integers(0, 10**6)), max_size=120))
 def test_malloc_chunks_tile_the_heap_and_coalesce(ops):
     h = Malloc()
     live = {}
@@ -242,6 +243,6 @@ def test_malloc_chunks_tile_the_heap_and_coalesce(ops):
             h.free(addr)
         h.check_invariants()
         spans = sorted((a, a + chunk_size(s) - 8) for a, s in live.items())
-        for (a0, a1), (b0, _) in zip(spans, spans[1:]):
+        for (_a0, a1), (b0, _) in zip(spans, spans[1:]):
             assert a1 <= b0 - 8, "live chunks overlap"
     assert h.stats()["requested"] == sum(live.values())

@@ -73,7 +73,7 @@ class MempoolMachine(RuleBasedStateMachine):
 
     @invariant()
     def consistent(self):
-        for w in [w for w in self.waiters if w.state == "done"]:    # woken sleepers own their element
+        for w in [w for w in self.waiters if w.state == "done"]:  # woken sleepers own their element
             self.waiters.remove(w)
             self.held.append(w.element)
         self.pool.check_invariants()

@@ -7,9 +7,23 @@ import pytest
 
 import memlab
 from memlab import Machine, procfs
-from memlab.mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
-                       TASK_SIZE_MAX, File, I386Machine, SegmentationFault, SyscallError, X86_64_LAYOUT,
-                       access_ok, pgtable_indices)
+from memlab.mm import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    TASK_SIZE_MAX,
+    X86_64_LAYOUT,
+    File,
+    I386Machine,
+    SegmentationFault,
+    SyscallError,
+    access_ok,
+    pgtable_indices,
+)
 
 DATA = Path(__file__).parent / "data"
 RW = PROT_READ | PROT_WRITE
@@ -22,8 +36,13 @@ def m():
 
 @pytest.fixture
 def p(m):
-    return m.spawn("hello", text=0x1234, data=0x300, bss=0x5000,
-                   symbols={"main": ("TEXT", 0x139), "counter": ("DATA", 0x10), "buffer": ("BSS", 0x40)})
+    return m.spawn(
+        "hello",
+        text=0x1234,
+        data=0x300,
+        bss=0x5000,
+        symbols={"main": ("TEXT", 0x139), "counter": ("DATA", 0x10), "buffer": ("BSS", 0x40)},
+    )
 
 
 def test_layout_constants():
@@ -33,8 +52,8 @@ def test_layout_constants():
     assert starts["vmalloc/ioremap space"] == 0xFFFFC90000000000
     assert starts["virtual memory map: struct page array"] == 0xFFFFEA0000000000
     assert starts["kernel text mapping, mapped to physical 0"] == 0xFFFFFFFF80000000
-    for (s1, e1, _), (s2, _, _) in zip(X86_64_LAYOUT, X86_64_LAYOUT[1:]):
-        assert e1 + 1 == s2                       # the table covers the 64-bit space without gaps
+    for (_s1, e1, _), (s2, _, _) in zip(X86_64_LAYOUT, X86_64_LAYOUT[1:]):
+        assert e1 + 1 == s2  # the table covers the 64-bit space without gaps
 
 
 def test_pgtable_indices_known_addresses():
@@ -79,7 +98,8 @@ def test_maps_golden(p):
         "7ffff7ffd000-7ffff7fff000 r-xp 00000000 00:00 0                          [vdso]\n"
         "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n"
         "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n"
-        % (p.exe.inode, p.exe.inode))
+        % (p.exe.inode, p.exe.inode)
+    )
 
 
 @pytest.mark.parametrize("source", ["stored", "live"])
@@ -107,7 +127,7 @@ def test_status_counts(p):
         p.touch(addr + i * 4096, write=True)
     text = procfs.status(p)
     assert "RssAnon:\t      12 kB\n" in text and "VmRSS:\t      12 kB\n" in text
-    assert "VmPTE:\t      12 kB\n" in text          # one PUD, one PMD, one PTE table
+    assert "VmPTE:\t      12 kB\n" in text  # one PUD, one PMD, one PTE table
 
 
 def test_demand_paging_and_fault_counters(m, p):
@@ -123,7 +143,7 @@ def test_demand_paging_and_fault_counters(m, p):
     assert all(s["present"] for s in steps)
     assert result["phys"] & 0xFFF == 0x123
     assert steps[3]["entry"] >> 12 & ((1 << 40) - 1) == result["pfn"]
-    assert p.read(addr, 4) == b"\x00" * 4          # anonymous memory starts zeroed
+    assert p.read(addr, 4) == b"\x00" * 4  # anonymous memory starts zeroed
 
 
 def test_file_mapping_major_then_minor(m):
@@ -133,7 +153,7 @@ def test_file_mapping_major_then_minor(m):
     a = p1.mmap(length=0x8000, prot=PROT_READ | PROT_EXEC, flags=MAP_PRIVATE, file=f)
     b = p2.mmap(length=0x8000, prot=PROT_READ, flags=MAP_PRIVATE, file=f)
     assert p1.touch(a, execute=True) == "major"
-    assert p2.touch(b) == "minor"                   # already in the page cache
+    assert p2.touch(b) == "minor"  # already in the page cache
     assert p1.mm.maj_flt == 1 and p2.mm.min_flt == 1
     assert "RssFile:\t       4 kB" in procfs.status(p2)
 
@@ -158,7 +178,7 @@ def test_stack_grows_down_within_limit(p):
     assert p.touch(start - 0x3000, write=True) == "minor"
     assert stack.start == start - 0x3000
     with pytest.raises(SegmentationFault):
-        p.touch(stack.end - (9 << 20))            # beyond RLIMIT_STACK (8 MiB)
+        p.touch(stack.end - (9 << 20))  # beyond RLIMIT_STACK (8 MiB)
 
 
 def test_brk_grows_and_shrinks_heap(m, p):
@@ -169,7 +189,7 @@ def test_brk_grows_and_shrinks_heap(m, p):
     p.touch(base + 0x20000, write=True)
     free = m.nr_free_pages
     assert p.brk(base + 0x1000) == base + 0x1000
-    assert m.nr_free_pages == free + 1             # the touched heap page went back
+    assert m.nr_free_pages == free + 1  # the touched heap page went back
     with pytest.raises(SegmentationFault):
         p.touch(base + 0x20000)
     assert p.sbrk(0x1000) == base + 0x1000
@@ -196,7 +216,7 @@ def test_mmap_top_down_and_fixed(p):
 def test_munmap_splits_and_mprotect_merges(p):
     a = p.mmap(length=0x5000)
     n = len(p.mm.vmas)
-    p.munmap(a + 0x1000, 0x1000)                    # punch a hole: one VMA becomes two
+    p.munmap(a + 0x1000, 0x1000)  # punch a hole: one VMA becomes two
     assert len(p.mm.vmas) == n + 1
     with pytest.raises(SyscallError, match="EINVAL"):
         p.munmap(a + 1, 0x1000)
@@ -204,12 +224,12 @@ def test_munmap_splits_and_mprotect_merges(p):
         p.munmap(a, 0)
     b = p.mmap(length=0x4000)
     n = len(p.mm.vmas)
-    p.mprotect(b + 0x1000, 0x1000, PROT_READ)       # split into three
+    p.mprotect(b + 0x1000, 0x1000, PROT_READ)  # split into three
     assert len(p.mm.vmas) == n + 2
-    p.mprotect(b + 0x1000, 0x1000, RW)              # and merged back
+    p.mprotect(b + 0x1000, 0x1000, RW)  # and merged back
     assert len(p.mm.vmas) == n
     with pytest.raises(SyscallError, match="ENOMEM"):
-        p.mprotect(a + 0x1000, 0x1000, PROT_READ)   # the hole is unmapped
+        p.mprotect(a + 0x1000, 0x1000, PROT_READ)  # the hole is unmapped
 
 
 def test_mprotect_takes_effect_on_mapped_pages(p):
@@ -224,14 +244,14 @@ def test_mprotect_takes_effect_on_mapped_pages(p):
 def test_copy_from_user_partial_copy_and_zero_fill(m, p):
     a = p.mmap(length=0x2000)
     p.write(a, b"A" * 0x2000)
-    p.munmap(a + 0x1000, 0x1000)                    # the second page is gone
+    p.munmap(a + 0x1000, 0x1000)  # the second page is gone
     kbuf = m.kmalloc(0x1800)
     m.memset(kbuf, 0xEE, 0x1800)
     left = p.copy_from_user(kbuf, a + 0x800, 0x1000)
-    assert left == 0x800                            # stopped at the unmapped page
+    assert left == 0x800  # stopped at the unmapped page
     assert m.read(kbuf, 0x800) == b"A" * 0x800
-    assert m.read(kbuf + 0x800, 0x800) == b"\x00" * 0x800     # the uncopied tail is zeroed
-    assert p.copy_from_user(kbuf, 0xFFFF888000000000, 16) == 16    # access_ok fails: nothing copied
+    assert m.read(kbuf + 0x800, 0x800) == b"\x00" * 0x800  # the uncopied tail is zeroed
+    assert p.copy_from_user(kbuf, 0xFFFF888000000000, 16) == 16  # access_ok fails: nothing copied
     assert p.copy_from_user(kbuf, a, 0x100) == 0
 
 
@@ -242,7 +262,7 @@ def test_copy_to_user(m, p):
     assert p.copy_to_user(a, kbuf, 15) == 0
     assert p.read(a, 15) == b"from the kernel"
     ro = p.mmap(length=0x1000, prot=PROT_READ)
-    assert p.copy_to_user(ro, kbuf, 15) == 15      # not writable: nothing copied
+    assert p.copy_to_user(ro, kbuf, 15) == 15  # not writable: nothing copied
     assert p.copy_to_user(TASK_SIZE_MAX - 4, kbuf, 15) == 15
 
 
@@ -257,7 +277,7 @@ def test_exit_returns_everything(m):
 
 
 def test_vmalloc_scattered_pages_and_kernel_walk(m, p):
-    addr = m.vmalloc(8 << 20)                       # above the 4 MiB buddy limit
+    addr = m.vmalloc(8 << 20)  # above the 4 MiB buddy limit
     steps, res = p.mm.walk(addr + 0x1234)
     assert [s["level"] for s in steps] == ["PGD", "PUD", "PMD", "PTE"] and "vmalloc" in res["note"]
     _, res2 = p.mm.walk(addr + 0x2234)
@@ -285,11 +305,11 @@ def test_i386_highmem_kmap():
     k = I386Machine(ram="2GiB")
     assert k.zones["Normal"][1] == 0x38000000 >> 12
     assert "HighMem" in k.zones
-    assert k.kmap(100) == 0xC0000000 + (100 << 12)          # lowmem: permanent address
+    assert k.kmap(100) == 0xC0000000 + (100 << 12)  # lowmem: permanent address
     high = k.lowmem_pages + 5
     addr = k.kmap(high)
     assert 0xFF800000 <= addr < 0xFFC00000
-    assert k.kmap(high) == addr                             # same slot, counted twice
+    assert k.kmap(high) == addr  # same slot, counted twice
     k.kunmap(high)
     k.kunmap(high)
     assert k.pkmap.count(None) == 1024
@@ -306,15 +326,15 @@ def test_private_file_mapping_copy_on_write(m):
     p2 = m.spawn("reader")
     a = p1.mmap(length=0x2000, prot=RW, flags=MAP_PRIVATE, file=f)
     b = p2.mmap(length=0x2000, prot=PROT_READ, flags=MAP_PRIVATE, file=f)
-    assert p2.read(b, 4) == b"\x00" * 4            # page-cache page
-    p1.write(a, b"mine")                           # private: copy on write
+    assert p2.read(b, 4) == b"\x00" * 4  # page-cache page
+    p1.write(a, b"mine")  # private: copy on write
     assert p1.read(a, 4) == b"mine"
-    assert p2.read(b, 4) == b"\x00" * 4            # the file's page is untouched
+    assert p2.read(b, 4) == b"\x00" * 4  # the file's page is untouched
     assert "RssAnon:\t       4 kB" in procfs.status(p1) and "RssFile:\t       0 kB" in procfs.status(p1)
     c = p2.mmap(length=0x1000, prot=PROT_READ, flags=MAP_PRIVATE, file=f)
     p2.touch(c)
     p2.mprotect(c, 0x1000, RW)
-    p2.write(c, b"copy")                           # still a private copy after mprotect
+    p2.write(c, b"copy")  # still a private copy after mprotect
     assert p2.read(b, 4) == b"\x00" * 4
 
 

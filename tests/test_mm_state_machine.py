@@ -7,8 +7,16 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from memlab import Machine
-from memlab.mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, SegmentationFault,
-                       SyscallError)
+from memlab.mm import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    SegmentationFault,
+    SyscallError,
+)
 
 BASE = 0x10000000
 PAGES = 24
@@ -16,8 +24,12 @@ PG = 4096
 
 
 def perms_of(prot):
-    return ("r" if prot & PROT_READ else "-") + ("w" if prot & PROT_WRITE else "-") + \
-           ("x" if prot & PROT_EXEC else "-") + "p"
+    return (
+        ("r" if prot & PROT_READ else "-")
+        + ("w" if prot & PROT_WRITE else "-")
+        + ("x" if prot & PROT_EXEC else "-")
+        + "p"
+    )
 
 
 class MmMachine(RuleBasedStateMachine):
@@ -25,13 +37,16 @@ class MmMachine(RuleBasedStateMachine):
     def setup(self):
         self.m = Machine(ram="64MiB")
         self.p = self.m.spawn("sm")
-        self.model = {}                            # page index in the window -> perms
+        self.model = {}  # page index in the window -> perms
 
     def window(self):
         return [v for v in self.p.mm.vmas if BASE <= v.start < BASE + PAGES * PG]
 
-    @rule(first=st.integers(0, PAGES - 1), n=st.integers(1, 6),
-          prot=st.sampled_from([PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC]))
+    @rule(
+        first=st.integers(0, PAGES - 1),
+        n=st.integers(1, 6),
+        prot=st.sampled_from([PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC]),
+    )
     def mmap_fixed(self, first, n, prot):
         n = min(n, PAGES - first)
         self.p.mmap(addr=BASE + first * PG, length=n * PG, prot=prot, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
@@ -45,8 +60,11 @@ class MmMachine(RuleBasedStateMachine):
         for i in range(first, first + n):
             self.model.pop(i, None)
 
-    @rule(first=st.integers(0, PAGES - 1), n=st.integers(1, 6),
-          prot=st.sampled_from([PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC]))
+    @rule(
+        first=st.integers(0, PAGES - 1),
+        n=st.integers(1, 6),
+        prot=st.sampled_from([PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC]),
+    )
     def mprotect(self, first, n, prot):
         n = min(n, PAGES - first)
         pages = range(first, first + n)

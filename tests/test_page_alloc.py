@@ -7,8 +7,7 @@ from memlab import BadFree, BadOrder, MemlabError, OutOfMemory, Zone, buddy_pfn
 
 
 def snapshot(zone):
-    return ([zone.free_area[o].free_list for o in range(11)], sorted(zone.allocated_blocks()),
-            zone.nr_free_pages)
+    return ([zone.free_area[o].free_list for o in range(11)], sorted(zone.allocated_blocks()), zone.nr_free_pages)
 
 
 def test_constants():
@@ -49,24 +48,24 @@ def test_split_order3_for_order0_leaves_one_block_per_lower_order():
 
 def test_rmqueue_smallest_takes_head_of_smallest_nonempty_list():
     z = Zone("Normal", 64)
-    a = z.alloc_pages(3)       # splits the order-6 block: 0..7 returned
+    a = z.alloc_pages(3)  # splits the order-6 block: 0..7 returned
     assert a.pfn == 0
-    b = z.alloc_pages(3)       # order-3 list has pfn 8 (upper half of 0..15)
+    b = z.alloc_pages(3)  # order-3 list has pfn 8 (upper half of 0..15)
     assert b.pfn == 8
-    c = z.alloc_pages(1)       # order-1 empty, order-2 empty, order-3 empty -> takes 16 from order 4
+    c = z.alloc_pages(1)  # order-1 empty, order-2 empty, order-3 empty -> takes 16 from order 4
     assert c.pfn == 16
     assert z.free_area[1].free_list == [18]
 
 
 def test_expand_puts_halves_at_head():
     z = Zone("Normal", 32)
-    z.alloc_pages(4)                  # pfn 0; 16..31 at order 4
-    x = z.alloc_pages(2)              # 16; 24 at order 3, 20 at order 2
+    z.alloc_pages(4)  # pfn 0; 16..31 at order 4
+    x = z.alloc_pages(2)  # 16; 24 at order 3, 20 at order 2
     assert x.pfn == 16
-    y = z.alloc_pages(3)              # 24
-    z.free_pages(y, 3)                # buddy 16 not free -> tail or head? parent 16's buddy 0 not free -> head
+    y = z.alloc_pages(3)  # 24
+    z.free_pages(y, 3)  # buddy 16 not free -> tail or head? parent 16's buddy 0 not free -> head
     assert z.free_area[3].free_list == [24]
-    z.alloc_pages(0)                  # takes 20 from order 2 -> 21 (o0), 22 (o1) at heads
+    z.alloc_pages(0)  # takes 20 from order 2 -> 21 (o0), 22 (o1) at heads
     assert z.free_area[0].free_list == [21]
     assert z.free_area[1].free_list == [22]
 
@@ -85,11 +84,11 @@ def test_free_merges_with_free_buddies_upward():
 
 def test_free_to_tail_when_buddy_merge_likely():
     z = Zone("Normal", 16)
-    a = z.alloc_pages(0)   # 0 ; free: 1(o0) 2(o1) 4(o2) 8(o3)
-    b = z.alloc_pages(0)   # 1
-    c = z.alloc_pages(0)   # 2 ; 3 at o0
-    d = z.alloc_pages(0)   # 3
-    e = z.alloc_pages(0)   # 4 ; 5 (o0) 6 (o1)
+    a = z.alloc_pages(0)  # 0 ; free: 1(o0) 2(o1) 4(o2) 8(o3)
+    b = z.alloc_pages(0)  # 1
+    c = z.alloc_pages(0)  # 2 ; 3 at o0
+    d = z.alloc_pages(0)  # 3
+    e = z.alloc_pages(0)  # 4 ; 5 (o0) 6 (o1)
     assert [p.pfn for p in (a, b, c, d, e)] == [0, 1, 2, 3, 4]
     # free 2: buddy 3 allocated -> no merge. Parent (2..3)'s buddy is 0..1: not free -> head.
     z.free_pages(c, 0)
@@ -103,16 +102,16 @@ def test_free_to_tail_when_buddy_merge_likely():
     z.free_pages(e, 0)
     rec = z.trail[-1]
     assert rec[:4] == ("free", 4, 0, 1)
-    assert rec[4] is False   # parent 4..7's buddy 0..3 is not free at order 2 -> head
+    assert rec[4] is False  # parent 4..7's buddy 0..3 is not free at order 2 -> head
     z.check_invariants()
 
 
 def test_buddy_merge_likely_tail_placement():
     z = Zone("Normal", 16)
-    a = z.alloc_pages(0)    # 0 ; free 1(o0), 2(o1), 4(o2), 8(o3)
-    b = z.alloc_pages(0)    # 1
-    c = z.alloc_pages(1)    # 2
-    z.alloc_pages(0)        # 4 ; free 5(o0) 6(o1)
+    a = z.alloc_pages(0)  # 0 ; free 1(o0), 2(o1), 4(o2), 8(o3)
+    b = z.alloc_pages(0)  # 1
+    c = z.alloc_pages(1)  # 2
+    z.alloc_pages(0)  # 4 ; free 5(o0) 6(o1)
     # free 1: buddy 0 allocated -> stays order 0 at pfn 1; parent (0..1) buddy is 2..3: allocated -> head
     z.free_pages(b, 0)
     assert z.trail[-1] == ("free", 1, 0, 0, False)
@@ -186,7 +185,7 @@ def test_wrong_order_free_is_reported():
 
 def test_free_inside_block_and_never_allocated():
     z = Zone("Normal", 64)
-    z.alloc_pages(3)       # 0..7
+    z.alloc_pages(3)  # 0..7
     with pytest.raises(BadFree, match="inside the order-3 block that starts at pfn 0"):
         z.free_pages(4, 0)
     with pytest.raises(BadFree, match="outside zone"):
@@ -198,7 +197,7 @@ def test_free_inside_block_and_never_allocated():
     z2 = Zone("Normal", 64)
     z2.alloc_pages(0)
     z2.free_pages(0, 0)
-    z2.alloc_pages(5)     # 0..31
+    z2.alloc_pages(5)  # 0..31
     z2.free_pages(0, 5)
     with pytest.raises(BadFree, match="already free"):
         z2.free_pages(40, 0)
@@ -215,10 +214,10 @@ def test_fragmentation_index_kernel_examples():
     z = Zone("Normal", 8)
     pages = [z.alloc_pages(0) for _ in range(8)]
     for p in pages[::2]:
-        z.free_pages(p, 0)          # 4 free order-0 pages: 0, 2, 4, 6
-    assert z.fragmentation_index(2) == 500      # 1000 - (1000 + 4*1000/4)/4
+        z.free_pages(p, 0)  # 4 free order-0 pages: 0, 2, 4, 6
+    assert z.fragmentation_index(2) == 500  # 1000 - (1000 + 4*1000/4)/4
     assert z.fragmentation_index(1) == 1000 - (1000 + 4 * 1000 // 2) // 4
-    assert z.fragmentation_index(0) == -1000   # a suitable block exists
+    assert z.fragmentation_index(0) == -1000  # a suitable block exists
     assert z.unusable_index(0) == 0
     assert z.unusable_index(1) == 1000
     info = z.contig_page_info(1)
@@ -228,10 +227,10 @@ def test_fragmentation_index_kernel_examples():
 def test_fragmentation_index_edge_cases():
     z = Zone("Normal", 4)
     full = [z.alloc_pages(0) for _ in range(4)]
-    assert z.fragmentation_index(0) == 0        # no free blocks at all
-    assert z.unusable_index(3) == 1000          # no free memory: all unusable
+    assert z.fragmentation_index(0) == 0  # no free blocks at all
+    assert z.unusable_index(3) == 1000  # no free memory: all unusable
     z.free_pages(full[0], 0)
-    z.free_pages(full[1], 0)                     # merged: one order-1 block
+    z.free_pages(full[1], 0)  # merged: one order-1 block
     assert z.unusable_index(1) == 0
     assert z.unusable_index(2) == 1000
     assert z.fragmentation_index(2) == 1000 - (1000 + 2 * 1000 // 4) // 1
@@ -241,8 +240,7 @@ def test_explain_alloc_and_free_in_words():
     z = Zone("Normal", 16)
     p = z.alloc_pages(0)
     steps = z.explain()
-    assert any("order-4 block at pfn 0 split: upper half pfn 8-15 goes to the head of free_area[3]" in s
-               for s in steps)
+    assert any("order-4 block at pfn 0 split: upper half pfn 8-15 goes to the head of free_area[3]" in s for s in steps)
     assert steps[-1].startswith("Returned pfn 0")
     z.free_pages(p, 0)
     steps = z.explain()

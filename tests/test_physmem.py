@@ -2,12 +2,9 @@
 
 import pytest
 
-import memlab
-from memlab import BadFree, BadOrder, BadSize, Machine, OutOfMemory
-from memlab.gfp import parse_gfp, gfp_zone, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, BadGFP
-from memlab.page_alloc import (calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
-                               setup_per_zone_wmarks)
-from memlab import procfs
+from memlab import BadFree, BadOrder, BadSize, Machine, OutOfMemory, procfs
+from memlab.gfp import ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, BadGFP, gfp_zone, parse_gfp
+from memlab.page_alloc import calculate_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks
 
 
 def test_zone_boundaries_1gib():
@@ -152,7 +149,7 @@ def test_atomic_dips_below_min_kernel_cannot():
         m.alloc_pages(0, "GFP_KERNEL")
     with pytest.raises(OutOfMemory, match="returns NULL"):
         m.alloc_pages(0, "GFP_NOWAIT")
-    p = m.alloc_pages(0, "GFP_ATOMIC")       # __GFP_HIGH: half the min reserve, non-blocking: more
+    p = m.alloc_pages(0, "GFP_ATOMIC")  # __GFP_HIGH: half the min reserve, non-blocking: more
     assert m.zones["DMA32"].contains_pfn(p.pfn)
     assert any("min watermark" in s for s in m.explain())
 
@@ -166,7 +163,7 @@ def test_machine_errors_leave_state_unchanged():
     with pytest.raises(BadFree):
         m.free_pages(p, 3)
     with pytest.raises(BadFree, match="in no zone"):
-        m.free_pages(10 ** 9, 0)
+        m.free_pages(10**9, 0)
     with pytest.raises(BadGFP):
         m.alloc_pages(0, "GFP_WHATEVER")
     assert procfs.buddyinfo(m) == before
@@ -181,5 +178,5 @@ def test_16gib_machine_is_cheap():
     m = Machine(ram="16GiB")
     current, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert current < 8 << 20        # memory grows with blocks, not with simulated RAM
+    assert current < 8 << 20  # memory grows with blocks, not with simulated RAM
     assert m.nr_free_pages == (4 << 20) - 1

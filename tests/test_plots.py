@@ -114,7 +114,7 @@ def test_dma_timing_lanes_follow_the_trace():
     plots.dma_timing(ax, d.trace, 1)
     assert len(ax.lines) == 10
     eop = ax.lines[-1].get_ydata()
-    assert max(eop) - min(eop) == pytest.approx(0.9)          # EOP pulses once at terminal count
+    assert max(eop) - min(eop) == pytest.approx(0.9)  # EOP pulses once at terminal count
 
 
 def test_slab_and_mempool_drawings():

@@ -34,7 +34,7 @@ def test_buddyinfo_golden_fresh_1gib():
 
 def test_buddyinfo_golden_after_allocations():
     m = Machine(ram="1GiB")
-    m.alloc_pages(0)            # DMA32: order-10 block at 4096 split down to order 0
+    m.alloc_pages(0)  # DMA32: order-10 block at 4096 split down to order 0
     m.alloc_pages(0, "GFP_DMA")  # DMA: the order-0 block at pfn 1
     assert procfs.buddyinfo(m) == (
         "Node 0, zone      DMA      0      1      1      1      1      1      1      1      1      1      3 \n"
@@ -54,7 +54,7 @@ def test_buddyinfo_of_one_zone_and_large_counts():
 def test_zoneinfo_golden_dma_block():
     text = procfs.zoneinfo(Machine(ram="1GiB"))
     assert text.startswith(GOLDEN_ZONEINFO_DMA_1G)
-    assert text.count("Node 0, zone") == 5          # Movable and Device printed, as the kernel does
+    assert text.count("Node 0, zone") == 5  # Movable and Device printed, as the kernel does
     assert "Node 0, zone  Movable\n  pages free     0\n        boost    0\n        min      32\n" in text
 
 
@@ -62,9 +62,18 @@ def check_zoneinfo_blocks_reproduced(text):
     zones = procfs.parse_zoneinfo(text)
     assert zones, "no zone blocks parsed"
     for (node, name), z in zones.items():
-        ours = procfs.zoneinfo_zone(node, name, z["free"], z["boost"],
-                                    {k: z[k] for k in ("min", "low", "high", "promo")},
-                                    z["spanned"], z["present"], z["managed"], z["cma"], z["protection"])
+        ours = procfs.zoneinfo_zone(
+            node,
+            name,
+            z["free"],
+            z["boost"],
+            {k: z[k] for k in ("min", "low", "high", "promo")},
+            z["spanned"],
+            z["present"],
+            z["managed"],
+            z["cma"],
+            z["protection"],
+        )
         assert ours == z["text"], name
 
 

@@ -6,8 +6,14 @@ import pytest
 
 import memlab
 from memlab import BadFree, BadSize, Machine, procfs
-from memlab.slub import (BadCache, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE, SlabCorruption,
-                         calculate_order, kmalloc_index, order_objects)
+from memlab.slub import (
+    SLAB_HWCACHE_ALIGN,
+    BadCache,
+    SlabCorruption,
+    calculate_order,
+    kmalloc_index,
+    order_objects,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -17,8 +23,11 @@ def geometry_check(text, cpus):
     assert len(rows) > 50
     m = Machine(ram="64MiB", cpus=cpus)
     ours = procfs.parse_slabinfo(procfs.slabinfo(m))
-    kmalloc_rows = [n for n in rows if n.startswith(("kmalloc-", "dma-kmalloc-")) and n[-1].isdigit()
-                    or n[-1] == "k" and "kmalloc" in n]
+    kmalloc_rows = [
+        n
+        for n in rows
+        if (n.startswith(("kmalloc-", "dma-kmalloc-")) and n[-1].isdigit()) or (n[-1] == "k" and "kmalloc" in n)
+    ]
     assert len(kmalloc_rows) >= 39
     for name in kmalloc_rows:
         if "rnd" in name:
@@ -67,21 +76,34 @@ def test_slabinfo_golden_header_and_row():
     text = procfs.slabinfo(m)
     lines = text.splitlines()
     assert lines[0] == "slabinfo - version: 2.1"
-    assert lines[1] == ("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
-                        "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
-                        "<sharedavail>")
+    assert lines[1] == (
+        "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
+        "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
+        "<sharedavail>"
+    )
     # newest cache first; the CPU slab's free objects count as active, as in the kernel
-    assert lines[2] == ("my_cache              39     39    104   39    1 : tunables    0    0    0 : "
-                        "slabdata      1      1      0")
+    assert lines[2] == (
+        "my_cache              39     39    104   39    1 : tunables    0    0    0 : slabdata      1      1      0"
+    )
     assert lines[-1].startswith("kmalloc-96             0      0     96   42    1 : tunables    0    0    0")
     assert objs[1] - objs[0] == 104
 
 
 def test_slabinfo_format_matches_real_file():
     text = (DATA / "host_slabinfo_6.18_2cpu.txt").read_text()
-    rebuilt = "".join(procfs.slabinfo_row(name, r["active_objs"], r["num_objs"], r["objsize"], r["objperslab"],
-                                          r["pagesperslab"], r["active_slabs"], r["num_slabs"])
-                      for name, r in procfs.parse_slabinfo(text).items())
+    rebuilt = "".join(
+        procfs.slabinfo_row(
+            name,
+            r["active_objs"],
+            r["num_objs"],
+            r["objsize"],
+            r["objperslab"],
+            r["pagesperslab"],
+            r["active_slabs"],
+            r["num_slabs"],
+        )
+        for name, r in procfs.parse_slabinfo(text).items()
+    )
     assert procfs.SLABINFO_HEADER + rebuilt == text
 
 
@@ -90,9 +112,9 @@ def test_sizes_alignment_and_ctor_offset():
     a = m.kmem_cache_create("odd", 13)
     assert (a.object_size, a.size, a.align, a.offset) == (13, 16, 8, 0)
     b = m.kmem_cache_create("aligned", 20, flags=SLAB_HWCACHE_ALIGN)
-    assert b.size == 32 and b.align == 32           # hardware cache line halved while size fits
+    assert b.size == 32 and b.align == 32  # hardware cache line halved while size fits
     c = m.kmem_cache_create("with_ctor", 64, ctor=lambda addr: None)
-    assert c.size == 72 and c.offset == 64            # free pointer moved after the object
+    assert c.size == 72 and c.offset == 64  # free pointer moved after the object
     d = m.kmem_cache_create("align256", 100, align=256)
     assert d.size == 256
 
@@ -105,7 +127,7 @@ def test_ctor_runs_once_per_object_when_slab_is_populated():
     assert len(seen) == c.objperslab and first == seen[0]
     m.kmem_cache_free(c, first)
     m.kmem_cache_alloc(c)
-    assert len(seen) == c.objperslab      # reuse does not run the constructor again
+    assert len(seen) == c.objperslab  # reuse does not run the constructor again
 
 
 def test_freelist_is_lifo_and_objects_are_sequential():
@@ -137,15 +159,15 @@ def test_slabs_come_from_the_buddy_allocator():
 
 def test_full_becomes_partial_and_empty_slabs_beyond_min_partial_are_freed():
     m = Machine(ram="256MiB")
-    c = m.kmem_cache_create("lists", 1024)          # 16 per 4-page slab; min_partial 5
+    c = m.kmem_cache_create("lists", 1024)  # 16 per 4-page slab; min_partial 5
     per = c.objperslab
     objs = [m.kmem_cache_alloc(c) for _ in range(per * 9)]
     assert len(c.full) == 8 and c.cpu_slab.inuse == per
-    m.kmem_cache_free(c, objs[0])                    # a full slab gets a free object
+    m.kmem_cache_free(c, objs[0])  # a full slab gets a free object
     assert len(c.partial) == 1 and len(c.full) == 7 and c.partial[0].state == "partial"
     pages_before = m.nr_free_pages
-    for slab_no in range(8):                         # empty the first 8 slabs completely
-        for o in objs[slab_no * per:(slab_no + 1) * per]:
+    for slab_no in range(8):  # empty the first 8 slabs completely
+        for o in objs[slab_no * per : (slab_no + 1) * per]:
             if o != objs[0]:
                 m.kmem_cache_free(c, o)
     assert c.min_partial == 5
@@ -158,9 +180,19 @@ def test_full_becomes_partial_and_empty_slabs_beyond_min_partial_are_freed():
 
 def test_kmalloc_size_classes():
     m = Machine(ram="64MiB")
-    cases = {1: "kmalloc-8", 8: "kmalloc-8", 9: "kmalloc-16", 65: "kmalloc-96", 96: "kmalloc-96",
-             97: "kmalloc-128", 129: "kmalloc-192", 193: "kmalloc-256", 1000: "kmalloc-1k",
-             4097: "kmalloc-8k", 8192: "kmalloc-8k"}
+    cases = {
+        1: "kmalloc-8",
+        8: "kmalloc-8",
+        9: "kmalloc-16",
+        65: "kmalloc-96",
+        96: "kmalloc-96",
+        97: "kmalloc-128",
+        129: "kmalloc-192",
+        193: "kmalloc-256",
+        1000: "kmalloc-1k",
+        4097: "kmalloc-8k",
+        8192: "kmalloc-8k",
+    }
     for size, name in cases.items():
         assert m.slub.kmalloc_cache_for(size).name == name
         addr = m.kmalloc(size)
@@ -180,7 +212,7 @@ def test_dma_kmalloc_slabs_live_in_zone_dma():
 def test_large_kmalloc_uses_pages_and_fails_above_4mib():
     m = Machine(ram="64MiB")
     free = m.nr_free_pages
-    addr = m.kmalloc(20000)                          # order 3
+    addr = m.kmalloc(20000)  # order 3
     assert m.ksize(addr) == 32768 and m.nr_free_pages == free - 8
     m.kfree(addr)
     assert m.nr_free_pages == free
@@ -249,17 +281,17 @@ def test_slub_debug_layout_and_poison():
     c = m.slub.find_cache("kmalloc-32")
     assert (c.object_size, c.inuse, c.offset, c.red_left_pad, c.size) == (32, 40, 40, 8, 64)
     addr = m.kmalloc(32)
-    assert m.read(addr - 8, 8) == b"\xcc" * 8                      # left red zone, active
-    assert m.read(addr, 32) == b"\x6b" * 31 + b"\xa5"               # POISON_FREE ... POISON_END
-    assert m.read(addr + 32, 8) == b"\xcc" * 8                      # right red zone
+    assert m.read(addr - 8, 8) == b"\xcc" * 8  # left red zone, active
+    assert m.read(addr, 32) == b"\x6b" * 31 + b"\xa5"  # POISON_FREE ... POISON_END
+    assert m.read(addr + 32, 8) == b"\xcc" * 8  # right red zone
     m.kfree(addr)
-    assert m.read(addr + 32, 8) == b"\xbb" * 8                      # inactive after free
+    assert m.read(addr + 32, 8) == b"\xbb" * 8  # inactive after free
 
 
 def test_slub_debug_catches_overflow_with_kernel_report():
     m = Machine(ram="64MiB", slub_debug="FZP")
     addr = m.kmalloc(32)
-    m.memset(addr, 0x41, 40)                                        # 8 bytes too many
+    m.memset(addr, 0x41, 40)  # 8 bytes too many
     with pytest.raises(SlabCorruption) as err:
         m.kfree(addr)
     report = err.value.report
@@ -271,7 +303,7 @@ def test_slub_debug_catches_overflow_with_kernel_report():
     assert lines[4].endswith("First byte 0x41 instead of 0xcc")
     assert any(line.startswith("FIX kmalloc-32: Restoring Right Redzone") for line in lines)
     assert report in m.dmesg()
-    assert m.ksize(addr) == 32                                      # the object was not freed
+    assert m.ksize(addr) == 32  # the object was not freed
 
 
 def test_slub_debug_catches_use_after_free():
@@ -279,9 +311,9 @@ def test_slub_debug_catches_use_after_free():
     c = m.kmem_cache_create("victim", 48)
     addr = m.kmem_cache_alloc(c)
     m.kmem_cache_free(c, addr)
-    m.write(addr + 4, b"\x00\x01")                                  # write after free
+    m.write(addr + 4, b"\x00\x01")  # write after free
     with pytest.raises(SlabCorruption, match="Poison overwritten"):
-        m.kmem_cache_alloc(c)                                       # the next allocation checks it
+        m.kmem_cache_alloc(c)  # the next allocation checks it
     c2 = c.cpu_slab
     assert c2.inuse == 0 and addr in [c2.object_address(i) for i in c2.freelist]
 
@@ -296,7 +328,7 @@ def test_internal_fragmentation_stats():
 
 def test_free_of_slab_tail_leftover_is_refused():
     m = Machine(ram="64MiB")
-    c = m.kmem_cache_create("leftover", 1000)           # 16 objects in 4 pages: 384 bytes left over
+    c = m.kmem_cache_create("leftover", 1000)  # 16 objects in 4 pages: 384 bytes left over
     x = m.kmem_cache_alloc(c)
     slab = c.cpu_slab
     beyond = slab.obj0 + slab.objects * c.size

@@ -6,7 +6,7 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from memlab import MemlabError, Machine, OutOfMemory, procfs
+from memlab import Machine, MemlabError, OutOfMemory, procfs
 from memlab.slub import SLAB_HWCACHE_ALIGN
 
 
@@ -15,8 +15,8 @@ class SlubMachine(RuleBasedStateMachine):
     def setup(self, debug, cpus):
         self.m = Machine(ram="24MiB", cpus=cpus, slub_debug=debug)
         self.caches = []
-        self.objects = []      # (cache, addr)
-        self.kmallocs = []     # (addr, size)
+        self.objects = []  # (cache, addr)
+        self.kmallocs = []  # (addr, size)
         self.n = 0
 
     @rule(size=st.integers(1, 3000), align=st.sampled_from([0, 8, 64]), hw=st.booleans())
@@ -37,7 +37,7 @@ class SlubMachine(RuleBasedStateMachine):
                 break
 
     @precondition(lambda self: self.objects)
-    @rule(i=st.integers(0, 10 ** 6))
+    @rule(i=st.integers(0, 10**6))
     def free(self, i):
         cache, addr = self.objects.pop(i % len(self.objects))
         self.m.kmem_cache_free(cache, addr)
@@ -52,7 +52,7 @@ class SlubMachine(RuleBasedStateMachine):
         self.kmallocs.append((addr, size))
 
     @precondition(lambda self: self.kmallocs)
-    @rule(i=st.integers(0, 10 ** 6))
+    @rule(i=st.integers(0, 10**6))
     def kfree(self, i):
         addr, _ = self.kmallocs.pop(i % len(self.kmallocs))
         self.m.kfree(addr)
@@ -77,7 +77,7 @@ class SlubMachine(RuleBasedStateMachine):
             self.caches.remove(cache)
 
     @precondition(lambda self: self.objects)
-    @rule(i=st.integers(0, 10 ** 6), delta=st.sampled_from([1, 3, -1]))
+    @rule(i=st.integers(0, 10**6), delta=st.sampled_from([1, 3, -1]))
     def bad_free(self, i, delta):
         cache, addr = self.objects[i % len(self.objects)]
         before = (procfs.slabinfo(self.m), procfs.buddyinfo(self.m))
@@ -94,8 +94,10 @@ class SlubMachine(RuleBasedStateMachine):
         m = self.m
         m.slub.check_invariants()
         m.check_invariants()
-        spans = sorted([(addr, addr + cache.object_size) for cache, addr in self.objects]
-                       + [(addr, addr + m.ksize(addr)) for addr, _ in self.kmallocs])
+        spans = sorted(
+            [(addr, addr + cache.object_size) for cache, addr in self.objects]
+            + [(addr, addr + m.ksize(addr)) for addr, _ in self.kmallocs]
+        )
         for (a0, a1), (b0, _) in zip(spans, spans[1:]):
             assert a1 <= b0, f"objects overlap: {a0:#x}-{a1:#x} and {b0:#x}"
         for cache in self.caches:

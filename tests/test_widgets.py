@@ -1,6 +1,5 @@
 """Dashboards driven from Python: set .value, click(), assert on the model."""
 
-
 import pytest
 
 W = pytest.importorskip("ipywidgets")
@@ -56,7 +55,7 @@ def test_free_chosen_block_merges_back():
     d.free_button.click()
     assert "merged up to order 5 at pfn 0" in d.status.value
     assert d.zone.free_area[5].free_list == [0]
-    d.free_button.click()     # nothing left
+    d.free_button.click()  # nothing left
     assert "No live block" in d.status.value
 
 
@@ -198,7 +197,7 @@ def test_mempool_dashboard_reserve_sleep_and_wake():
     assert "kworker/0:5" in d.state_text.value
     d.free_oldest_button.click()
     assert "woke kworker/0:5" in d.status.value and not d.pool.wait
-    assert len(d.held) == 3                     # the woken task now holds an element
+    assert len(d.held) == 3  # the woken task now holds an element
     d.pool.check_invariants()
 
 
@@ -307,7 +306,7 @@ def test_dma_dashboard_handshake_and_transfer():
 
 def test_dma_dashboard_errors_and_bounce():
     d = DmaDashboard()
-    d.address.value = "0x2000000"                        # 32 MiB: beyond ISA reach
+    d.address.value = "0x2000000"  # 32 MiB: beyond ISA reach
     d.program_button.click()
     assert "16 MiB" in d.status.value and "memlab-error" in d.status.value
     d.address.value = "0xfff8"

@@ -3,7 +3,7 @@
 import pytest
 
 import memlab
-from memlab import BadSize, parse_size, format_size
+from memlab import BadSize, format_size, parse_size
 from memlab.gfp import gfp_names, parse_gfp
 from memlab.units import order_for_size
 from memlab.workloads import buddy_v1, fill_and_free
@@ -26,7 +26,7 @@ def test_buddy_v1_order_mix():
     r = buddy_v1(z, 20000, seed=5)
     orders = [p.order for p in r.live]
     share_small = sum(o <= 3 for o in orders) / len(orders)
-    assert 0.9 < share_small < 0.99       # 96 % of allocations are orders 0-3
+    assert 0.9 < share_small < 0.99  # 96 % of allocations are orders 0-3
     assert max(orders) == 10
 
 
@@ -46,8 +46,18 @@ def test_fill_and_free():
         fill_and_free(memlab.Zone("Normal", 16), seed=1, free_share=1.5)
 
 
-@pytest.mark.parametrize("text,value", [("4096", 4096), ("4k", 4096), ("1GiB", 1 << 30), ("16 MiB", 16 << 20),
-                                        ("1.5KiB", 1536), (8192, 8192), ("2GB", 2 << 30)])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("4096", 4096),
+        ("4k", 4096),
+        ("1GiB", 1 << 30),
+        ("16 MiB", 16 << 20),
+        ("1.5KiB", 1536),
+        (8192, 8192),
+        ("2GB", 2 << 30),
+    ],
+)
 def test_parse_size(text, value):
     assert parse_size(text) == value
 

@@ -27,17 +27,28 @@ from ..records import Record
 from ..units import PAGE_SIZE, order_for_size
 
 __all__ = [
-    "Device", "DmaApi", "DmaPool", "DmaMapping", "CoherentAlloc", "DMA_BIT_MASK", "DMA_TO_DEVICE",
-    "DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL", "DMA_MAPPING_ERROR", "IO_TLB_SHIFT", "IO_TLB_SIZE",
-    "IO_TLB_SEGSIZE", "CACHE_LINE",
+    "Device",
+    "DmaApi",
+    "DmaPool",
+    "DmaMapping",
+    "CoherentAlloc",
+    "DMA_BIT_MASK",
+    "DMA_TO_DEVICE",
+    "DMA_FROM_DEVICE",
+    "DMA_BIDIRECTIONAL",
+    "DMA_MAPPING_ERROR",
+    "IO_TLB_SHIFT",
+    "IO_TLB_SIZE",
+    "IO_TLB_SEGSIZE",
+    "CACHE_LINE",
 ]
 
 DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE = 0, 1, 2
 _DIR_NAMES = {0: "DMA_BIDIRECTIONAL", 1: "DMA_TO_DEVICE", 2: "DMA_FROM_DEVICE"}
 DMA_MAPPING_ERROR = (1 << 64) - 1
-IO_TLB_SHIFT = 11           # swiotlb slot: 2 KiB
+IO_TLB_SHIFT = 11  # swiotlb slot: 2 KiB
 IO_TLB_SIZE = 1 << IO_TLB_SHIFT
-IO_TLB_SEGSIZE = 128        # at most 128 contiguous slots per mapping: 256 KiB
+IO_TLB_SEGSIZE = 128  # at most 128 contiguous slots per mapping: 256 KiB
 CACHE_LINE = 64
 
 
@@ -45,6 +56,10 @@ def DMA_BIT_MASK(n):
     """include/linux/dma-mapping.h DMA_BIT_MASK(n): the highest address a
     device with ``n`` address bits can reach."""
     return (1 << 64) - 1 if n == 64 else (1 << n) - 1
+
+
+#: The kernel's default DMA mask: 32 bits (dma_coerce_mask_and_coherent() default).
+_DEFAULT_MASK = DMA_BIT_MASK(32)
 
 
 @dataclass(slots=True)
@@ -76,14 +91,14 @@ class Device:
     The device side: :meth:`dma_write` (device writes memory at a DMA
     address) and :meth:`dma_read`."""
 
-    def __init__(self, machine, name, dma_mask=DMA_BIT_MASK(32), coherent=True):
+    def __init__(self, machine, name, dma_mask=_DEFAULT_MASK, coherent=True):
         self.machine = machine
         self.name = name
         self.dma_mask = dma_mask
         self.coherent_dma_mask = dma_mask
         self.coherent = coherent
-        self.mappings = {}            # dma_handle -> DmaMapping
-        self.coherent_allocs = {}     # dma_handle -> CoherentAlloc
+        self.mappings = {}  # dma_handle -> DmaMapping
+        self.coherent_allocs = {}  # dma_handle -> CoherentAlloc
 
     def dma_set_mask(self, mask):
         """dma_set_mask(): fails (-EIO) for masks below 24 bits."""
@@ -124,15 +139,15 @@ class DmaApi:
         self.machine = machine
         self.swiotlb_slots = swiotlb_size >> IO_TLB_SHIFT
         order = order_for_size(swiotlb_size)
-        self._swiotlb_page = machine.alloc_pages(order, "GFP_DMA32")    # below 4 GiB
+        self._swiotlb_page = machine.alloc_pages(order, "GFP_DMA32")  # below 4 GiB
         self.swiotlb_start = self._swiotlb_page.phys_addr
         self.slot_used = bytearray(self.swiotlb_slots)
         self.bounce_copies = 0
-        self.cache = {}               # line physical address -> [bytes, dirty]
+        self.cache = {}  # line physical address -> [bytes, dirty]
         self.debug_log = []
 
     # --------------------------------------------------------- coherent
-    def dma_alloc_coherent(self, dev, size):
+    def dma_alloc_coherent(self, dev: Device, size: int) -> tuple[int, int]:
         """dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): zeroed pages
         from a zone the device reaches (ZONE_DMA for masks under 32 bits,
         ZONE_DMA32 up to 32 bits); returns ``(cpu_addr, dma_handle)``.
@@ -157,13 +172,15 @@ class DmaApi:
         if entry is None or entry.cpu_addr != cpu_addr:
             raise DmaError(f"dma_free_coherent: {dma_handle:#x} is not a coherent allocation of {dev.name}")
         if entry.size != size:
-            raise DmaError(f"DMA-API: {dev.name}: device driver frees DMA memory with different size "
-                           f"[device address={dma_handle:#x}] [map size={entry.size} bytes] [unmap size={size} bytes]")
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver frees DMA memory with different size "
+                f"[device address={dma_handle:#x}] [map size={entry.size} bytes] [unmap size={size} bytes]"
+            )
         del dev.coherent_allocs[dma_handle]
         self.machine.free_pages(entry.page, entry.page.order)
 
     # --------------------------------------------------------- streaming
-    def dma_map_single(self, dev, cpu_addr, size, direction):
+    def dma_map_single(self, dev: Device, cpu_addr: int, size: int, direction: int) -> int:
         """dma_map_single(dev, ptr, size, dir): the DMA address of a kernel
         buffer. If the buffer lies above the device's mask, swiotlb bounces
         it through its pool below 4 GiB (copying it there now for
@@ -172,33 +189,42 @@ class DmaApi:
         Kernel: kernel/dma/mapping.c dma_map_page_attrs() ->
         dma_direct_map_page() -> swiotlb_map()."""
         if direction not in _DIR_NAMES:
-            raise DmaError(f"dma_map_single: direction {direction!r} is not DMA_TO_DEVICE, DMA_FROM_DEVICE or "
-                           f"DMA_BIDIRECTIONAL (DMA_NONE is only for debugging)")
+            raise DmaError(
+                f"dma_map_single: direction {direction!r} is not DMA_TO_DEVICE, DMA_FROM_DEVICE or "
+                f"DMA_BIDIRECTIONAL (DMA_NONE is only for debugging)"
+            )
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"dma_map_single: size {size!r} must be > 0")
         phys = virt_to_phys(cpu_addr)
         if not 0 <= phys < self.machine.ram:
-            raise DmaError(f"dma_map_single: {cpu_addr:#x} is not a direct-map (kmalloc or page) address; "
-                           f"vmalloc memory cannot be mapped with dma_map_single")
-        self._writeback(phys, size)                      # arch_sync_dma_for_device on non-coherent
+            raise DmaError(
+                f"dma_map_single: {cpu_addr:#x} is not a direct-map (kmalloc or page) address; "
+                f"vmalloc memory cannot be mapped with dma_map_single"
+            )
+        self._writeback(phys, size)  # arch_sync_dma_for_device on non-coherent
         if phys + size - 1 <= dev.dma_mask:
             handle = phys
             bounce = None
         else:
             nslots = -(-size // IO_TLB_SIZE)
             if nslots > IO_TLB_SEGSIZE:
-                self.debug_log.append(f"swiotlb: {dev.name}: mapping of {size} bytes exceeds the 256 KiB "
-                                      f"(IO_TLB_SEGSIZE) limit")
+                self.debug_log.append(
+                    f"swiotlb: {dev.name}: mapping of {size} bytes exceeds the 256 KiB (IO_TLB_SEGSIZE) limit"
+                )
                 return DMA_MAPPING_ERROR
             start = self._find_slots(nslots)
             if start is None:
-                self.debug_log.append(f"{dev.name}: swiotlb buffer is full (sz: {size} bytes), total "
-                                      f"{self.swiotlb_slots} (slots), used {sum(self.slot_used)} (slots)")
+                self.debug_log.append(
+                    f"{dev.name}: swiotlb buffer is full (sz: {size} bytes), total "
+                    f"{self.swiotlb_slots} (slots), used {sum(self.slot_used)} (slots)"
+                )
                 return DMA_MAPPING_ERROR
             handle = self.swiotlb_start + (start << IO_TLB_SHIFT)
             if handle + size - 1 > dev.dma_mask:
-                self.debug_log.append(f"{dev.name}: swiotlb addr {handle:#x}+{size} overflow (mask "
-                                      f"{dev.dma_mask:#x}): the bounce pool itself is out of the device's reach")
+                self.debug_log.append(
+                    f"{dev.name}: swiotlb addr {handle:#x}+{size} overflow (mask "
+                    f"{dev.dma_mask:#x}): the bounce pool itself is out of the device's reach"
+                )
                 return DMA_MAPPING_ERROR
             for i in range(start, start + nslots):
                 self.slot_used[i] = 1
@@ -248,15 +274,22 @@ class DmaApi:
     def _mapping(self, dev, dma_addr, size, direction, what):
         m = dev.mappings.get(dma_addr)
         if m is None:
-            raise DmaError(f"DMA-API: {dev.name}: device driver tries to {what} DMA memory it has not allocated "
-                           f"[device address={dma_addr:#x}] [size={size} bytes] (unmapped twice, or never mapped)")
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver tries to {what} DMA memory it has not allocated "
+                f"[device address={dma_addr:#x}] [size={size} bytes] (unmapped twice, or never mapped)"
+            )
         if m.size != size:
-            raise DmaError(f"DMA-API: {dev.name}: device driver frees DMA memory with different size "
-                           f"[device address={dma_addr:#x}] [map size={m.size} bytes] [unmap size={size} bytes]")
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver frees DMA memory with different size "
+                f"[device address={dma_addr:#x}] [map size={m.size} bytes] [unmap size={size} bytes]"
+            )
         if m.direction != direction:
-            raise DmaError(f"DMA-API: {dev.name}: device driver frees DMA memory with different direction "
-                           f"[device address={dma_addr:#x}] [size={size} bytes] [mapped with {_DIR_NAMES[m.direction]}] "
-                           f"[unmapped with {_DIR_NAMES.get(direction, direction)}]")
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver frees DMA memory with different direction "
+                f"[device address={dma_addr:#x}] [size={size} bytes] "
+                f"[mapped with {_DIR_NAMES[m.direction]}] "
+                f"[unmapped with {_DIR_NAMES.get(direction, direction)}]"
+            )
         return m
 
     def _find_slots(self, n):
@@ -286,7 +319,7 @@ class DmaApi:
                 self.cache[line] = [bytearray(self.machine.mem.read(line, CACHE_LINE)), False]
             out += self.cache[line][0]
         start = phys & (CACHE_LINE - 1)
-        return bytes(out[start:start + n])
+        return bytes(out[start : start + n])
 
     def cpu_write(self, cpu_addr, data, dev=None):
         """A CPU store: straight to memory for coherent devices; into
@@ -333,8 +366,8 @@ class DmaPool:
             raise BadSize(f"dma_pool_create({name!r}): align {align} is not a power of two")
         self.api, self.name, self.dev = api, name, dev
         self.size = -(-size // align) * align
-        self.pages = []                   # (cpu_addr, dma)
-        self.free = []                    # (cpu_addr, dma), LIFO
+        self.pages = []  # (cpu_addr, dma)
+        self.free = []  # (cpu_addr, dma), LIFO
         self.live = {}
         self.destroyed = False
 
@@ -360,8 +393,10 @@ class DmaPool:
 
     def dma_pool_destroy(self):
         if self.live:
-            raise DmaError(f"dma_pool_destroy {self.name}: {len(self.live)} blocks still in use (the kernel prints "
-                           f"'dma_pool_destroy {self.name}, ... busy')")
+            raise DmaError(
+                f"dma_pool_destroy {self.name}: {len(self.live)} blocks still in use (the kernel prints "
+                f"'dma_pool_destroy {self.name}, ... busy')"
+            )
         for cpu, dma in self.pages:
             self.api.dma_free_coherent(self.dev, PAGE_SIZE, cpu, dma)
         self.pages.clear()

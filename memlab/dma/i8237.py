@@ -25,15 +25,28 @@ from ..errors import DmaError
 from ..records import Record, StrEnum
 
 __all__ = [
-    "Dma8237", "DmaChannel", "IsaDevice", "BusState", "BusCycle", "SIGNALS", "MAX_DMA_ADDRESS",
-    "DMA_MODE_READ", "DMA_MODE_WRITE", "DMA_MODE_CASCADE", "DMA_AUTOINIT", "DMA_MODE_VERIFY",
-    "DMA_MODE_DEMAND", "DMA_MODE_SINGLE", "DMA_MODE_BLOCK", "DMA_MODE_DECREMENT",
+    "Dma8237",
+    "DmaChannel",
+    "IsaDevice",
+    "BusState",
+    "BusCycle",
+    "SIGNALS",
+    "MAX_DMA_ADDRESS",
+    "DMA_MODE_READ",
+    "DMA_MODE_WRITE",
+    "DMA_MODE_CASCADE",
+    "DMA_AUTOINIT",
+    "DMA_MODE_VERIFY",
+    "DMA_MODE_DEMAND",
+    "DMA_MODE_SINGLE",
+    "DMA_MODE_BLOCK",
+    "DMA_MODE_DECREMENT",
 ]
 
 # <asm/dma.h> mode values (bits 7-6 mode, 5 decrement, 4 autoinit, 3-2 transfer type)
-DMA_MODE_VERIFY = 0x40      # single mode, verify (no strobes)
-DMA_MODE_READ = 0x44        # Linux: I/O to memory (the 8237's "write transfer"), single mode
-DMA_MODE_WRITE = 0x48       # Linux: memory to I/O (the 8237's "read transfer"), single mode
+DMA_MODE_VERIFY = 0x40  # single mode, verify (no strobes)
+DMA_MODE_READ = 0x44  # Linux: I/O to memory (the 8237's "write transfer"), single mode
+DMA_MODE_WRITE = 0x48  # Linux: memory to I/O (the 8237's "read transfer"), single mode
 DMA_MODE_CASCADE = 0xC0
 DMA_AUTOINIT = 0x10
 DMA_MODE_DECREMENT = 0x20
@@ -42,9 +55,9 @@ MAX_DMA_ADDRESS = 16 << 20  # ISA DMA reaches the first 16 MiB (24 address lines
 
 SIGNALS = ("DREQ", "HRQ", "HLDA", "DACK", "AEN", "MEMR", "MEMW", "IOR", "IOW", "EOP")
 _PAGE_PORTS = {0: 0x87, 1: 0x83, 2: 0x81, 3: 0x82, 4: 0x8F, 5: 0x8B, 6: 0x89, 7: 0x8A}
-_NO_STROBES = (0, 0, 0, 0)          # MEMR, MEMW, IOR, IOW
-_WRITE_STROBES = (0, 1, 1, 0)       # IOR + MEMW: device -> memory
-_READ_STROBES = (1, 0, 0, 1)        # MEMR + IOW: memory -> device
+_NO_STROBES = (0, 0, 0, 0)  # MEMR, MEMW, IOR, IOW
+_WRITE_STROBES = (0, 1, 1, 0)  # IOR + MEMW: device -> memory
+_READ_STROBES = (1, 0, 0, 1)  # MEMR + IOW: memory -> device
 
 
 class BusState(StrEnum):
@@ -85,8 +98,18 @@ class DmaChannel:
     (16 bits each), the mode register, the page register, the mask bit, the
     terminal-count and software-request bits, and the attached device."""
 
-    __slots__ = ("base_addr", "cur_addr", "base_count", "cur_count", "mode", "page", "masked", "tc", "request",
-                 "device")
+    __slots__ = (
+        "base_addr",
+        "cur_addr",
+        "base_count",
+        "cur_count",
+        "mode",
+        "page",
+        "masked",
+        "tc",
+        "request",
+        "device",
+    )
 
     def __init__(self):
         self.base_addr = self.cur_addr = 0
@@ -111,11 +134,11 @@ class IsaDevice:
         self.pos = 0
         self.consumed = bytearray()
         self.burst = burst
-        self.burst_left = burst          # demand mode: transfers left before DREQ drops for a moment
+        self.burst_left = burst  # demand mode: transfers left before DREQ drops for a moment
         self.dreq = False
 
     def produce(self, n=1):
-        out = bytes(self.data[self.pos:self.pos + n])
+        out = bytes(self.data[self.pos : self.pos + n])
         out += bytes(n - len(out))
         self.pos += n
         return out
@@ -144,7 +167,7 @@ class Dma8237:
         self.state = BusState.SI
         self.hrq = self.hlda = False
         self.active = None
-        self.cpu_bus_cycle = cpu_bus_cycle     # clocks the CPU needs to finish its bus cycle
+        self.cpu_bus_cycle = cpu_bus_cycle  # clocks the CPU needs to finish its bus cycle
         self._cpu_wait = 0
         self.trace = []
         self.clocks = 0
@@ -169,11 +192,13 @@ class Dma8237:
             high = self.flip_flop[ctrl]
             self.flip_flop[ctrl] = not high
             if reg % 2 == 0:
-                ch.base_addr = ch.cur_addr = (ch.base_addr & 0x00FF) | (value << 8) if high else \
-                    (ch.base_addr & 0xFF00) | value
+                ch.base_addr = ch.cur_addr = (
+                    (ch.base_addr & 0x00FF) | (value << 8) if high else (ch.base_addr & 0xFF00) | value
+                )
             else:
-                ch.base_count = ch.cur_count = (ch.base_count & 0x00FF) | (value << 8) if high else \
-                    (ch.base_count & 0xFF00) | value
+                ch.base_count = ch.cur_count = (
+                    (ch.base_count & 0x00FF) | (value << 8) if high else (ch.base_count & 0xFF00) | value
+                )
         elif reg == 8:
             self.command[ctrl] = value
         elif reg == 9:
@@ -187,16 +212,16 @@ class Dma8237:
             ch.mode = value & 0xFC
         elif reg == 12:
             self.flip_flop[ctrl] = False
-        elif reg == 13:                                   # master clear
+        elif reg == 13:  # master clear
             self.flip_flop[ctrl] = False
             self.command[ctrl] = 0
-            for ch in self.channels[first:first + 4]:
+            for ch in self.channels[first : first + 4]:
                 ch.masked, ch.request, ch.tc = True, False, False
         elif reg == 14:
-            for ch in self.channels[first:first + 4]:
+            for ch in self.channels[first : first + 4]:
                 ch.masked = False
         elif reg == 15:
-            for i, ch in enumerate(self.channels[first:first + 4]):
+            for i, ch in enumerate(self.channels[first : first + 4]):
                 ch.masked = bool(value >> i & 1)
 
     def inb(self, port):
@@ -212,7 +237,7 @@ class Dma8237:
             return (value >> 8) & 0xFF if high else value & 0xFF
         if reg == 8:
             status = 0
-            for i, ch in enumerate(self.channels[first:first + 4]):
+            for i, ch in enumerate(self.channels[first : first + 4]):
                 status |= (ch.tc << i) | ((ch.request or bool(ch.device and ch.device.dreq)) << (i + 4))
                 ch.tc = False
             return status
@@ -226,8 +251,9 @@ class Dma8237:
             return 0, port
         if 0xC0 <= port <= 0xDF and port % 2 == 0:
             return 1, (port - 0xC0) // 2
-        raise DmaError(f"port {port:#x} is not a DMA controller port (0x00-0x0F, 0xC0-0xDE even, page "
-                       f"registers 0x81-0x8F)")
+        raise DmaError(
+            f"port {port:#x} is not a DMA controller port (0x00-0x0F, 0xC0-0xDE even, page registers 0x81-0x8F)"
+        )
 
     # ------------------------------------------------- Linux <asm/dma.h>
     def claim_dma_lock(self):
@@ -258,18 +284,20 @@ class Dma8237:
         self._check_nr(dmanr)
         self.outb(0, 0x0C if dmanr <= 3 else 0xD8)
 
-    def set_dma_mode(self, dmanr, mode):
+    def set_dma_mode(self, dmanr: int, mode: int) -> None:
         self._check_nr(dmanr)
         self.outb((mode & 0xFC) | (dmanr & 3), 0x0B if dmanr <= 3 else 0xD6)
 
-    def set_dma_addr(self, dmanr, a):
+    def set_dma_addr(self, dmanr: int, a: int) -> None:
         """set_dma_addr(): page register gets bits 23-16, the address register
         bits 15-0 (for 16-bit channels: bits 16-1, counting words). memlab
         refuses addresses ISA DMA cannot reach."""
         self._check_nr(dmanr)
         if a.__class__ is not int or a < 0 or a >= MAX_DMA_ADDRESS:
-            raise DmaError(f"set_dma_addr: {a!r} is above 16 MiB (MAX_DMA_ADDRESS {MAX_DMA_ADDRESS:#x}): ISA DMA "
-                           f"has 24 address lines; allocate the buffer with GFP_DMA (ZONE_DMA)")
+            raise DmaError(
+                f"set_dma_addr: {a!r} is above 16 MiB (MAX_DMA_ADDRESS {MAX_DMA_ADDRESS:#x}): ISA DMA "
+                f"has 24 address lines; allocate the buffer with GFP_DMA (ZONE_DMA)"
+            )
         if dmanr >= 4 and a & 1:
             raise DmaError(f"set_dma_addr: 16-bit channel {dmanr} needs an even address, got {a:#x}")
         self.channels[dmanr].page = (a >> 16) & (0xFE if dmanr >= 4 else 0xFF)
@@ -278,7 +306,7 @@ class Dma8237:
         self.outb(word & 0xFF, port)
         self.outb((word >> 8) & 0xFF, port)
 
-    def set_dma_count(self, dmanr, count):
+    def set_dma_count(self, dmanr: int, count: int) -> None:
         """set_dma_count(): the count register gets ``count - 1`` (bytes, or
         words on 16-bit channels)."""
         self._check_nr(dmanr)
@@ -288,12 +316,17 @@ class Dma8237:
         ch = self.channels[dmanr]
         start = (ch.page << 16) | (ch.base_addr if dmanr <= 3 else ch.base_addr << 1)
         boundary = 0x10000 if dmanr <= 3 else 0x20000
-        lo, hi = (start - count + (1 if dmanr <= 3 else 2), start) if ch.mode & DMA_MODE_DECREMENT else \
-            (start, start + count - 1)
+        lo, hi = (
+            (start - count + (1 if dmanr <= 3 else 2), start)
+            if ch.mode & DMA_MODE_DECREMENT
+            else (start, start + count - 1)
+        )
         if lo < 0 or lo // boundary != hi // boundary:
-            raise DmaError(f"set_dma_count: {lo:#x}..{hi:#x} crosses a {boundary >> 10} KiB boundary: the "
-                           f"8237's address counter would wrap inside the page (the page register does not "
-                           f"count), so the transfer would overwrite the start of the page")
+            raise DmaError(
+                f"set_dma_count: {lo:#x}..{hi:#x} crosses a {boundary >> 10} KiB boundary: the "
+                f"8237's address counter would wrap inside the page (the page register does not "
+                f"count), so the transfer would overwrite the start of the page"
+            )
         c = count - 1 if dmanr <= 3 else (count >> 1) - 1
         port = ((dmanr & 3) << 1) + 1 if dmanr <= 3 else 0xC2 + ((dmanr & 3) << 2)
         self.outb(c & 0xFF, port)
@@ -352,7 +385,7 @@ class Dma8237:
             if self.command[0 if first_ctrl else 1] & 0x10:
                 group = [0, 1, 2, 3] if first_ctrl else [5, 6, 7]
                 i = group.index(last)
-                rotated = group[i + 1:] + group[:i + 1]
+                rotated = group[i + 1 :] + group[: i + 1]
                 order = ([5, 6, 7] + rotated) if first_ctrl else (rotated + [0, 1, 2, 3])
         for n in order:
             ch = self.channels[n]
@@ -383,7 +416,7 @@ class Dma8237:
             else:
                 self.hlda = True
                 n = self._requesting()
-                if n is None:                             # the request went away
+                if n is None:  # the request went away
                     self.hrq = self.hlda = False
                     self.state = BusState.SI
                 else:
@@ -408,8 +441,17 @@ class Dma8237:
             return row
         if self.hlda:
             self.cpu_held_clocks += 1
-        row = BusCycle(self.clocks, st, [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels],
-                       int(self.hrq), int(self.hlda), dack, aen, *strobes, eop)
+        row = BusCycle(
+            self.clocks,
+            st,
+            [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels],
+            int(self.hrq),
+            int(self.hlda),
+            dack,
+            aen,
+            *strobes,
+            eop,
+        )
         self.trace.append(row)
         return row
 
@@ -417,10 +459,10 @@ class Dma8237:
         """(MEMR, MEMW, IOR, IOW) during S2-S4 for the channel's transfer type."""
         kind = self.channels[n].mode & 0x0C
         if kind == 0x04:
-            return _WRITE_STROBES                 # write transfer: device -> memory (IOR + MEMW)
+            return _WRITE_STROBES  # write transfer: device -> memory (IOR + MEMW)
         if kind == 0x08:
-            return _READ_STROBES                  # read transfer: memory -> device (MEMR + IOW)
-        return _NO_STROBES                        # verify
+            return _READ_STROBES  # read transfer: memory -> device (MEMR + IOW)
+        return _NO_STROBES  # verify
 
     def _move_one(self, n):
         """One datum moves (fly-by); counters step; True at terminal count."""
@@ -439,7 +481,7 @@ class Dma8237:
         self.transfers += 1
         if ch.request and ch.mode & 0xC0 != DMA_MODE_BLOCK:
             ch.request = False
-        if ch.cur_count == 0xFFFF:                # rollover: terminal count
+        if ch.cur_count == 0xFFFF:  # rollover: terminal count
             ch.tc = True
             ch.request = False
             if ch.mode & DMA_AUTOINIT:
@@ -463,7 +505,7 @@ class Dma8237:
                 if dev.burst_left > 0:
                     return BusState.S1
                 dev.burst_left = dev.burst
-        self.hrq = self.hlda = False              # release the bus (single mode: after every datum)
+        self.hrq = self.hlda = False  # release the bus (single mode: after every datum)
         self.active = None
         return BusState.SI
 
@@ -491,7 +533,7 @@ class Dma8237:
                 ch.device.dreq = True
                 self.clock()
                 guard += 1
-            while self.state is not BusState.SI:                      # let the last cycle finish
+            while self.state is not BusState.SI:  # let the last cycle finish
                 self.clock()
             return remaining
         import numpy as np
@@ -517,16 +559,16 @@ class Dma8237:
                 data = data.reshape(-1, width)[::-1].ravel()
             ch.device.consumed += data.tobytes()
         mode = ch.mode & 0xC0
-        per = 4                                    # S1-S4, the bus held by the controller
-        arbitration = 1 + self.cpu_bus_cycle + 1   # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
+        per = 4  # S1-S4, the bus held by the controller
+        arbitration = 1 + self.cpu_bus_cycle + 1  # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
         if mode == DMA_MODE_SINGLE:
-            grants = remaining                     # the bus goes back after every datum
+            grants = remaining  # the bus goes back after every datum
         elif mode == DMA_MODE_BLOCK:
             grants = 1
         else:
             grants = -(-remaining // max(1, ch.device.burst))
         clocks = remaining * per + grants * arbitration
-        held = remaining * per + grants            # HLDA is up from the last S0 clock to S4
+        held = remaining * per + grants  # HLDA is up from the last S0 clock to S4
         self.clocks += clocks
         self.cpu_held_clocks += held
         self.transfers += remaining

@@ -27,7 +27,7 @@ class I386Highmem:
         self.ram = parse_size(ram)
         self.nr_pages = self.ram >> PAGE_SHIFT
         self.lowmem_pages = min(self.nr_pages, I386_MAXMEM >> PAGE_SHIFT)
-        self.pkmap = [None] * I386_LAST_PKMAP      # slot -> pfn
+        self.pkmap = [None] * I386_LAST_PKMAP  # slot -> pfn
         self.pkmap_count = [0] * I386_LAST_PKMAP
         self.layout = I386_LAYOUT
 
@@ -54,8 +54,9 @@ class I386Highmem:
             try:
                 slot = self.pkmap.index(None)
             except ValueError:
-                raise SyscallError("EAGAIN", "kmap: all 1024 PKMAP slots are in use; the caller would sleep "
-                                             "until a kunmap()") from None
+                raise SyscallError(
+                    "EAGAIN", "kmap: all 1024 PKMAP slots are in use; the caller would sleep until a kunmap()"
+                ) from None
             self.pkmap[slot] = pfn
         self.pkmap_count[slot] += 1
         return I386_PKMAP_BASE + (slot << PAGE_SHIFT)

@@ -19,8 +19,17 @@ from ..errors import BadSize, MemlabError, SyscallError
 from ..layout import PAGE_OFFSET, VMALLOC_END, VMALLOC_START, region_of, virt_to_phys
 from ..records import Record
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .pgtable import (PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PSE, PTE_RW, WalkResult, WalkStep,
-                      pgtable_indices)
+from .pgtable import (
+    PTE_ACCESSED,
+    PTE_DIRTY,
+    PTE_NX,
+    PTE_PRESENT,
+    PTE_PSE,
+    PTE_RW,
+    WalkResult,
+    WalkStep,
+    pgtable_indices,
+)
 
 __all__ = ["KernelSpace", "VmapArea"]
 
@@ -45,9 +54,9 @@ class KernelSpace:
 
     def __init__(self, machine):
         self.machine = machine
-        self.vmap_areas = []            # VmapArea records, in address order
+        self.vmap_areas = []  # VmapArea records, in address order
         self._next = VMALLOC_START
-        self._pte = {}                  # vmalloc page address -> pfn (or io phys >> 12)
+        self._pte = {}  # vmalloc page address -> pfn (or io phys >> 12)
 
     def vmalloc(self, size):
         """Kernel: mm/vmalloc.c vmalloc(): ``size`` bytes, virtually
@@ -65,7 +74,7 @@ class KernelSpace:
                 self.machine.free_pages(p, 0)
             raise
         start = self._next
-        self._next += (pages + 1) * PAGE_SIZE                  # plus a guard page
+        self._next += (pages + 1) * PAGE_SIZE  # plus a guard page
         for i, page in enumerate(got):
             self._pte[start + i * PAGE_SIZE] = page.pfn
         self.vmap_areas.append(VmapArea(start, (pages + 1) * PAGE_SIZE, [p.pfn for p in got], None, "vmalloc"))
@@ -86,8 +95,11 @@ class KernelSpace:
         """Kernel: ioremap(): map device registers (physical addresses
         outside RAM, e.g. a PCI BAR) into vmalloc space, uncached."""
         if phys_addr < self.machine.ram and phys_addr + size > 0:
-            raise SyscallError("EINVAL", f"ioremap: {phys_addr:#x} is RAM; ioremap is for device memory (MMIO), "
-                                         f"RAM is already in the direct map")
+            raise SyscallError(
+                "EINVAL",
+                f"ioremap: {phys_addr:#x} is RAM; ioremap is for device memory (MMIO), "
+                f"RAM is already in the direct map",
+            )
         pages = -(-((phys_addr & 0xFFF) + size) // PAGE_SIZE)
         start = self._next
         self._next += (pages + 1) * PAGE_SIZE
@@ -108,10 +120,22 @@ class KernelSpace:
             phys = virt_to_phys(vaddr)
             pgd.entry, pgd.present = (1 << PAGE_SHIFT) | PTE_PRESENT | PTE_RW | PTE_ACCESSED, True
             gib = phys >> 30
-            steps.append(WalkStep("PUD", idx[1], None, (gib << 30) | PTE_PRESENT | PTE_RW | PTE_ACCESSED | PTE_DIRTY
-                                  | PTE_PSE | PTE_NX, True, huge="1 GiB page (PS bit): the walk ends here"))
-            return steps, WalkResult(phys=phys, pfn=phys >> PAGE_SHIFT, flags=PTE_PRESENT | PTE_RW | PTE_PSE | PTE_NX,
-                                     note="direct map: __pa(vaddr) = vaddr - PAGE_OFFSET")
+            steps.append(
+                WalkStep(
+                    "PUD",
+                    idx[1],
+                    None,
+                    (gib << 30) | PTE_PRESENT | PTE_RW | PTE_ACCESSED | PTE_DIRTY | PTE_PSE | PTE_NX,
+                    True,
+                    huge="1 GiB page (PS bit): the walk ends here",
+                )
+            )
+            return steps, WalkResult(
+                phys=phys,
+                pfn=phys >> PAGE_SHIFT,
+                flags=PTE_PRESENT | PTE_RW | PTE_PSE | PTE_NX,
+                note="direct map: __pa(vaddr) = vaddr - PAGE_OFFSET",
+            )
         page_addr = vaddr & ~0xFFF
         if VMALLOC_START <= vaddr <= VMALLOC_END and page_addr in self._pte:
             pfn = self._pte[page_addr]
@@ -120,7 +144,13 @@ class KernelSpace:
             steps.append(WalkStep("PUD", idx[1], None, (3 << PAGE_SHIFT) | upper, True))
             steps.append(WalkStep("PMD", idx[2], None, (4 << PAGE_SHIFT) | upper, True))
             steps.append(WalkStep("PTE", idx[3], None, (pfn << PAGE_SHIFT) | upper | PTE_DIRTY | PTE_NX, True))
-            return steps, WalkResult(phys=(pfn << PAGE_SHIFT) | idx[4], pfn=pfn, flags=PTE_PRESENT | PTE_RW | PTE_NX,
-                                     note="vmalloc space: 4 KiB pages, physically scattered")
-        return steps, WalkResult(fault=f"kernel address in '{region_of(vaddr)}' with no mapping here: in ring 0 "
-                                       f"this is an oops (unable to handle page fault)")
+            return steps, WalkResult(
+                phys=(pfn << PAGE_SHIFT) | idx[4],
+                pfn=pfn,
+                flags=PTE_PRESENT | PTE_RW | PTE_NX,
+                note="vmalloc space: 4 KiB pages, physically scattered",
+            )
+        return steps, WalkResult(
+            fault=f"kernel address in '{region_of(vaddr)}' with no mapping here: in ring 0 "
+            f"this is an oops (unable to handle page fault)"
+        )

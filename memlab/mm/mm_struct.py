@@ -17,7 +17,7 @@ from bisect import bisect_right
 from ..errors import BadSize
 from ..layout import is_canonical
 from ..units import PAGE_SHIFT
-from .pgtable import LEVELS, PageTables, WalkResult
+from .pgtable import LEVELS, PageTables, WalkResult, WalkStep
 from .vma import Vma
 
 __all__ = ["MmStruct"]
@@ -30,7 +30,7 @@ class MmStruct:
     def __init__(self, machine, owner):
         self.machine = machine
         self.owner = owner
-        self.vmas = []                   # sorted by start
+        self.vmas = []  # sorted by start
         self._starts = []
         self.pagetables = PageTables(machine)
         self.rss_anon = 0
@@ -98,8 +98,14 @@ class MmStruct:
         vma = self.find_vma(addr)
         if vma is None or vma.start == addr:
             return
-        tail = Vma(addr, vma.end, vma.flags, vma.file,
-                   vma.pgoff + ((addr - vma.start) >> PAGE_SHIFT) if vma.file else 0, vma.name)
+        tail = Vma(
+            addr,
+            vma.end,
+            vma.flags,
+            vma.file,
+            vma.pgoff + ((addr - vma.start) >> PAGE_SHIFT) if vma.file else 0,
+            vma.name,
+        )
         vma.end = addr
         i = self.vmas.index(vma) + 1
         self.vmas.insert(i, tail)
@@ -137,7 +143,7 @@ class MmStruct:
         """See :meth:`PageTables.set_pte_writable`."""
         self.pagetables.set_pte_writable(vaddr, writable, executable, shared)
 
-    def walk(self, vaddr):
+    def walk(self, vaddr: int) -> tuple[list[WalkStep], WalkResult]:
         """The 4-level page walk of ``vaddr`` as the MMU does it: a list of
         :class:`WalkStep` records ``(level, index, table_pfn, entry,
         present)`` and a :class:`WalkResult` with ``phys`` or ``fault``
@@ -153,9 +159,12 @@ class MmStruct:
 
         def why_missing(level, index):
             vma = self.find_vma(vaddr)
-            why = ("not present: no mapping at this address (SEGV_MAPERR on access)" if vma is None else
-                   f"not present yet: the address is in {vma!r}; the first access takes a page fault "
-                   f"and the kernel fills the entry (demand paging)")
+            why = (
+                "not present: no mapping at this address (SEGV_MAPERR on access)"
+                if vma is None
+                else f"not present yet: the address is in {vma!r}; the first access takes a page fault "
+                f"and the kernel fills the entry (demand paging)"
+            )
             return f"{LEVELS[level]} entry {index} {why}"
 
         return self.pagetables.walk(vaddr, why_missing)

@@ -17,12 +17,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..units import PAGE_SHIFT
 from ..records import Record
+from ..units import PAGE_SHIFT
 
 __all__ = [
-    "pgtable_indices", "LEVELS", "PTE_PRESENT", "PTE_RW", "PTE_USER", "PTE_ACCESSED", "PTE_DIRTY", "PTE_PSE",
-    "PTE_NX", "Pte", "TableRef", "WalkStep", "WalkResult", "PageTables",
+    "pgtable_indices",
+    "LEVELS",
+    "PTE_PRESENT",
+    "PTE_RW",
+    "PTE_USER",
+    "PTE_ACCESSED",
+    "PTE_DIRTY",
+    "PTE_PSE",
+    "PTE_NX",
+    "Pte",
+    "TableRef",
+    "WalkStep",
+    "WalkResult",
+    "PageTables",
 ]
 
 # arch/x86/include/asm/pgtable_types.h: _PAGE_PRESENT, _PAGE_RW, _PAGE_USER,
@@ -95,8 +107,8 @@ class PageTables:
 
     def __init__(self, machine):
         self.machine = machine
-        self.pgd = machine.alloc_pages(0, "GFP_KERNEL")     # the top-level table: one page
-        self.tables = {}                 # (level, table prefix) -> {index: TableRef or Pte}
+        self.pgd = machine.alloc_pages(0, "GFP_KERNEL")  # the top-level table: one page
+        self.tables = {}  # (level, table prefix) -> {index: TableRef or Pte}
         self.table_pfn = {(0, 0): self.pgd.pfn}
         self.pt_pages = []
 
@@ -105,7 +117,7 @@ class PageTables:
         table = self.tables.get(key)
         if table is None and create:
             table = self.tables[key] = {}
-            if level:                                   # PUD, PMD, PTE tables: one page each
+            if level:  # PUD, PMD, PTE tables: one page each
                 page = self.machine.alloc_pages(0, "GFP_KERNEL")
                 self.pt_pages.append(page)
                 self.table_pfn[key] = page.pfn
@@ -124,8 +136,13 @@ class PageTables:
                 table[idx[level]] = TableRef(child_prefix)
             prefix = child_prefix
         pte_table = self._table(3, prefix, create=True)
-        flags = PTE_PRESENT | PTE_USER | PTE_ACCESSED | (PTE_RW | PTE_DIRTY if writable else 0) | \
-            (0 if executable else PTE_NX)
+        flags = (
+            PTE_PRESENT
+            | PTE_USER
+            | PTE_ACCESSED
+            | (PTE_RW | PTE_DIRTY if writable else 0)
+            | (0 if executable else PTE_NX)
+        )
         pte_table[idx[3]] = Pte(pfn, flags, kind)
 
     def _pte_table(self, vaddr):

@@ -24,24 +24,47 @@ from ..layout import PFN_PHYS, TASK_SIZE_MAX, X86_64_LAYOUT, is_canonical
 from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .mm_struct import MmStruct
 from .pgtable import PTE_RW
-from .vma import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_EXEC, VM_GROWSDOWN,
-                  VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, File, Vma, prot_to_vm_flags)
+from .vma import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    PROT_READ,
+    PROT_WRITE,
+    VM_EXEC,
+    VM_GROWSDOWN,
+    VM_MAYSHARE,
+    VM_READ,
+    VM_SHARED,
+    VM_WRITE,
+    File,
+    Vma,
+    prot_to_vm_flags,
+)
 
-__all__ = ["Process", "access_ok", "STACK_TOP", "ELF_ET_DYN_BASE", "MMAP_GAP_MIN", "RLIMIT_STACK", "STACK_GUARD_GAP",
-           "INITIAL_STACK"]
+__all__ = [
+    "Process",
+    "access_ok",
+    "STACK_TOP",
+    "ELF_ET_DYN_BASE",
+    "MMAP_GAP_MIN",
+    "RLIMIT_STACK",
+    "STACK_GUARD_GAP",
+    "INITIAL_STACK",
+]
 
 STACK_TOP = TASK_SIZE_MAX
-ELF_ET_DYN_BASE = 0x555555554000            # 2/3 of TASK_SIZE, page aligned, no randomisation
-MMAP_GAP_MIN = 128 << 20                    # mmap_base(): gap clamped to at least 128 MiB
+ELF_ET_DYN_BASE = 0x555555554000  # 2/3 of TASK_SIZE, page aligned, no randomisation
+MMAP_GAP_MIN = 128 << 20  # mmap_base(): gap clamped to at least 128 MiB
 RLIMIT_STACK = 8 << 20
-STACK_GUARD_GAP = 256 << PAGE_SHIFT         # stack_guard_gap: 1 MiB
-INITIAL_STACK = 132 << 10                   # 128 KiB expansion + argv/env page, as seen in /proc/pid/maps
+STACK_GUARD_GAP = 256 << PAGE_SHIFT  # stack_guard_gap: 1 MiB
+INITIAL_STACK = 132 << 10  # 128 KiB expansion + argv/env page, as seen in /proc/pid/maps
 
 
 def access_ok(addr, size):
     """Kernel: arch/x86/include/asm/uaccess_64.h access_ok(): the range
     lies entirely below the end of user space (no overflow)."""
-    return 0 <= addr and size >= 0 and addr + size <= TASK_SIZE_MAX
+    return addr >= 0 and size >= 0 and addr + size <= TASK_SIZE_MAX
 
 
 class Process:
@@ -49,8 +72,9 @@ class Process:
     system calls and memory accesses a C program makes. Create one with
     :meth:`memlab.Machine.spawn`."""
 
-    def __init__(self, machine, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False,
-                 seed=0, pie=True):
+    def __init__(
+        self, machine, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False, seed=0, pie=True
+    ):
         for label, value in (("text", text), ("data", data), ("bss", bss)):
             if value.__class__ is not int or value < 0:
                 raise BadSize(f"spawn: {label} size {value!r} must be an int >= 0")
@@ -65,7 +89,7 @@ class Process:
         page = PAGE_SIZE
         load = ELF_ET_DYN_BASE if pie else 0x400000
         if aslr and pie:
-            load += rng.randrange(1 << 28) << PAGE_SHIFT           # arch_mmap_rnd(): 28 random bits of pages
+            load += rng.randrange(1 << 28) << PAGE_SHIFT  # arch_mmap_rnd(): 28 random bits of pages
         self.exe = File(f"/home/student/{name}", text + data, inode=machine.alloc_inode())
         text_pages = -(-max(text, 1) // page) * page
         data_pages = -(-max(data, 1) // page) * page
@@ -73,23 +97,24 @@ class Process:
         mm.start_data, mm.end_data = load + text_pages, load + text_pages + data
         self.segments = {"TEXT": (load, load + text), "DATA": (mm.start_data, mm.end_data)}
         mm.insert_vma(Vma(load, load + text_pages, VM_READ | VM_EXEC, self.exe, 0))
-        mm.insert_vma(Vma(mm.start_data, mm.start_data + data_pages, VM_READ | VM_WRITE, self.exe,
-                       text_pages >> PAGE_SHIFT))
+        mm.insert_vma(
+            Vma(mm.start_data, mm.start_data + data_pages, VM_READ | VM_WRITE, self.exe, text_pages >> PAGE_SHIFT)
+        )
         bss_start = mm.end_data
         bss_end = bss_start + bss
         self.segments["BSS"] = (bss_start, bss_end)
         extra = -(-bss_end // page) * page
-        if extra > mm.start_data + data_pages:                       # bss beyond the data pages: anonymous
+        if extra > mm.start_data + data_pages:  # bss beyond the data pages: anonymous
             mm.insert_vma(Vma(mm.start_data + data_pages, extra, VM_READ | VM_WRITE))
         brk = -(-bss_end // page) * page
         if aslr:
-            brk += rng.randrange(0x02000000 >> PAGE_SHIFT) << PAGE_SHIFT    # randomize_va_space=2: brk offset
+            brk += rng.randrange(0x02000000 >> PAGE_SHIFT) << PAGE_SHIFT  # randomize_va_space=2: brk offset
         mm.start_brk = mm.brk = brk
         self.segments["HEAP"] = (brk, brk)
         gap = max(MMAP_GAP_MIN, RLIMIT_STACK)
         stack_top = STACK_TOP
         if aslr:
-            stack_top -= rng.randrange(1 << 22) << PAGE_SHIFT           # stack randomisation (22 bits of pages)
+            stack_top -= rng.randrange(1 << 22) << PAGE_SHIFT  # stack randomisation (22 bits of pages)
         mm.mmap_base = (STACK_TOP - gap - ((rng.randrange(1 << 28) << PAGE_SHIFT) if aslr else 0)) & ~(page - 1)
         mm.start_stack = stack_top - 0x1000
         mm.insert_vma(Vma(stack_top - INITIAL_STACK, stack_top, VM_READ | VM_WRITE | VM_GROWSDOWN, name="[stack]"))
@@ -142,11 +167,11 @@ class Process:
             if vma.end <= high - length:
                 return high - length
             high = min(high, vma.start)
-        if high - length >= 0x10000:                      # mmap_min_addr
+        if high - length >= 0x10000:  # mmap_min_addr
             return high - length
         raise SyscallError("ENOMEM", f"no free gap of {format_size(length)} in the address space")
 
-    def brk(self, new_brk=None):
+    def brk(self, new_brk: int | None = None) -> int:
         """``brk(addr)``: move the end of the heap; returns the new break
         (the old one when the request is refused, as the syscall does).
         Kernel: mm/mmap.c SYSCALL_DEFINE1(brk) -> do_brk_flags()."""
@@ -160,7 +185,7 @@ class Process:
         if new_end > old_end:
             nxt = next((v for v in mm.vmas if v.start >= old_end), None)
             if nxt is not None and nxt.start < new_end + (STACK_GUARD_GAP if nxt.flags & VM_GROWSDOWN else 0):
-                return mm.brk                              # would collide: brk fails, break unchanged
+                return mm.brk  # would collide: brk fails, break unchanged
             heap = mm.find_vma(old_end - 1) if old_end > mm.start_brk else None
             if heap is not None and heap.file is None and heap.flags == VM_READ | VM_WRITE:
                 heap.end = new_end
@@ -181,13 +206,20 @@ class Process:
             raise SyscallError("ENOMEM", f"sbrk({increment}): the heap cannot grow there")
         return old
 
-    def mmap(self, addr=None, length=PAGE_SIZE, prot=PROT_READ | PROT_WRITE, flags=MAP_PRIVATE | MAP_ANONYMOUS,
-             file=None, offset=0):
+    def mmap(
+        self,
+        addr: int | None = None,
+        length: int = PAGE_SIZE,
+        prot: int = PROT_READ | PROT_WRITE,
+        flags: int = MAP_PRIVATE | MAP_ANONYMOUS,
+        file: File | None = None,
+        offset: int = 0,
+    ) -> int:
         """``mmap(addr, length, prot, flags, fd, offset)``: a new mapping;
         returns its start. Kernel: mm/mmap.c do_mmap()."""
         if length.__class__ is not int or length <= 0:
             raise SyscallError("EINVAL", f"mmap: length {length!r} must be > 0")
-        if not flags & (MAP_SHARED | MAP_PRIVATE) or flags & MAP_SHARED and flags & MAP_PRIVATE:
+        if not flags & (MAP_SHARED | MAP_PRIVATE) or (flags & MAP_SHARED and flags & MAP_PRIVATE):
             raise SyscallError("EINVAL", "mmap: flags need exactly one of MAP_SHARED and MAP_PRIVATE")
         if offset % PAGE_SIZE:
             raise SyscallError("EINVAL", f"mmap: offset {offset:#x} is not page aligned")
@@ -198,22 +230,32 @@ class Process:
             if addr is None or addr % PAGE_SIZE:
                 raise SyscallError("EINVAL", f"mmap: MAP_FIXED address {addr!r} must be page aligned")
             if not access_ok(addr, length):
-                raise SyscallError("ENOMEM", f"mmap: {addr:#x}+{length:#x} reaches beyond user space "
-                                             f"(TASK_SIZE {TASK_SIZE_MAX:#x}): the kernel half is not yours")
+                raise SyscallError(
+                    "ENOMEM",
+                    f"mmap: {addr:#x}+{length:#x} reaches beyond user space "
+                    f"(TASK_SIZE {TASK_SIZE_MAX:#x}): the kernel half is not yours",
+                )
             self._unmap_range(addr, addr + length)
             start = addr
+        elif (
+            addr is not None
+            and addr % PAGE_SIZE == 0
+            and access_ok(addr, length)
+            and all(self.mm.find_vma(a) is None for a in range(addr, addr + length, PAGE_SIZE))
+        ):
+            start = addr  # the hint is free: use it
         else:
-            start = None
-            if addr is not None and addr % PAGE_SIZE == 0 and access_ok(addr, length):
-                if all(self.mm.find_vma(a) is None for a in range(addr, addr + length, PAGE_SIZE)):
-                    start = addr                           # the hint is free: use it
-            if start is None:
-                start = self._find_gap(length)
+            start = self._find_gap(length)
         vm_flags = prot_to_vm_flags(prot) | (VM_MAYSHARE | VM_SHARED if flags & MAP_SHARED else 0)
         if file is not None and not flags & MAP_ANONYMOUS and file.inode is None:
             file.inode = self.machine.alloc_inode()
-        vma = Vma(start, start + length, vm_flags, None if flags & MAP_ANONYMOUS else file,
-                  0 if flags & MAP_ANONYMOUS else offset >> PAGE_SHIFT)
+        vma = Vma(
+            start,
+            start + length,
+            vm_flags,
+            None if flags & MAP_ANONYMOUS else file,
+            0 if flags & MAP_ANONYMOUS else offset >> PAGE_SHIFT,
+        )
         self.mm.insert_vma(vma)
         self.mm.update_hiwater()
         return start
@@ -227,7 +269,7 @@ class Process:
         if not access_ok(addr, length):
             raise SyscallError("EINVAL", f"{what}: {addr:#x}+{length:#x} is not in user space")
 
-    def munmap(self, addr, length):
+    def munmap(self, addr: int, length: int) -> int:
         """``munmap(addr, length)``: remove mappings in the range (splitting
         VMAs at the edges). Kernel: mm/vma.c do_vmi_munmap()."""
         self._check_range("munmap", addr, length)
@@ -248,10 +290,10 @@ class Process:
                         mm.rss_anon -= 1
                         self.machine.free_pages(entry.pfn, 0)
                     else:
-                        mm.rss_file -= 1           # the page stays in the page cache
+                        mm.rss_file -= 1  # the page stays in the page cache
             mm.remove_vma(vma)
 
-    def mprotect(self, addr, length, prot):
+    def mprotect(self, addr: int, length: int, prot: int) -> int:
         """``mprotect(addr, length, prot)``: change protections, splitting
         and re-merging VMAs; ENOMEM if part of the range is unmapped.
         Kernel: mm/mprotect.c do_mprotect_pkey() -> mprotect_fixup()."""
@@ -267,18 +309,17 @@ class Process:
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             vma.flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | new
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
-                mm.set_pte_writable(page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC),
-                                     bool(vma.flags & VM_MAYSHARE))
+                mm.set_pte_writable(page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC), bool(vma.flags & VM_MAYSHARE))
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             if vma in mm.vmas:
                 mm.merge_around(vma)
-        for vma in list(mm.vmas):                          # the neighbours may merge now too
+        for vma in list(mm.vmas):  # the neighbours may merge now too
             if vma in mm.vmas:
                 mm.merge_around(vma)
         return 0
 
     # --------------------------------------------------------- memory access
-    def touch(self, addr, write=False, execute=False):
+    def touch(self, addr: int, write: bool = False, execute: bool = False) -> str:
         """One user-mode (ring 3) access to ``addr``: walks the page tables,
         and on a miss takes a page fault as the kernel does (demand paging:
         a zeroed anonymous page or a file page; stack growth). Returns
@@ -289,11 +330,13 @@ class Process:
         if addr.__class__ is not int or addr < 0:
             raise BadSize(f"address {addr!r} must be an int >= 0")
         if addr >= TASK_SIZE_MAX:
-            raise SegmentationFault(addr, "SEGV_MAPERR" if not is_canonical(addr) or addr < 1 << 47 else
-                                    "SEGV_ACCERR",
-                                    "user mode (ring 3) may not touch the kernel half: the page-table entries "
-                                    "there have the U/S bit clear, so the MMU raises a page fault with the "
-                                    "user bit set")
+            raise SegmentationFault(
+                addr,
+                "SEGV_MAPERR" if not is_canonical(addr) or addr < 1 << 47 else "SEGV_ACCERR",
+                "user mode (ring 3) may not touch the kernel half: the page-table entries "
+                "there have the U/S bit clear, so the MMU raises a page fault with the "
+                "user bit set",
+            )
         mm = self.mm
         vma = mm.find_vma(addr)
         if vma is None:
@@ -308,7 +351,7 @@ class Process:
         entry = mm.lookup_pte(page_addr)
         private_file = vma.file is not None and not vma.flags & VM_MAYSHARE
         if entry is not None:
-            if write and not entry.flags & PTE_RW:                 # write to a read-only PTE in a writable VMA
+            if write and not entry.flags & PTE_RW:  # write to a read-only PTE in a writable VMA
                 self._cow(vma, page_addr, entry.pfn)
                 mm.min_flt += 1
                 mm.update_hiwater()
@@ -316,7 +359,7 @@ class Process:
             return "hit"
         if vma.file is None:
             page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
-            self.machine.mem.write(page.phys_addr, bytes(PAGE_SIZE))      # zeroed
+            self.machine.mem.write(page.phys_addr, bytes(PAGE_SIZE))  # zeroed
             mm.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
             mm.rss_anon += 1
             kind = "minor"
@@ -328,14 +371,19 @@ class Process:
                 page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
                 pfn = page.pfn
                 vma.file.page_cache[index] = pfn
-                kind = "major"                              # read from disk
-            if write and private_file:                      # do_cow_fault(): a private copy at once
+                kind = "major"  # read from disk
+            if write and private_file:  # do_cow_fault(): a private copy at once
                 mm.rss_file += 1
                 mm.set_pte(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")
                 self._cow(vma, page_addr, pfn)
             else:
-                mm.set_pte(page_addr, pfn, bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_MAYSHARE),
-                        bool(vma.flags & VM_EXEC), "file")
+                mm.set_pte(
+                    page_addr,
+                    pfn,
+                    bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_MAYSHARE),
+                    bool(vma.flags & VM_EXEC),
+                    "file",
+                )
                 mm.rss_file += 1
         if kind == "major":
             mm.maj_flt += 1
@@ -391,12 +439,12 @@ class Process:
             self.touch(addr, write=True)
             take = min(len(data) - pos, PAGE_SIZE - (addr & 0xFFF))
             entry = self.mm.lookup_pte(addr & ~0xFFF)
-            self.machine.mem.write(PFN_PHYS(entry.pfn) | (addr & 0xFFF), data[pos:pos + take])
+            self.machine.mem.write(PFN_PHYS(entry.pfn) | (addr & 0xFFF), data[pos : pos + take])
             addr += take
             pos += take
 
     # -------------------------------------------------------------- uaccess
-    def copy_from_user(self, to, from_, n):
+    def copy_from_user(self, to: int, from_: int, n: int) -> int:
         """Kernel copy_from_user(to, from, n): copy ``n`` bytes from this
         process's user address ``from_`` to the kernel (direct-map) address
         ``to``. Returns the number of bytes NOT copied (0 on success); stops at
@@ -418,7 +466,7 @@ class Process:
             done += take
         return 0
 
-    def copy_to_user(self, to, from_, n):
+    def copy_to_user(self, to: int, from_: int, n: int) -> int:
         """Kernel copy_to_user(to, from, n): copy ``n`` bytes from the kernel
         address ``from_`` to this process's user address ``to``; returns the
         bytes not copied (stops at the first page it cannot write)."""
@@ -430,7 +478,7 @@ class Process:
             addr = to + done
             take = min(n - done, PAGE_SIZE - (addr & 0xFFF))
             try:
-                self.write(addr, data[done:done + take])
+                self.write(addr, data[done : done + take])
             except SegmentationFault:
                 return n - done
             done += take

@@ -11,8 +11,23 @@ from ..errors import BadSize
 from ..units import PAGE_SHIFT
 
 __all__ = [
-    "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC", "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS",
-    "VM_READ", "VM_WRITE", "VM_EXEC", "VM_SHARED", "VM_MAYSHARE", "VM_GROWSDOWN", "VM_STACK", "File", "Vma",
+    "PROT_NONE",
+    "PROT_READ",
+    "PROT_WRITE",
+    "PROT_EXEC",
+    "MAP_SHARED",
+    "MAP_PRIVATE",
+    "MAP_FIXED",
+    "MAP_ANONYMOUS",
+    "VM_READ",
+    "VM_WRITE",
+    "VM_EXEC",
+    "VM_SHARED",
+    "VM_MAYSHARE",
+    "VM_GROWSDOWN",
+    "VM_STACK",
+    "File",
+    "Vma",
     "prot_to_vm_flags",
 ]
 
@@ -26,8 +41,11 @@ VM_STACK = VM_GROWSDOWN
 
 def prot_to_vm_flags(prot):
     """The VM_READ/VM_WRITE/VM_EXEC bits of a PROT_* mask (calc_vm_prot_bits())."""
-    return (VM_READ if prot & PROT_READ else 0) | (VM_WRITE if prot & PROT_WRITE else 0) | \
-        (VM_EXEC if prot & PROT_EXEC else 0)
+    return (
+        (VM_READ if prot & PROT_READ else 0)
+        | (VM_WRITE if prot & PROT_WRITE else 0)
+        | (VM_EXEC if prot & PROT_EXEC else 0)
+    )
 
 
 class File:
@@ -45,7 +63,7 @@ class File:
         self.size = size
         self.inode = inode
         self.dev = dev
-        self.page_cache = {}             # file page index -> pfn
+        self.page_cache = {}  # file page index -> pfn
 
     def __repr__(self):
         return f"File({self.name!r}, {self.size} bytes, inode {self.inode})"
@@ -62,8 +80,12 @@ class Vma:
     @property
     def perms(self):
         f = self.flags
-        return ("r" if f & VM_READ else "-") + ("w" if f & VM_WRITE else "-") + ("x" if f & VM_EXEC else "-") + \
-               ("s" if f & VM_MAYSHARE else "p")
+        return (
+            ("r" if f & VM_READ else "-")
+            + ("w" if f & VM_WRITE else "-")
+            + ("x" if f & VM_EXEC else "-")
+            + ("s" if f & VM_MAYSHARE else "p")
+        )
 
     @property
     def size(self):

@@ -41,7 +41,7 @@ _TRAIL_LEN = 64
 _SWEEP_EVERY = 4096
 
 
-def buddy_pfn(pfn, order):
+def buddy_pfn(pfn: int, order: int) -> int:
     """The buddy of the block at ``pfn`` of ``order``: ``pfn ^ (1 << order)``.
 
     Kernel: mm/internal.h __find_buddy_pfn().
@@ -84,7 +84,7 @@ class Page:
 
     __slots__ = ("pfn", "order")
 
-    def __init__(self, pfn, order):
+    def __init__(self, pfn: int, order: int) -> None:
         self.pfn = pfn
         self.order = order
 
@@ -124,12 +124,12 @@ class FreeArea:
         self.order = order
 
     @property
-    def nr_free(self):
+    def nr_free(self) -> int:
         """Number of free blocks of this order."""
         return len(self._zone._mem[self.order])
 
     @property
-    def free_list(self):
+    def free_list(self) -> list[int]:
         """PFNs of the free blocks of this order, head of the list first."""
         zone, order = self._zone, self.order
         mem = zone._mem[order]
@@ -153,7 +153,9 @@ class Zone:
     naturally aligned blocks, freed to the tail of their list).
     """
 
-    def __init__(self, name, nr_pages, start_pfn=0, node=0, zone_idx=None):
+    def __init__(
+        self, name: str, nr_pages: int, start_pfn: int = 0, node: int = 0, zone_idx: int | None = None
+    ) -> None:
         if not isinstance(name, str) or not name:
             raise BadSize(f"zone name {name!r} must be a non-empty string")
         for label, value in (("nr_pages", nr_pages), ("start_pfn", start_pfn)):
@@ -168,9 +170,9 @@ class Zone:
         self.managed_pages = nr_pages
         self.watermark_boost = 0
         self._watermark = {"min": 0, "low": 0, "high": 0, "promo": 0}
-        self.lowmem_reserve = []
+        self.lowmem_reserve: list[int] = []
         self.free_area = [FreeArea(self, o) for o in range(NR_PAGE_ORDERS)]
-        self._trail = deque(maxlen=_TRAIL_LEN)
+        self._trail: deque[tuple] = deque(maxlen=_TRAIL_LEN)
         self._init_free_lists()
 
     # ------------------------------------------------------------------ state
@@ -235,7 +237,7 @@ class Zone:
         return self.zone_start_pfn <= pfn < self.zone_start_pfn + self.spanned_pages
 
     # ------------------------------------------------------------- allocation
-    def alloc_pages(self, order=0):
+    def alloc_pages(self, order: int = 0) -> Page:
         """Take a block of ``2**order`` pages; return its first :class:`Page`.
 
         Kernel: mm/page_alloc.c __rmqueue_smallest(): the smallest order with
@@ -282,14 +284,15 @@ class Zone:
     def _oom(self, order):
         counts = " ".join(str(len(m)) for m in self._mem)
         if self.nr_free_pages >= 1 << order:
-            why = (f"{self.nr_free_pages} pages are free but none in a block of order >= {order}: "
-                   f"external fragmentation")
+            why = f"{self.nr_free_pages} pages are free but none in a block of order >= {order}: external fragmentation"
         else:
             why = f"only {self.nr_free_pages} pages are free, {1 << order} needed"
-        return OutOfMemory(f"zone {self.name}: no free block for an order-{order} request ({why}); "
-                           f"free_area nr_free by order: {counts}")
+        return OutOfMemory(
+            f"zone {self.name}: no free block for an order-{order} request ({why}); "
+            f"free_area nr_free by order: {counts}"
+        )
 
-    def free_pages(self, page, order):
+    def free_pages(self, page: Page | int, order: int) -> None:
         """Give a block back; merge it with its buddy while the buddy is free.
 
         Kernel: mm/page_alloc.c __free_pages() -> __free_one_page(): while
@@ -302,7 +305,7 @@ class Zone:
         """
         cls = page.__class__
         if cls is Page:
-            pfn = page.pfn
+            pfn = page.pfn  # type: ignore[union-attr]  # (narrowed by the class test above)
         elif cls is int:
             pfn = page
         else:
@@ -372,23 +375,31 @@ class Zone:
             raise BadFree(f"free_pages: {page!r} is neither a Page nor a PFN")
         check_order(order, "free_pages")
         if not self.contains_pfn(pfn):
-            raise BadFree(f"free_pages: pfn {pfn} is outside zone {self.name} "
-                          f"(pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1})")
+            raise BadFree(
+                f"free_pages: pfn {pfn} is outside zone {self.name} "
+                f"(pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1})"
+            )
         have = self._alloc.get(pfn)
         if have is not None:
-            raise BadFree(f"free_pages: the block at pfn {pfn} was allocated with order {have} but freed with "
-                          f"order {order}; __free_pages() must get the order alloc_pages() used "
-                          f"(the kernel would corrupt its free lists)")
+            raise BadFree(
+                f"free_pages: the block at pfn {pfn} was allocated with order {have} but freed with "
+                f"order {order}; __free_pages() must get the order alloc_pages() used "
+                f"(the kernel would corrupt its free lists)"
+            )
         free_head = self._free_block_containing(pfn)
         if free_head is not None:
             head, o = free_head
-            raise BadFree(f"free_pages: double free of pfn {pfn}: it is already free, part of the free "
-                          f"order-{o} block at pfn {head}")
+            raise BadFree(
+                f"free_pages: double free of pfn {pfn}: it is already free, part of the free "
+                f"order-{o} block at pfn {head}"
+            )
         for o in range(1, NR_PAGE_ORDERS):
             head = pfn & ~((1 << o) - 1)
             if self._alloc.get(head) == o:
-                raise BadFree(f"free_pages: pfn {pfn} lies inside the order-{o} block that starts at pfn {head}; "
-                              f"free a block by its first page")
+                raise BadFree(
+                    f"free_pages: pfn {pfn} lies inside the order-{o} block that starts at pfn {head}; "
+                    f"free a block by its first page"
+                )
         raise BadFree(f"free_pages: pfn {pfn} was never allocated")
 
     def _free_block_containing(self, pfn):
@@ -415,10 +426,7 @@ class Zone:
         """True if some free list of ``order`` or above is non-empty (the last
         test of __zone_watermark_ok())."""
         mems = self._mem
-        for o in range(order, NR_PAGE_ORDERS):
-            if mems[o]:
-                return True
-        return False
+        return any(mems[o] for o in range(order, NR_PAGE_ORDERS))
 
     def is_free(self, pfn, order):
         """True if a free block of exactly ``order`` starts at ``pfn``."""
@@ -444,22 +452,22 @@ class Zone:
         """Kernel: mm/vmstat.c fill_contig_page_info()."""
         return contig_page_info(self.nr_free_by_order(), order)
 
-    def nr_free_by_order(self):
+    def nr_free_by_order(self) -> list[int]:
         """``[free_area[o].nr_free for o in 0..10]``: one row of buddyinfo."""
         return [len(m) for m in self._mem]
 
-    def fragmentation_index(self, order):
+    def fragmentation_index(self, order: int) -> int:
         """The extfrag index x1000 for an order-``order`` request (see
         :func:`fragmentation_index`)."""
         return fragmentation_index(self.nr_free_by_order(), order)
 
-    def unusable_index(self, order):
+    def unusable_index(self, order: int) -> int:
         """Share (x1000) of free memory unusable for an order-``order`` request
         (see :func:`unusable_index`)."""
         return unusable_index(self.nr_free_by_order(), order)
 
     # ------------------------------------------------------------ explanation
-    def explain(self, record=None):
+    def explain(self, record: tuple | None = None) -> list[str]:
         """The steps of one operation in words (default: the last one).
 
         ``record`` is an entry of :attr:`trail`: ``("alloc", pfn, order,
@@ -478,19 +486,27 @@ class Zone:
                 else:
                     empties = " and ".join(f"free_area[{o}]" for o in range(order, current))
                     empties += " are" if current - order > 1 else " is"
-                steps.append(f"alloc_pages(order={order}): {empties} empty; __rmqueue_smallest takes the head "
-                             f"of free_area[{current}]: the order-{current} block at pfn {pfn} "
-                             f"(pfns {pfn}-{pfn + (1 << current) - 1}).")
+                steps.append(
+                    f"alloc_pages(order={order}): {empties} empty; __rmqueue_smallest takes the head "
+                    f"of free_area[{current}]: the order-{current} block at pfn {pfn} "
+                    f"(pfns {pfn}-{pfn + (1 << current) - 1})."
+                )
                 for high in range(current - 1, order - 1, -1):
                     half = pfn + (1 << high)
-                    steps.append(f"expand(): order-{high + 1} block at pfn {pfn} split: upper half pfn {half}"
-                                 + (f"-{half + (1 << high) - 1}" if high else "")
-                                 + f" goes to the head of free_area[{high}], lower half pfn {pfn} kept.")
+                    steps.append(
+                        f"expand(): order-{high + 1} block at pfn {pfn} split: upper half pfn {half}"
+                        + (f"-{half + (1 << high) - 1}" if high else "")
+                        + f" goes to the head of free_area[{high}], lower half pfn {pfn} kept."
+                    )
             else:
-                steps.append(f"alloc_pages(order={order}): __rmqueue_smallest takes the head of "
-                             f"free_area[{order}]: the block at pfn {pfn}; no split needed.")
-            steps.append(f"Returned pfn {pfn} (order {order}, {1 << order} page{'s' if order else ''}, "
-                         f"{format_size(PAGE_SIZE << order)}).")
+                steps.append(
+                    f"alloc_pages(order={order}): __rmqueue_smallest takes the head of "
+                    f"free_area[{order}]: the block at pfn {pfn}; no split needed."
+                )
+            steps.append(
+                f"Returned pfn {pfn} (order {order}, {1 << order} page{'s' if order else ''}, "
+                f"{format_size(PAGE_SIZE << order)})."
+            )
             return steps
         _, pfn, order, final, to_tail = record
         steps = [f"free_pages(pfn {pfn}, order {order})."]
@@ -498,8 +514,10 @@ class Zone:
         for o in range(order, final):
             buddy = cur ^ (1 << o)
             merged = cur & buddy
-            steps.append(f"Buddy pfn {buddy} is free at order {o}: take it off free_area[{o}] and merge into "
-                         f"the order-{o + 1} block at pfn {merged}.")
+            steps.append(
+                f"Buddy pfn {buddy} is free at order {o}: take it off free_area[{o}] and merge into "
+                f"the order-{o + 1} block at pfn {merged}."
+            )
             cur = merged
         if final == MAX_PAGE_ORDER:
             steps.append(f"Order {final} is MAX_PAGE_ORDER: no further merging.")
@@ -509,9 +527,11 @@ class Zone:
             steps.append(f"Buddy pfn {buddy} is not free at order {final}{where}: merging stops.")
         if to_tail:
             parent = cur & ~(1 << final)
-            steps.append(f"Added at the tail of free_area[{final}]: buddy_merge_likely() saw that the buddy "
-                         f"(pfn {parent ^ (1 << (final + 1))}) of its parent block at pfn {parent} is free at "
-                         f"order {final + 1}, so this block may merge soon; keep it for last.")
+            steps.append(
+                f"Added at the tail of free_area[{final}]: buddy_merge_likely() saw that the buddy "
+                f"(pfn {parent ^ (1 << (final + 1))}) of its parent block at pfn {parent} is free at "
+                f"order {final + 1}, so this block may merge soon; keep it for last."
+            )
         else:
             steps.append(f"Added at the head of free_area[{final}].")
         return steps
@@ -552,7 +572,7 @@ class Zone:
         assert covered == self.present_pages, f"blocks cover {covered} pages, zone has {self.present_pages}"
 
     def __repr__(self):
-        return (f"<Zone {self.name}: pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1}, "
-                f"{self.nr_free_pages}/{self.managed_pages} pages free>")
-
-
+        return (
+            f"<Zone {self.name}: pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1}, "
+            f"{self.nr_free_pages}/{self.managed_pages} pages free>"
+        )

@@ -24,8 +24,10 @@ class ContigPageInfo:
         self.free_blocks_suitable = free_blocks_suitable
 
     def __repr__(self):
-        return (f"ContigPageInfo(free_pages={self.free_pages}, free_blocks_total={self.free_blocks_total}, "
-                f"free_blocks_suitable={self.free_blocks_suitable})")
+        return (
+            f"ContigPageInfo(free_pages={self.free_pages}, free_blocks_total={self.free_blocks_total}, "
+            f"free_blocks_suitable={self.free_blocks_suitable})"
+        )
 
 
 def contig_page_info(nr_free, order):

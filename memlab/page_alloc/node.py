@@ -24,13 +24,18 @@ from ..faultinject import FaultAttr
 from ..gfp import GFP, MAX_NR_ZONES, ZONE_NAMES, ZONE_NORMAL, gfp_names, gfp_zone, parse_gfp
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, check_order, format_size
 from .buddy import Page, Zone
-from .watermarks import (calculate_min_free_kbytes, gfp_to_alloc_flags, setup_per_zone_lowmem_reserve,
-                         setup_per_zone_wmarks, zone_watermark_ok)
+from .watermarks import (
+    calculate_min_free_kbytes,
+    gfp_to_alloc_flags,
+    setup_per_zone_lowmem_reserve,
+    setup_per_zone_wmarks,
+    zone_watermark_ok,
+)
 
 __all__ = ["Node", "NodeAlloc", "NodeFree", "DMA_END_PFN", "DMA32_END_PFN"]
 
-DMA_END_PFN = (16 << 20) >> PAGE_SHIFT      # 4096: 16 MiB
-DMA32_END_PFN = (4 << 30) >> PAGE_SHIFT     # 1048576: 4 GiB
+DMA_END_PFN = (16 << 20) >> PAGE_SHIFT  # 4096: 16 MiB
+DMA32_END_PFN = (4 << 30) >> PAGE_SHIFT  # 1048576: 4 GiB
 _MIN_RAM = 1 << 20
 _TRAIL_LEN = 64
 
@@ -100,24 +105,24 @@ class Node:
         self.zones = {z.name: z for z in self.node_zones if z.present_pages}
         self.populated_zones = [z for z in self.node_zones if z.present_pages]
         managed = [z.managed_pages for z in self.node_zones]
-        lowmem = sum(z.managed_pages for z in self.node_zones[:ZONE_NORMAL + 1])
+        lowmem = sum(z.managed_pages for z in self.node_zones[: ZONE_NORMAL + 1])
         self.user_min_free_kbytes = min_free_kbytes
         self.min_free_kbytes = calculate_min_free_kbytes(lowmem) if min_free_kbytes is None else min_free_kbytes
         self.watermark_scale_factor = watermark_scale_factor
-        marks = setup_per_zone_wmarks(managed, self.min_free_kbytes, list(range(MAX_NR_ZONES)),
-                                      watermark_scale_factor)
+        marks = setup_per_zone_wmarks(managed, self.min_free_kbytes, list(range(MAX_NR_ZONES)), watermark_scale_factor)
         reserves = setup_per_zone_lowmem_reserve(managed)
         for zone, mark, reserve in zip(self.node_zones, marks, reserves):
             zone.set_watermarks(mark, reserve)
         # zonelists: for each highest_zoneidx, the populated zones at or below it, highest first
-        self.zonelists = [[z for z in reversed(self.node_zones[:hz + 1]) if z.present_pages]
-                          for hz in range(MAX_NR_ZONES)]
+        self.zonelists = [
+            [z for z in reversed(self.node_zones[: hz + 1]) if z.present_pages] for hz in range(MAX_NR_ZONES)
+        ]
         self._trail = deque(maxlen=_TRAIL_LEN)
         #: Documentation/fault-injection: make page allocations fail on purpose
         self.fail_page_alloc = FaultAttr("fail_page_alloc", min_order=1)
 
     # ----------------------------------------------------------------- alloc
-    def alloc_pages(self, order=0, gfp="GFP_KERNEL"):
+    def alloc_pages(self, order: int = 0, gfp: str | int = "GFP_KERNEL") -> Page:
         """Allocate ``2**order`` pages; return the first :class:`Page`.
 
         Walks the zonelist from the highest zone ``gfp`` allows (Normal for
@@ -135,11 +140,13 @@ class Node:
             check_order(order)
         mask = parse_gfp(gfp)
         if self.fail_page_alloc.probability and self.fail_page_alloc.should_fail(mask, 1 << order, order):
-            raise OutOfMemory(f"alloc_pages(order={order}, {gfp_names(mask)}): failure injected by "
-                              f"fail_page_alloc ({self.fail_page_alloc.failures} so far)")
+            raise OutOfMemory(
+                f"alloc_pages(order={order}, {gfp_names(mask)}): failure injected by "
+                f"fail_page_alloc ({self.fail_page_alloc.failures} so far)"
+            )
         hz = gfp_zone(mask)
         zonelist = self.zonelists[hz]
-        skipped = []
+        skipped: list[str] = []
         for zone in zonelist:  # fast path, ALLOC_WMARK_LOW
             if zone_watermark_ok(zone, order, zone.wmark_pages("low"), hz):
                 page = zone.alloc_pages(order)
@@ -159,25 +166,31 @@ class Node:
     def _oom(self, order, mask, zonelist, hz):
         parts = []
         for zone in zonelist:
-            parts.append(f"{zone.name}: {zone.nr_free_pages} free, min {zone.wmark_pages('min')}"
-                         f" + lowmem_reserve {zone.lowmem_reserve[hz]}"
-                         + ("" if zone.has_free_block(order) else f", no free block of order >= {order}"))
+            parts.append(
+                f"{zone.name}: {zone.nr_free_pages} free, min {zone.wmark_pages('min')}"
+                f" + lowmem_reserve {zone.lowmem_reserve[hz]}"
+                + ("" if zone.has_free_block(order) else f", no free block of order >= {order}")
+            )
         if mask & GFP["__GFP_DIRECT_RECLAIM"]:
-            then = ("the kernel would now try direct reclaim and compaction, and in the end the OOM killer; "
-                    "memlab models none of those")
+            then = (
+                "the kernel would now try direct reclaim and compaction, and in the end the OOM killer; "
+                "memlab models none of those"
+            )
         else:
             then = "the caller cannot sleep (no __GFP_DIRECT_RECLAIM), so the kernel returns NULL here"
-        return OutOfMemory(f"alloc_pages(order={order}, {gfp_names(mask)}) failed: no zone passes its "
-                           f"watermark ({'; '.join(parts) or 'no populated zone allowed'}); {then}")
+        return OutOfMemory(
+            f"alloc_pages(order={order}, {gfp_names(mask)}) failed: no zone passes its "
+            f"watermark ({'; '.join(parts) or 'no populated zone allowed'}); {then}"
+        )
 
-    def zone_of_pfn(self, pfn):
+    def zone_of_pfn(self, pfn: int) -> Zone:
         """The populated zone that holds ``pfn`` (MemlabError if none)."""
         for zone in self.populated_zones:
             if zone.zone_start_pfn <= pfn < zone.zone_start_pfn + zone.spanned_pages:
                 return zone
         raise BadFree(f"pfn {pfn} is in no zone of this machine (RAM is pfn 1..{self.nr_pages - 1})")
 
-    def free_pages(self, page, order):
+    def free_pages(self, page: Page | int, order: int) -> None:
         """Free a block from :meth:`alloc_pages` back to its zone's buddy lists.
 
         Kernel: mm/page_alloc.c __free_pages(); see :meth:`Zone.free_pages`.
@@ -203,7 +216,7 @@ class Node:
     def totalram_pages(self):
         return sum(z.managed_pages for z in self.populated_zones)
 
-    def explain(self):
+    def explain(self) -> list[str]:
         """The last allocation or free in words: zone choice, then buddy steps."""
         if not self._trail:
             return ["No allocation or free yet."]
@@ -214,13 +227,16 @@ class Node:
         allowed = [z.name for z in self.zonelists[gfp_zone(rec.gfp_mask)]]
         steps.append(f"{gfp_names(rec.gfp_mask)} allows zones {', '.join(allowed)} (tried in that order).")
         if rec.watermark == "min":
-            steps.append("Fast path: no zone stayed above its low watermark plus lowmem reserve; "
-                         "kswapd would be woken.")
+            steps.append(
+                "Fast path: no zone stayed above its low watermark plus lowmem reserve; kswapd would be woken."
+            )
             if rec.skipped:
                 steps.append(f"Slow path (min watermark): skipped {', '.join(rec.skipped)}.")
         elif rec.skipped:
-            steps.append(f"Fast path: skipped {', '.join(rec.skipped)} (free pages at or below the low "
-                         f"watermark plus the lowmem reserve).")
+            steps.append(
+                f"Fast path: skipped {', '.join(rec.skipped)} (free pages at or below the low "
+                f"watermark plus the lowmem reserve)."
+            )
         steps.append(f"Zone {rec.zone} passes the {rec.watermark} watermark check.")
         return steps + self.zones[rec.zone].explain()
 

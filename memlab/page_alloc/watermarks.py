@@ -17,10 +17,27 @@ from ..gfp import GFP, ZONE_MOVABLE
 from ..units import PAGE_SHIFT, PAGE_SIZE
 
 __all__ = [
-    "WMARK_NAMES", "SWAP_CLUSTER_MAX", "LOWMEM_RESERVE_RATIO", "calculate_min_free_kbytes", "setup_per_zone_wmarks",
-    "setup_per_zone_lowmem_reserve", "gfp_to_alloc_flags", "zone_watermark_ok", "alloc_flags_names",
-    "ALLOC_WMARK_MIN", "ALLOC_WMARK_LOW", "ALLOC_WMARK_HIGH", "ALLOC_NO_WATERMARKS", "ALLOC_OOM", "ALLOC_NON_BLOCK",
-    "ALLOC_MIN_RESERVE", "ALLOC_CPUSET", "ALLOC_CMA", "ALLOC_NOFRAGMENT", "ALLOC_HIGHATOMIC", "ALLOC_KSWAPD",
+    "WMARK_NAMES",
+    "SWAP_CLUSTER_MAX",
+    "LOWMEM_RESERVE_RATIO",
+    "calculate_min_free_kbytes",
+    "setup_per_zone_wmarks",
+    "setup_per_zone_lowmem_reserve",
+    "gfp_to_alloc_flags",
+    "zone_watermark_ok",
+    "alloc_flags_names",
+    "ALLOC_WMARK_MIN",
+    "ALLOC_WMARK_LOW",
+    "ALLOC_WMARK_HIGH",
+    "ALLOC_NO_WATERMARKS",
+    "ALLOC_OOM",
+    "ALLOC_NON_BLOCK",
+    "ALLOC_MIN_RESERVE",
+    "ALLOC_CPUSET",
+    "ALLOC_CMA",
+    "ALLOC_NOFRAGMENT",
+    "ALLOC_HIGHATOMIC",
+    "ALLOC_KSWAPD",
     "ALLOC_RESERVES",
 ]
 
@@ -30,22 +47,29 @@ SWAP_CLUSTER_MAX = 32
 
 # mm/internal.h (6.12): the low bits index zone->_watermark[]; the rest are flags.
 ALLOC_WMARK_MIN, ALLOC_WMARK_LOW, ALLOC_WMARK_HIGH = 0, 1, 2
-ALLOC_NO_WATERMARKS = 0x04      # don't check watermarks at all
-ALLOC_OOM = 0x08                # an OOM victim: may dip further
-ALLOC_NON_BLOCK = 0x10          # caller cannot block: 25 % of the min reserve (62.5 % with __GFP_HIGH)
-ALLOC_MIN_RESERVE = 0x20        # __GFP_HIGH: 50 % of the min watermark (the same bit as __GFP_HIGH)
-ALLOC_CPUSET = 0x40             # check for correct cpuset
-ALLOC_CMA = 0x80                # allow allocations from CMA areas
-ALLOC_NOFRAGMENT = 0x100        # avoid mixing pageblock types (CONFIG_ZONE_DMA32)
-ALLOC_HIGHATOMIC = 0x200        # allows access to MIGRATE_HIGHATOMIC
-ALLOC_KSWAPD = 0x800            # allow waking of kswapd (the same bit as __GFP_KSWAPD_RECLAIM)
+ALLOC_NO_WATERMARKS = 0x04  # don't check watermarks at all
+ALLOC_OOM = 0x08  # an OOM victim: may dip further
+ALLOC_NON_BLOCK = 0x10  # caller cannot block: 25 % of the min reserve (62.5 % with __GFP_HIGH)
+ALLOC_MIN_RESERVE = 0x20  # __GFP_HIGH: 50 % of the min watermark (the same bit as __GFP_HIGH)
+ALLOC_CPUSET = 0x40  # check for correct cpuset
+ALLOC_CMA = 0x80  # allow allocations from CMA areas
+ALLOC_NOFRAGMENT = 0x100  # avoid mixing pageblock types (CONFIG_ZONE_DMA32)
+ALLOC_HIGHATOMIC = 0x200  # allows access to MIGRATE_HIGHATOMIC
+ALLOC_KSWAPD = 0x800  # allow waking of kswapd (the same bit as __GFP_KSWAPD_RECLAIM)
 #: Flags that allow allocations below the min watermark.
 ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM
 
-_FLAG_NAMES = (("ALLOC_NO_WATERMARKS", ALLOC_NO_WATERMARKS), ("ALLOC_OOM", ALLOC_OOM),
-               ("ALLOC_NON_BLOCK", ALLOC_NON_BLOCK), ("ALLOC_MIN_RESERVE", ALLOC_MIN_RESERVE),
-               ("ALLOC_CPUSET", ALLOC_CPUSET), ("ALLOC_CMA", ALLOC_CMA), ("ALLOC_NOFRAGMENT", ALLOC_NOFRAGMENT),
-               ("ALLOC_HIGHATOMIC", ALLOC_HIGHATOMIC), ("ALLOC_KSWAPD", ALLOC_KSWAPD))
+_FLAG_NAMES = (
+    ("ALLOC_NO_WATERMARKS", ALLOC_NO_WATERMARKS),
+    ("ALLOC_OOM", ALLOC_OOM),
+    ("ALLOC_NON_BLOCK", ALLOC_NON_BLOCK),
+    ("ALLOC_MIN_RESERVE", ALLOC_MIN_RESERVE),
+    ("ALLOC_CPUSET", ALLOC_CPUSET),
+    ("ALLOC_CMA", ALLOC_CMA),
+    ("ALLOC_NOFRAGMENT", ALLOC_NOFRAGMENT),
+    ("ALLOC_HIGHATOMIC", ALLOC_HIGHATOMIC),
+    ("ALLOC_KSWAPD", ALLOC_KSWAPD),
+)
 assert GFP["__GFP_HIGH"] == ALLOC_MIN_RESERVE and GFP["__GFP_KSWAPD_RECLAIM"] == ALLOC_KSWAPD  # BUILD_BUG_ON
 
 

@@ -12,12 +12,18 @@ from ..units import format_size
 from .figure import Drawing
 from .style import REGION_COLORS
 
-__all__ = ["process_regions", "address_space", "layouts_side_by_side", "page_walk", "AddressSpaceDrawing",
-           "PageWalkDrawing"]
+__all__ = [
+    "process_regions",
+    "address_space",
+    "layouts_side_by_side",
+    "page_walk",
+    "AddressSpaceDrawing",
+    "PageWalkDrawing",
+]
 
 
 def _region_height(size):
-    return 1.0 + math.log2(max(size, 4096) / 4096) / 6          # to scale, with breaks: log size
+    return 1.0 + math.log2(max(size, 4096) / 4096) / 6  # to scale, with breaks: log size
 
 
 def _draw_regions(ax, regions, title, x=0.0, width=1.0, ranges=True):
@@ -30,8 +36,11 @@ def _draw_regions(ax, regions, title, x=0.0, width=1.0, ranges=True):
             ax.add_patch(_rect(x, y, width, h, "#FFFFFF", hatch="////"))
         else:
             ax.add_patch(_rect(x, y, width, h, REGION_COLORS.get(key, "#BBBBBB")))
-        text = f"{label}: {start:#x}-{end - 1:#x} ({format_size(end - start)})" if ranges else \
-            f"{label} ({format_size(end - start)})"
+        text = (
+            f"{label}: {start:#x}-{end - 1:#x} ({format_size(end - start)})"
+            if ranges
+            else f"{label} ({format_size(end - start)})"
+        )
         ax.text(x + width + 0.05, y + h / 2, text, va="center", fontsize="x-small")
         y += h
     ax.set_xlim(x - 0.1, x + width + 4.5)
@@ -90,8 +99,11 @@ def address_space(ax, process=None, kernel=True, ranges=True):
     """The address space drawn to scale with breaks (heights grow with the
     log of the size): a process's VMAs and gaps, then the kernel half.
     ``ranges=False`` leaves the address ranges out of the labels."""
-    regions = process_regions(process) if process is not None else [
-        (X86_64_LAYOUT[0][0], X86_64_LAYOUT[0][1] + 1, "user space", "user")]
+    regions = (
+        process_regions(process)
+        if process is not None
+        else [(X86_64_LAYOUT[0][0], X86_64_LAYOUT[0][1] + 1, "user space", "user")]
+    )
     if kernel:
         regions.append((X86_64_LAYOUT[1][0], X86_64_LAYOUT[1][1] + 1, "non-canonical hole", "hole"))
         if process is not None:
@@ -107,27 +119,49 @@ def address_space(ax, process=None, kernel=True, ranges=True):
 
 def layouts_side_by_side(ax_i386, ax_x86_64):
     """The i386 3G/1G layout (with highmem's PKMAP window) beside x86-64's."""
-    _draw_regions(ax_i386, [(s, e + 1, n, "user" if n.startswith("user") else "kernel") for s, e, n in I386_LAYOUT],
-                  "i386 (32-bit, 3G/1G split)")
-    _draw_regions(ax_x86_64, [(s, e + 1, n.split(" (")[0], "user" if n.startswith("user") else
-                               ("hole" if "hole" in n else "kernel")) for s, e, n in X86_64_LAYOUT
-                              if "unused" not in n], "x86-64 (4-level paging)")
+    _draw_regions(
+        ax_i386,
+        [(s, e + 1, n, "user" if n.startswith("user") else "kernel") for s, e, n in I386_LAYOUT],
+        "i386 (32-bit, 3G/1G split)",
+    )
+    _draw_regions(
+        ax_x86_64,
+        [
+            (s, e + 1, n.split(" (")[0], "user" if n.startswith("user") else ("hole" if "hole" in n else "kernel"))
+            for s, e, n in X86_64_LAYOUT
+            if "unused" not in n
+        ],
+        "x86-64 (4-level paging)",
+    )
     return ax_i386, ax_x86_64
 
 
 def page_walk(ax, vaddr, steps, result):
     """The 9/9/9/9/12 split of ``vaddr`` and the four table lookups of the
     walk, each table with the entry used; the physical address or the fault."""
-    fields = [("sign ext.", 63, 48), ("PGD", 47, 39), ("PUD", 38, 30), ("PMD", 29, 21), ("PTE", 20, 12),
-              ("offset", 11, 0)]
+    fields = [
+        ("sign ext.", 63, 48),
+        ("PGD", 47, 39),
+        ("PUD", 38, 30),
+        ("PMD", 29, 21),
+        ("PTE", 20, 12),
+        ("offset", 11, 0),
+    ]
     colors = ["#DDDDDD", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#D55E00"]
     x = 0.0
     for (name, hi, lo), color in zip(fields, colors):
         w = (hi - lo + 1) / 64 * 10
         value = (vaddr >> lo) & ((1 << (hi - lo + 1)) - 1)
         ax.add_patch(_rect(x, 3.2, w, 0.6, color))
-        ax.text(x + w / 2, 3.5, f"{name}\n{value}" if name != "sign ext." else name, ha="center", va="center",
-                fontsize="x-small", color="white" if name not in ("sign ext.",) else "black")
+        ax.text(
+            x + w / 2,
+            3.5,
+            f"{name}\n{value}" if name != "sign ext." else name,
+            ha="center",
+            va="center",
+            fontsize="x-small",
+            color="white" if name not in ("sign ext.",) else "black",
+        )
         ax.text(x + w / 2, 3.9, f"{hi}-{lo}", ha="center", va="bottom", fontsize="xx-small")
         x += w
     ax.text(5, 4.4, f"virtual address {vaddr:#018x}", ha="center", fontsize="small")
@@ -137,15 +171,19 @@ def page_walk(ax, vaddr, steps, result):
         ax.add_patch(_rect(bx, 0.6 + 2.0 * step.index / 512, 2.0, 0.12, colors[i + 1]))
         where = f"pfn {step.table_pfn}" if step.table_pfn is not None else "kernel"
         ax.text(bx + 1.0, 2.75, f"{step.level} table\n({where})", ha="center", fontsize="x-small")
-        ax.text(bx + 1.0, 0.35, f"[{step.index}] = {step.entry:#x}" if step.present else
-                f"[{step.index}] not present", ha="center", fontsize="xx-small",
-                color="black" if step.present else "#B00020")
+        ax.text(
+            bx + 1.0,
+            0.35,
+            f"[{step.index}] = {step.entry:#x}" if step.present else f"[{step.index}] not present",
+            ha="center",
+            fontsize="xx-small",
+            color="black" if step.present else "#B00020",
+        )
         if i + 1 < len(steps):
             ax.annotate("", xy=(bx + 2.6, 1.6), xytext=(bx + 2.0, 1.6), arrowprops=dict(arrowstyle="->"))
     mapped = result.phys is not None
     verdict = f"physical address {result.phys:#x} (pfn {result.pfn})" if mapped else result.fault
-    ax.text(5, -0.3, verdict, ha="center", fontsize="small", wrap=True,
-            color="#1a6e1a" if mapped else "#B00020")
+    ax.text(5, -0.3, verdict, ha="center", fontsize="small", wrap=True, color="#1a6e1a" if mapped else "#B00020")
     ax.set_xlim(-0.2, 10.6)
     ax.set_ylim(-0.7, 4.8)
     ax.axis("off")

@@ -10,11 +10,19 @@ from ..units import NR_PAGE_ORDERS, PAGE_SIZE, format_size
 from .figure import Drawing, canvas_png
 from .style import ALLOCATED_COLOR, OUTSIDE_COLOR, grid_width, order_colors
 
-__all__ = ["memory_map_image", "memory_map", "draw_block_outlines", "free_area_chart", "fragmentation_over_time",
-           "buddy_figure", "show_buddy", "BuddyDrawing"]
+__all__ = [
+    "memory_map_image",
+    "memory_map",
+    "draw_block_outlines",
+    "free_area_chart",
+    "fragmentation_over_time",
+    "buddy_figure",
+    "show_buddy",
+    "BuddyDrawing",
+]
 
-_ALLOCATED = 255       # page_map() value of an allocated page
-_PADDING = 254         # past the last page of the zone
+_ALLOCATED = 255  # page_map() value of an allocated page
+_PADDING = 254  # past the last page of the zone
 
 
 def _lut():
@@ -54,16 +62,18 @@ def memory_map(ax, zone, width=None, legend=True, title=None, outline_blocks=Non
     ax.set_ylabel(f"row (first pfn of row = {zone.zone_start_pfn} + row x {width})")
     if rows <= 16:
         ax.set_yticks(range(rows + 1))
-    ax.set_title(title or f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}, "
-                 f"{zone.nr_free_pages} of {zone.managed_pages} pages free")
+    ax.set_title(
+        title
+        or f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}, "
+        f"{zone.nr_free_pages} of {zone.managed_pages} pages free"
+    )
     if legend:
         from matplotlib.patches import Patch
 
         colors = order_colors()
         handles = [Patch(facecolor=ALLOCATED_COLOR, edgecolor="black", linewidth=0.5, label="allocated")]
         handles += [Patch(color=colors[o], label=f"free order {o}") for o in range(NR_PAGE_ORDERS)]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
-                  frameon=False)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     return ax
 
 
@@ -99,8 +109,14 @@ def free_area_chart(ax, zone, pages=False):
     top = max(values) if any(values) else 1
     ax.set_ylim(0, top * 1.18)
     for bar, value in zip(bars, values):
-        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), str(value),
-                ha="center", va="bottom", fontsize="x-small")
+        ax.text(
+            bar.get_x() + bar.get_width() / 2,
+            bar.get_height(),
+            str(value),
+            ha="center",
+            va="bottom",
+            fontsize="x-small",
+        )
     return ax
 
 
@@ -117,8 +133,14 @@ def fragmentation_over_time(ax, samples, order=None):
     unusable = [s[3] for s in samples]
     label = f" (order {order})" if order is not None else ""
     ax.plot(ops, unusable, color="#0072B2", label="unusable index" + label)
-    ax.plot(ops, frag, color="#D55E00", linestyle="--", marker=".",
-            label="fragmentation index" + label + "; gap: a block was free")
+    ax.plot(
+        ops,
+        frag,
+        color="#D55E00",
+        linestyle="--",
+        marker=".",
+        label="fragmentation index" + label + "; gap: a block was free",
+    )
     ax.set_ylim(-20, 1050)
     ax.set_xlabel("operations")
     ax.set_ylabel("index (thousandths)")
@@ -143,7 +165,7 @@ def show_buddy(zone, figsize=(11, 4.2)):
     (for notebooks: the inline backend stores the picture as PNG)."""
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=[1.5, 1], layout="constrained")
+    _fig, (left, right) = plt.subplots(1, 2, figsize=figsize, width_ratios=[1.5, 1], layout="constrained")
     memory_map(left, zone)
     free_area_chart(right, zone)
     plt.show()
@@ -166,8 +188,12 @@ class BuddyDrawing(Drawing):
         self.update(zone, full=True)
 
     def _dynamic(self):
-        return (list(self.ax_map.images) + list(self.ax_map.collections)
-                + list(self.ax_bar.patches) + list(self.ax_bar.texts))
+        return (
+            list(self.ax_map.images)
+            + list(self.ax_map.collections)
+            + list(self.ax_bar.patches)
+            + list(self.ax_bar.texts)
+        )
 
     def update(self, zone, full=False):
         counts = zone.nr_free_by_order()

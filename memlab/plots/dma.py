@@ -18,23 +18,54 @@ def dma_timing(ax, trace, channel, last=48):
         ax.axis("off")
         return ax
     clocks = [r["clock"] for r in rows]
-    lanes = [("DREQ", lambda r: r["DREQ"][channel]), ("HRQ", lambda r: r["HRQ"]), ("HLDA", lambda r: r["HLDA"]),
-             ("DACK", lambda r: int(r["DACK"] == channel)), ("AEN", lambda r: r["AEN"]),
-             ("MEMR", lambda r: r["MEMR"]), ("MEMW", lambda r: r["MEMW"]), ("IOR", lambda r: r["IOR"]),
-             ("IOW", lambda r: r["IOW"]), ("EOP", lambda r: r["EOP"])]
-    colors = ["#0072B2", "#009E73", "#009E73", "#E69F00", "#999999", "#CC79A7", "#CC79A7", "#D55E00", "#D55E00",
-              "#000000"]
+    lanes = [
+        ("DREQ", lambda r: r["DREQ"][channel]),
+        ("HRQ", lambda r: r["HRQ"]),
+        ("HLDA", lambda r: r["HLDA"]),
+        ("DACK", lambda r: int(r["DACK"] == channel)),
+        ("AEN", lambda r: r["AEN"]),
+        ("MEMR", lambda r: r["MEMR"]),
+        ("MEMW", lambda r: r["MEMW"]),
+        ("IOR", lambda r: r["IOR"]),
+        ("IOW", lambda r: r["IOW"]),
+        ("EOP", lambda r: r["EOP"]),
+    ]
+    colors = [
+        "#0072B2",
+        "#009E73",
+        "#009E73",
+        "#E69F00",
+        "#999999",
+        "#CC79A7",
+        "#CC79A7",
+        "#D55E00",
+        "#D55E00",
+        "#000000",
+    ]
     xs = clocks + [clocks[-1] + 1]
     for i, ((name, get), color) in enumerate(zip(lanes, colors)):
         base = (len(lanes) - 1 - i) * 1.5
         ys = [base + 0.9 * get(r) for r in rows]
         ax.step(xs, ys + [ys[-1]], where="post", color=color, linewidth=1.4)
-        ax.text(clocks[0] - 0.6, base + 0.35, name + (str(channel) if name in ("DREQ", "DACK") else ""),
-                ha="right", va="center", fontsize="x-small")
+        ax.text(
+            clocks[0] - 0.6,
+            base + 0.35,
+            name + (str(channel) if name in ("DREQ", "DACK") else ""),
+            ha="right",
+            va="center",
+            fontsize="x-small",
+        )
     top = len(lanes) * 1.5
     for r in rows:
-        ax.text(r["clock"] + 0.5, top, r["state"], ha="center", va="bottom", fontsize=6,
-                color="#B00020" if r["state"] in ("S1", "S2", "S3", "S4") else "#444444")
+        ax.text(
+            r["clock"] + 0.5,
+            top,
+            r["state"],
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color="#B00020" if r["state"] in ("S1", "S2", "S3", "S4") else "#444444",
+        )
     ax.set_xlim(clocks[0] - 4, clocks[-1] + 1.5)
     ax.set_ylim(-0.3, top + 0.9)
     ax.set_yticks([])

@@ -48,12 +48,19 @@ def object_pool_map(ax, pool, width=32):
     dark when in use."""
     from matplotlib.colors import ListedColormap
 
-    cells = np.frombuffer(bytes(pool.isfree), dtype=np.uint8) ^ 1          # 1 = in use
+    cells = np.frombuffer(bytes(pool.isfree), dtype=np.uint8) ^ 1  # 1 = in use
     rows = -(-pool.capacity // width)
     grid = np.full(rows * width, 2, dtype=np.uint8)
-    grid[:pool.capacity] = cells
-    ax.imshow(grid.reshape(rows, width), cmap=ListedColormap([FREE_COLOR, USED_COLOR, NO_OBJECT_COLOR]),
-              vmin=0, vmax=2, aspect="auto", interpolation="nearest", extent=(0, width, rows, 0))
+    grid[: pool.capacity] = cells
+    ax.imshow(
+        grid.reshape(rows, width),
+        cmap=ListedColormap([FREE_COLOR, USED_COLOR, NO_OBJECT_COLOR]),
+        vmin=0,
+        vmax=2,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(0, width, rows, 0),
+    )
     ax.set_title(f"{pool.name}: {pool.in_use} of {pool.capacity} slots in use ({pool.stride}-byte slots)")
     ax.set_xlabel("slot within row")
     ax.set_ylabel(f"row ({width} slots per row)")

@@ -7,8 +7,15 @@ from __future__ import annotations
 import numpy as np
 
 from .figure import Drawing, canvas_png
-from .style import (ALLOCATED_COLOR, FREE_COLOR, HIGHLIGHT_COLOR, NO_OBJECT_COLOR, SLAB_PAGE_COLOR, USED_COLOR,
-                    grid_width)
+from .style import (
+    ALLOCATED_COLOR,
+    FREE_COLOR,
+    HIGHLIGHT_COLOR,
+    NO_OBJECT_COLOR,
+    SLAB_PAGE_COLOR,
+    USED_COLOR,
+    grid_width,
+)
 
 __all__ = ["slab_rows", "slab_grid", "kmalloc_waste", "slab_page_states", "slab_page_map", "SlabDrawing"]
 
@@ -20,8 +27,8 @@ _FREE_PAGE, _OTHER_PAGE, _SLAB_PAGE, _HIGHLIGHT_PAGE = 0, 1, 2, 3
 def slab_grid(slabs, width, rows=None):
     """A ``uint8`` grid, one row per slab: 2 object in use, 1 free, 0 no object."""
     grid = np.zeros((max(1, rows or len(slabs)), width), dtype=np.uint8)
-    for row, slab in enumerate(slabs[:grid.shape[0]]):
-        grid[row, :slab.objects] = _USED_OBJECT
+    for row, slab in enumerate(slabs[: grid.shape[0]]):
+        grid[row, : slab.objects] = _USED_OBJECT
         if slab.freelist:
             grid[row, np.fromiter(slab.freelist, dtype=np.int64)] = _FREE_OBJECT
     return grid
@@ -42,22 +49,29 @@ def slab_rows(ax, cache, max_slabs=24):
     width = max([cache.objperslab] + [s.objects for s in slabs])
     grid = slab_grid(slabs, width)
     cmap = ListedColormap([NO_OBJECT_COLOR, FREE_COLOR, USED_COLOR])
-    ax.imshow(grid, cmap=cmap, vmin=0, vmax=2, aspect="auto", interpolation="nearest",
-              extent=(0, width, grid.shape[0], 0))
+    ax.imshow(
+        grid, cmap=cmap, vmin=0, vmax=2, aspect="auto", interpolation="nearest", extent=(0, width, grid.shape[0], 0)
+    )
     if width <= 128:
         ax.vlines(range(1, width), 0, grid.shape[0], colors="white", linewidth=0.4)
     ax.hlines(range(1, grid.shape[0]), 0, width, colors="black", linewidth=0.6)
     ax.set_yticks([r + 0.5 for r in range(len(slabs))])
     ax.set_yticklabels([_slab_label(s) for s in slabs], fontsize="small")
-    ax.set_xlabel(f"object index ({cache.size}-byte slots, {cache.objperslab} per "
-                  f"{cache.pagesperslab}-page slab)")
+    ax.set_xlabel(f"object index ({cache.size}-byte slots, {cache.objperslab} per {cache.pagesperslab}-page slab)")
     more = f", first {max_slabs} of {cache.nr_slabs} slabs" if cache.nr_slabs > max_slabs else ""
     ax.set_title(f"{cache.name}: {cache.objects_in_use} of {cache.total_objects} objects in use{more}")
     if not slabs:
         ax.text(width / 2, 0.5, "no slabs yet", ha="center", va="center")
-    ax.legend(handles=[Patch(color=USED_COLOR, label="in use"), Patch(facecolor=FREE_COLOR, edgecolor="black",
-                                                                       linewidth=0.4, label="free")],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    ax.legend(
+        handles=[
+            Patch(color=USED_COLOR, label="in use"),
+            Patch(facecolor=FREE_COLOR, edgecolor="black", linewidth=0.4, label="free"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize="small",
+        frameon=False,
+    )
     return ax
 
 
@@ -124,15 +138,25 @@ def slab_page_map(ax, machine, zone_name=None, width=None, highlight=None):
     padded = np.zeros(rows * width, dtype=np.uint8)
     shown = min(n, rows * width)
     padded[:shown] = state[:shown]
-    ax.imshow(padded.reshape(rows, width), cmap=_page_cmap(), vmin=0, vmax=3, aspect="auto", interpolation="nearest",
-              extent=(0, width, rows, 0))
-    ax.set_title(f"pages of zone {zone.name} under the slabs (pfn {zone.zone_start_pfn}.."
-                 f"{zone.zone_start_pfn + shown - 1})")
+    ax.imshow(
+        padded.reshape(rows, width),
+        cmap=_page_cmap(),
+        vmin=0,
+        vmax=3,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(0, width, rows, 0),
+    )
+    ax.set_title(
+        f"pages of zone {zone.name} under the slabs (pfn {zone.zone_start_pfn}..{zone.zone_start_pfn + shown - 1})"
+    )
     ax.set_xlabel(f"page within row ({width} pages per row)")
     ax.set_ylabel(f"row (first pfn = {zone.zone_start_pfn} + row x {width})")
-    handles = [Patch(facecolor="#FFFFFF", edgecolor="black", linewidth=0.4, label="free page"),
-               Patch(color=ALLOCATED_COLOR, label="other allocation"),
-               Patch(color=SLAB_PAGE_COLOR, label="slab page")]
+    handles = [
+        Patch(facecolor="#FFFFFF", edgecolor="black", linewidth=0.4, label="free page"),
+        Patch(color=ALLOCATED_COLOR, label="other allocation"),
+        Patch(color=SLAB_PAGE_COLOR, label="slab page"),
+    ]
     if highlight is not None:
         handles.append(Patch(color=HIGHLIGHT_COLOR, label=f"slab of {highlight.name}"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
@@ -164,27 +188,46 @@ class SlabDrawing(Drawing):
         width = cache.objperslab if cache is not None else 1
         self.width = width
         cmap = ListedColormap([NO_OBJECT_COLOR, FREE_COLOR, USED_COLOR])
-        self.slab_img = ax.imshow(np.zeros((self.ROWS, width), dtype=np.uint8), cmap=cmap, vmin=0, vmax=2,
-                                  aspect="auto", interpolation="nearest", extent=(0, width, self.ROWS, 0))
+        self.slab_img = ax.imshow(
+            np.zeros((self.ROWS, width), dtype=np.uint8),
+            cmap=cmap,
+            vmin=0,
+            vmax=2,
+            aspect="auto",
+            interpolation="nearest",
+            extent=(0, width, self.ROWS, 0),
+        )
         if width <= 128:
             ax.vlines(range(1, width), 0, self.ROWS, colors="white", linewidth=0.4)
         ax.hlines(range(1, self.ROWS), 0, width, colors="black", linewidth=0.4)
         ax.set_yticks([])
-        ax.set_xlabel(f"object index ({cache.size}-byte slots, {cache.objperslab} per {cache.pagesperslab}-page "
-                      f"slab)" if cache is not None else "no cache")
-        self.row_labels = [ax.text(-0.01, r + 0.5, "", transform=ax.get_yaxis_transform(), ha="right",
-                                   va="center", fontsize="small") for r in range(self.ROWS)]
+        ax.set_xlabel(
+            f"object index ({cache.size}-byte slots, {cache.objperslab} per {cache.pagesperslab}-page slab)"
+            if cache is not None
+            else "no cache"
+        )
+        self.row_labels = [
+            ax.text(-0.01, r + 0.5, "", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize="small")
+            for r in range(self.ROWS)
+        ]
         self.slab_title = ax.text(0.5, 1.02, "", transform=ax.transAxes, ha="center", va="bottom")
         zone = machine.zones[zone_name]
         n = zone.spanned_pages
         self.map_width = grid_width(n)
         self.map_rows = -(-n // self.map_width)
-        self.map_img = self.ax_map.imshow(np.zeros((self.map_rows, self.map_width), dtype=np.uint8),
-                                          cmap=_page_cmap(), vmin=0, vmax=3, aspect="auto", interpolation="nearest",
-                                          extent=(0, self.map_width, self.map_rows, 0))
+        self.map_img = self.ax_map.imshow(
+            np.zeros((self.map_rows, self.map_width), dtype=np.uint8),
+            cmap=_page_cmap(),
+            vmin=0,
+            vmax=3,
+            aspect="auto",
+            interpolation="nearest",
+            extent=(0, self.map_width, self.map_rows, 0),
+        )
         self.ax_map.yaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ax_map.set_title(f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}",
-                              fontsize="medium")
+        self.ax_map.set_title(
+            f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}", fontsize="medium"
+        )
         self.ax_map.set_xlabel(f"page within row ({self.map_width} per row)")
         spines = list(self.ax_slab.spines.values()) + list(self.ax_map.spines.values())
         dynamic = [self.slab_img, self.map_img, self.slab_title] + self.row_labels + spines
@@ -202,17 +245,18 @@ class SlabDrawing(Drawing):
         if key != self.key:
             self._setup(machine, cache, zone_name)
             self.key = key
-        slabs = cache.slabs()[:self.ROWS] if cache is not None else []
+        slabs = cache.slabs()[: self.ROWS] if cache is not None else []
         self.slab_img.set_data(slab_grid(slabs, self.width, self.ROWS))
         for row, label in enumerate(self.row_labels):
             label.set_text(_slab_label(slabs[row]) if row < len(slabs) else "")
         if cache is not None:
             more = f" (first {self.ROWS} of {cache.nr_slabs} slabs)" if cache.nr_slabs > self.ROWS else ""
-            self.slab_title.set_text(f"{cache.name}: {cache.objects_in_use} of {cache.total_objects} objects "
-                                     f"in use{more}")
+            self.slab_title.set_text(
+                f"{cache.name}: {cache.objects_in_use} of {cache.total_objects} objects in use{more}"
+            )
         state = slab_page_states(machine, self.zone, cache)
         padded = np.zeros(self.map_rows * self.map_width, dtype=np.uint8)
-        padded[:len(state)] = state
+        padded[: len(state)] = state
         self.map_img.set_data(padded.reshape(self.map_rows, self.map_width))
         return self
 

@@ -9,18 +9,38 @@ from __future__ import annotations
 
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS
 
-__all__ = ["order_colors", "ALLOCATED_COLOR", "OUTSIDE_COLOR", "USED_COLOR", "FREE_COLOR", "NO_OBJECT_COLOR",
-           "SLAB_PAGE_COLOR", "HIGHLIGHT_COLOR", "REGION_COLORS", "grid_width"]
+__all__ = [
+    "order_colors",
+    "ALLOCATED_COLOR",
+    "OUTSIDE_COLOR",
+    "USED_COLOR",
+    "FREE_COLOR",
+    "NO_OBJECT_COLOR",
+    "SLAB_PAGE_COLOR",
+    "HIGHLIGHT_COLOR",
+    "REGION_COLORS",
+    "grid_width",
+]
 
 ALLOCATED_COLOR = (0.80, 0.80, 0.80, 1.0)
 OUTSIDE_COLOR = (1.0, 1.0, 1.0, 1.0)
-USED_COLOR = "#0072B2"      # objects handed out
-FREE_COLOR = "#CFE8F7"      # objects on a freelist
+USED_COLOR = "#0072B2"  # objects handed out
+FREE_COLOR = "#CFE8F7"  # objects on a freelist
 NO_OBJECT_COLOR = "#FFFFFF"
 SLAB_PAGE_COLOR = "#56B4E9"
 HIGHLIGHT_COLOR = "#D55E00"
-REGION_COLORS = {"TEXT": "#0072B2", "DATA": "#009E73", "BSS": "#56B4E9", "HEAP": "#E69F00", "MMAP": "#CC79A7",
-                 "STACK": "#D55E00", "vdso": "#999999", "kernel": "#444444", "hole": "#FFFFFF", "user": "#88CCEE"}
+REGION_COLORS = {
+    "TEXT": "#0072B2",
+    "DATA": "#009E73",
+    "BSS": "#56B4E9",
+    "HEAP": "#E69F00",
+    "MMAP": "#CC79A7",
+    "STACK": "#D55E00",
+    "vdso": "#999999",
+    "kernel": "#444444",
+    "hole": "#FFFFFF",
+    "user": "#88CCEE",
+}
 
 
 def order_colors():

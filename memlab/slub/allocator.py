@@ -28,16 +28,30 @@ accounting, RCU-delayed freeing, KASAN/KFENCE, SLAB_STORE_USER tracking.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..errors import BadCache, BadFree, BadSize, OutOfMemory
 from ..gfp import GFP, parse_gfp
 from ..layout import pfn_to_virt
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, format_size, order_for_size
 from .cache import KmemCache, Slab, SlabState
 from .debug import SlubDebug
-from .geometry import (KMALLOC_MAX_CACHE_SIZE, KMALLOC_SHIFT_HIGH, KMALLOC_SHIFT_LOW, KMALLOC_TYPES, SLAB_KMALLOC,
-                       ZERO_SIZE_PTR, kmalloc_index, kmalloc_name, kmalloc_size_of_index, parse_slub_debug)
+from .geometry import (
+    KMALLOC_MAX_CACHE_SIZE,
+    KMALLOC_SHIFT_HIGH,
+    KMALLOC_SHIFT_LOW,
+    KMALLOC_TYPES,
+    SLAB_KMALLOC,
+    ZERO_SIZE_PTR,
+    kmalloc_index,
+    kmalloc_name,
+    kmalloc_size_of_index,
+    parse_slub_debug,
+)
 
 __all__ = ["Slub"]
+
 
 class Slub(SlubDebug):
     """The slab allocator of one :class:`memlab.Machine` (``machine.slub``).
@@ -55,20 +69,22 @@ class Slub(SlubDebug):
         self.machine = machine
         self.nr_cpus = machine.cpus
         self.failslab = machine.failslab
-        self.caches = []                  # creation order; slabinfo lists newest first
+        self.caches = []  # creation order; slabinfo lists newest first
         self._by_name = {}
-        self._slab_of_vpage = {}          # direct-map page number (addr >> 12) of every slab page -> Slab
-        self._large = {}                  # direct-map page number -> (Page, size) of kmalloc_large allocations
-        self.slub_debug = parse_slub_debug(slub_debug if slub_debug is not None
-                                           else getattr(machine, "slub_debug", None))
-        self.kmalloc_caches = {}          # (type, index) -> KmemCache
-        self._kmalloc_tables = {}         # gfp expression -> caches by kmalloc_index
+        self._slab_of_vpage = {}  # direct-map page number (addr >> 12) of every slab page -> Slab
+        self._large = {}  # direct-map page number -> (Page, size) of kmalloc_large allocations
+        self.slub_debug = parse_slub_debug(
+            slub_debug if slub_debug is not None else getattr(machine, "slub_debug", None)
+        )
+        self.kmalloc_caches = {}  # (type, index) -> KmemCache
+        self._kmalloc_tables = {}  # gfp expression -> caches by kmalloc_index
         for type_name, prefix, type_flags in KMALLOC_TYPES:
             indices = [1, 2] + list(range(KMALLOC_SHIFT_LOW, KMALLOC_SHIFT_HIGH + 1))
             for index in indices:
                 size = kmalloc_size_of_index(index)
-                cache = self._create(kmalloc_name(prefix, size), size, 0,
-                                     SLAB_KMALLOC | type_flags | self.slub_debug, None)
+                cache = self._create(
+                    kmalloc_name(prefix, size), size, 0, SLAB_KMALLOC | type_flags | self.slub_debug, None
+                )
                 self.kmalloc_caches[(type_name, index)] = cache
 
     # ---------------------------------------------------------------- caches
@@ -78,7 +94,9 @@ class Slub(SlubDebug):
         self._by_name[name] = cache
         return cache
 
-    def kmem_cache_create(self, name, size, align=0, ctor=None, flags=0):
+    def kmem_cache_create(
+        self, name: str, size: int, align: int = 0, ctor: Callable[[int], Any] | None = None, flags: int = 0
+    ) -> KmemCache:
         """Create a cache of ``size``-byte objects.
 
         ``align``: minimum alignment (power of two); ``ctor(addr)`` runs on
@@ -90,13 +108,16 @@ class Slub(SlubDebug):
         if not isinstance(name, str) or not name or " " in name:
             raise BadCache(f"kmem_cache_create: name {name!r} must be a non-empty string without spaces")
         if name in self._by_name:
-            raise BadCache(f"kmem_cache_create: a cache named {name!r} already exists "
-                           f"(/proc/slabinfo rows are keyed by name)")
+            raise BadCache(
+                f"kmem_cache_create: a cache named {name!r} already exists (/proc/slabinfo rows are keyed by name)"
+            )
         if size.__class__ is not int or size <= 0:
             raise BadCache(f"kmem_cache_create({name!r}): size {size!r} must be an int > 0")
         if size > KMALLOC_MAX_CACHE_SIZE * 8 * 16:
-            raise BadCache(f"kmem_cache_create({name!r}): objects of {format_size(size)} are too large for "
-                           f"a slab; use alloc_pages or vmalloc")
+            raise BadCache(
+                f"kmem_cache_create({name!r}): objects of {format_size(size)} are too large for "
+                f"a slab; use alloc_pages or vmalloc"
+            )
         if align.__class__ is not int or align < 0 or (align & (align - 1)):
             raise BadCache(f"kmem_cache_create({name!r}): align {align!r} must be 0 or a power of two")
         if ctor is not None and not callable(ctor):
@@ -119,9 +140,11 @@ class Slub(SlubDebug):
         if cache.name.startswith(("kmalloc-", "dma-kmalloc-")):
             raise BadCache(f"kmem_cache_destroy: {cache.name} is a kmalloc cache; they live as long as the kernel")
         if cache.objects_in_use:
-            msg = (f"kmem_cache_destroy {cache.name}: Slab cache still has objects when called from "
-                   f"kmem_cache_destroy+0x0/0x0 ({cache.objects_in_use} object"
-                   f"{'s' if cache.objects_in_use != 1 else ''} still allocated)")
+            msg = (
+                f"kmem_cache_destroy {cache.name}: Slab cache still has objects when called from "
+                f"kmem_cache_destroy+0x0/0x0 ({cache.objects_in_use} object"
+                f"{'s' if cache.objects_in_use != 1 else ''} still allocated)"
+            )
             self.machine.kernel_log.append("WARNING: " + msg + "\n")
             raise BadCache(msg)
         for slab in cache.slabs():
@@ -138,7 +161,7 @@ class Slub(SlubDebug):
             raise BadCache(f"{what}: {cache!r} is not a live cache of this machine")
 
     # ------------------------------------------------------------ allocation
-    def kmem_cache_alloc(self, cache, gfp="GFP_KERNEL"):
+    def kmem_cache_alloc(self, cache: KmemCache, gfp: str | int = "GFP_KERNEL") -> int:
         """An object's kernel virtual address.
 
         Kernel: mm/slub.c slab_alloc_node() / ___slab_alloc(): pop the head
@@ -168,16 +191,17 @@ class Slub(SlubDebug):
         """Kernel: mm/failslab.c should_failslab() (slab_pre_alloc_hook)."""
         mask = parse_gfp(gfp) if gfp.__class__ is not int else gfp
         if self.failslab.should_fail(mask, cache.object_size):
-            raise OutOfMemory(f"kmem_cache_alloc({cache.name}): failure injected by failslab "
-                              f"({self.failslab.failures} so far)")
+            raise OutOfMemory(
+                f"kmem_cache_alloc({cache.name}): failure injected by failslab ({self.failslab.failures} so far)"
+            )
 
     def _refill_cpu_slab(self, cache, gfp):
         old = cache.cpu_slab
-        if old is not None:                  # deactivate_slab(): the full CPU slab leaves
+        if old is not None:  # deactivate_slab(): the full CPU slab leaves
             old.state = SlabState.FULL
             cache.full.append(old)
             cache.cpu_slab = None
-        if cache.partial:                    # get_partial_node(): the head of the partial list
+        if cache.partial:  # get_partial_node(): the head of the partial list
             slab = cache.partial.pop(0)
         else:
             slab = self._new_slab(cache, gfp)
@@ -195,7 +219,7 @@ class Slub(SlubDebug):
         except OutOfMemory:
             if cache.min_order == cache.order:
                 raise
-            page = machine.alloc_pages(cache.min_order, mask)   # oo = s->min
+            page = machine.alloc_pages(cache.min_order, mask)  # oo = s->min
         slab = Slab(cache, page)
         first = slab.base >> PAGE_SHIFT
         for vpage in range(first, first + (1 << page.order)):
@@ -210,7 +234,7 @@ class Slub(SlubDebug):
         return slab
 
     # ------------------------------------------------------------------ free
-    def kmem_cache_free(self, cache, addr):
+    def kmem_cache_free(self, cache: KmemCache, addr: int) -> None:
         """Kernel: mm/slub.c kmem_cache_free() -> do_slab_free() / __slab_free().
 
         The object goes to the head of its slab's freelist. A full slab
@@ -225,8 +249,10 @@ class Slub(SlubDebug):
             slab, index = self._object_of(addr, "kmem_cache_free")
             if slab.cache is not cache:
                 self.check_cache(cache, "kmem_cache_free")
-                raise BadFree(f"kmem_cache_free: Wrong slab cache. {cache.name} but object is from "
-                              f"{slab.cache.name} (address {addr:#x})")
+                raise BadFree(
+                    f"kmem_cache_free: Wrong slab cache. {cache.name} but object is from "
+                    f"{slab.cache.name} (address {addr:#x})"
+                )
         else:
             index, rem = divmod(addr - slab.obj0, cache.size)
             if rem or not 0 <= index < slab.objects:
@@ -235,8 +261,10 @@ class Slub(SlubDebug):
 
     def _free(self, cache, slab, index, addr):
         if slab.isfree[index]:
-            raise BadFree(f"{cache.name}: double free of object {addr:#x} (object {index} of the slab at pfn "
-                          f"{slab.page.pfn} is already on its freelist)")
+            raise BadFree(
+                f"{cache.name}: double free of object {addr:#x} (object {index} of the slab at pfn "
+                f"{slab.page.pfn} is already on its freelist)"
+            )
         if cache.debug:
             self._free_debug(cache, slab, index, addr)
         slab.isfree[index] = 1
@@ -251,7 +279,7 @@ class Slub(SlubDebug):
             (cache.full if state is SlabState.FULL else cache.partial).remove(slab)
             self._discard_slab(cache, slab)
             return
-        if state is SlabState.FULL:          # was full: now partial, added at the tail
+        if state is SlabState.FULL:  # was full: now partial, added at the tail
             cache.full.remove(slab)
             slab.state = SlabState.PARTIAL
             cache.partial.append(slab)
@@ -272,14 +300,15 @@ class Slub(SlubDebug):
             raise BadFree(f"{what}: address {addr!r} is not an int")
         slab = self._slab_of_vpage.get(addr >> PAGE_SHIFT)
         if slab is None:
-            raise BadFree(f"{what}: address {addr:#x} is not in any slab (not memory from kmem_cache_alloc "
-                          f"or kmalloc)")
+            raise BadFree(f"{what}: address {addr:#x} is not in any slab (not memory from kmem_cache_alloc or kmalloc)")
         cache = slab.cache
         index, rem = divmod(addr - slab.obj0, cache.size)
         if rem or not 0 <= index < slab.objects:
-            raise BadFree(f"{what}: address {addr:#x} is not the start of an object of {cache.name} "
-                          f"(objects every {cache.size} bytes from {slab.obj0:#x}; "
-                          f"this is {rem} bytes into object {index})")
+            raise BadFree(
+                f"{what}: address {addr:#x} is not the start of an object of {cache.name} "
+                f"(objects every {cache.size} bytes from {slab.obj0:#x}; "
+                f"this is {rem} bytes into object {index})"
+            )
         return slab, index
 
     def kmem_cache_shrink(self, cache):
@@ -331,15 +360,17 @@ class Slub(SlubDebug):
             return None
         return self._kmalloc_table(gfp)[kmalloc_index(size)]
 
-    def kmalloc(self, size, gfp="GFP_KERNEL"):
+    def kmalloc(self, size: int, gfp: str | int = "GFP_KERNEL") -> int:
         """Kernel: include/linux/slab.h kmalloc() -> mm/slub.c __kmalloc():
         up to 8 KiB from the kmalloc cache of the next size class (8, 16, 32,
         64, 96, 128, 192, 256, 512, 1k, 2k, 4k, 8k); above that whole pages
         from the buddy allocator (``kmalloc_large``: order get_order(size)),
         which fails above 4 MiB."""
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"kmalloc: size {size!r} must be an int > 0 (kmalloc(0) returns ZERO_SIZE_PTR "
-                          f"{ZERO_SIZE_PTR:#x}, which must not be dereferenced)")
+            raise BadSize(
+                f"kmalloc: size {size!r} must be an int > 0 (kmalloc(0) returns ZERO_SIZE_PTR "
+                f"{ZERO_SIZE_PTR:#x}, which must not be dereferenced)"
+            )
         if size <= KMALLOC_MAX_CACHE_SIZE:
             table = self._kmalloc_tables.get(gfp) if gfp.__class__ is str else None
             if table is None:
@@ -358,15 +389,17 @@ class Slub(SlubDebug):
             return addr
         order = order_for_size(size)
         if order > MAX_PAGE_ORDER:
-            raise BadSize(f"kmalloc: {format_size(size)} ({size} bytes) needs order {order}, above "
-                          f"MAX_PAGE_ORDER {MAX_PAGE_ORDER} (4 MiB): kmalloc fails (WARN); use vmalloc or "
-                          f"kvmalloc for large buffers")
+            raise BadSize(
+                f"kmalloc: {format_size(size)} ({size} bytes) needs order {order}, above "
+                f"MAX_PAGE_ORDER {MAX_PAGE_ORDER} (4 MiB): kmalloc fails (WARN); use vmalloc or "
+                f"kvmalloc for large buffers"
+            )
         page = self.machine.alloc_pages(order, gfp)
         addr = pfn_to_virt(page.pfn)
         self._large[addr >> PAGE_SHIFT] = (page, size)
         return addr
 
-    def kfree(self, addr):
+    def kfree(self, addr: int) -> None:
         """Kernel: mm/slub.c kfree(): back to its cache, or the pages of a
         large kmalloc back to the buddy allocator."""
         slab = self._slab_of_vpage.get(addr >> PAGE_SHIFT) if addr.__class__ is int else None
@@ -379,12 +412,14 @@ class Slub(SlubDebug):
         slab, index = self._object_of(addr, "kfree")
         cache = slab.cache
         if not cache.flags & SLAB_KMALLOC:
-            raise BadFree(f"kfree: {addr:#x} is an object of {cache.name}, not from kmalloc; "
-                          f"free it with kmem_cache_free({cache.name}, ...)")
+            raise BadFree(
+                f"kfree: {addr:#x} is an object of {cache.name}, not from kmalloc; "
+                f"free it with kmem_cache_free({cache.name}, ...)"
+            )
         self._free(cache, slab, index, addr)
         cache.requested.pop(addr, None)
 
-    def ksize(self, addr):
+    def ksize(self, addr: int) -> int:
         """Kernel: mm/slub.c __ksize(): the usable size of a kmalloc object
         (its cache's object_size), or of a large kmalloc (whole pages)."""
         if addr.__class__ is int:
@@ -403,8 +438,9 @@ class Slub(SlubDebug):
 
     def slab_pages(self):
         """``(pfn, Slab)`` for every page frame under a slab (for page maps)."""
-        return [(slab.page.pfn + (vpage - (slab.base >> PAGE_SHIFT)), slab)
-                for vpage, slab in self._slab_of_vpage.items()]
+        return [
+            (slab.page.pfn + (vpage - (slab.base >> PAGE_SHIFT)), slab) for vpage, slab in self._slab_of_vpage.items()
+        ]
 
     def large_allocations(self):
         """``(address, Page, size asked)`` of every kmalloc above 8 KiB."""
@@ -433,8 +469,9 @@ class Slub(SlubDebug):
                 if slab.state is SlabState.FULL:
                     assert free == 0, f"{slab} on the full list has free objects"
                 zone = self.machine.zone_of_pfn(slab.page.pfn)
-                assert zone.allocated_order(slab.page.pfn) == slab.page.order, \
+                assert zone.allocated_order(slab.page.pfn) == slab.page.order, (
                     f"{slab}: its pages are not allocated in zone {zone.name}"
+                )
                 zone_pages.add(slab.page.pfn)
             if cache.cpu_slab is not None:
                 assert cache.cpu_slab.state is SlabState.CPU

@@ -7,13 +7,27 @@ debug metadata), set_min_partial(), get_slabinfo().
 
 from __future__ import annotations
 
+from ..gfp import GFP
 from ..layout import pfn_to_virt
 from ..records import StrEnum
-from ..gfp import GFP
 from ..units import PAGE_SIZE, order_for_size
-from .geometry import (OBJECT_POISON, SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_POISON, SLAB_RED_ZONE,
-                       SLUB_MAX_ORDER, WORD, MAX_PARTIAL, MIN_PARTIAL, align_up, calc_slab_order,
-                       calculate_alignment, calculate_order, fls, order_objects)
+from .geometry import (
+    MAX_PARTIAL,
+    MIN_PARTIAL,
+    OBJECT_POISON,
+    SLAB_CACHE_DMA,
+    SLAB_CACHE_DMA32,
+    SLAB_POISON,
+    SLAB_RED_ZONE,
+    SLUB_MAX_ORDER,
+    WORD,
+    align_up,
+    calc_slab_order,
+    calculate_alignment,
+    calculate_order,
+    fls,
+    order_objects,
+)
 
 __all__ = ["Slab", "KmemCache", "SlabState"]
 
@@ -44,10 +58,10 @@ class Slab:
         self.cache = cache
         self.page = page
         self.base = pfn_to_virt(page.pfn)
-        self.obj0 = self.base + cache.red_left_pad     # address of object 0
+        self.obj0 = self.base + cache.red_left_pad  # address of object 0
         self.objects = order_objects(page.order, cache.size)
         self.inuse = 0
-        self.freelist = list(range(self.objects - 1, -1, -1))   # head (object 0) last
+        self.freelist = list(range(self.objects - 1, -1, -1))  # head (object 0) last
         self.isfree = bytearray(b"\x01") * self.objects
         self.state = SlabState.NEW
 
@@ -55,8 +69,10 @@ class Slab:
         return self.obj0 + index * self.cache.size
 
     def __repr__(self):
-        return (f"<Slab {self.cache.name} pfn {self.page.pfn} order {self.page.order}: "
-                f"{self.inuse}/{self.objects} in use, {self.state}>")
+        return (
+            f"<Slab {self.cache.name} pfn {self.page.pfn} order {self.page.order}: "
+            f"{self.inuse}/{self.objects} in use, {self.state}>"
+        )
 
 
 class KmemCache:
@@ -79,13 +95,14 @@ class KmemCache:
         self.debug = bool(self.flags & (SLAB_RED_ZONE | OBJECT_POISON))
         self.min_partial = min(MAX_PARTIAL, max(MIN_PARTIAL, (self.size.bit_length() - 1) // 2))
         self.cpu_slab = None
-        self.partial = []       # node partial list, head first
-        self.full = []          # full slabs (SLUB keeps these on no list without debug)
+        self.partial = []  # node partial list, head first
+        self.full = []  # full slabs (SLUB keeps these on no list without debug)
         self.nr_slabs = 0
         self.total_objects = 0
-        self.alloc_gfp = GFP["GFP_DMA"] if flags & SLAB_CACHE_DMA else (
-            GFP["GFP_DMA32"] if flags & SLAB_CACHE_DMA32 else 0)
-        self.requested = {}     # address -> bytes asked for (kmalloc), for internal fragmentation
+        self.alloc_gfp = (
+            GFP["GFP_DMA"] if flags & SLAB_CACHE_DMA else (GFP["GFP_DMA32"] if flags & SLAB_CACHE_DMA32 else 0)
+        )
+        self.requested = {}  # address -> bytes asked for (kmalloc), for internal fragmentation
 
     def _calculate_sizes(self, nr_cpus):
         """Kernel: mm/slub.c calculate_sizes()."""
@@ -97,7 +114,7 @@ class KmemCache:
             size += WORD
         self.inuse = size
         if flags & SLAB_POISON or self.ctor or (flags & SLAB_RED_ZONE and self.object_size < WORD):
-            self.offset = size          # free pointer after the object
+            self.offset = size  # free pointer after the object
             size += WORD
         else:
             self.offset = (self.object_size // 2) // WORD * WORD
@@ -114,25 +131,34 @@ class KmemCache:
         """How SLUB chose this cache's layout and slab order, step by step."""
         nr_cpus = self.slub.nr_cpus
         size = self.size
-        steps = [f"object_size {self.object_size} -> aligned to {WORD} bytes and to align {self.align}"
-                 + (", plus the free pointer after the object (constructor)" if self.offset >= self.inuse else "")
-                 + (", plus red zones" if self.flags & SLAB_RED_ZONE else "")
-                 + f": size {size}."]
+        steps = [
+            f"object_size {self.object_size} -> aligned to {WORD} bytes and to align {self.align}"
+            + (", plus the free pointer after the object (constructor)" if self.offset >= self.inuse else "")
+            + (", plus red zones" if self.flags & SLAB_RED_ZONE else "")
+            + f": size {size}."
+        ]
         min_objects = 4 * (fls(nr_cpus) + 1)
         max_objects = max(order_objects(SLUB_MAX_ORDER, size), 1)
-        steps.append(f"min_objects = 4 * (fls({nr_cpus}) + 1) = {min_objects}; at most {max_objects} fit in "
-                     f"an order-{SLUB_MAX_ORDER} slab, so SLUB wants {min(min_objects, max_objects)} objects.")
+        steps.append(
+            f"min_objects = 4 * (fls({nr_cpus}) + 1) = {min_objects}; at most {max_objects} fit in "
+            f"an order-{SLUB_MAX_ORDER} slab, so SLUB wants {min(min_objects, max_objects)} objects."
+        )
         min_order = order_for_size(min(min_objects, max_objects) * size)
-        steps.append(f"get_order({min(min_objects, max_objects)} * {size}) = {min_order}: start at order "
-                     f"{min_order}.")
+        steps.append(f"get_order({min(min_objects, max_objects)} * {size}) = {min_order}: start at order {min_order}.")
         slab_bytes = PAGE_SIZE << self.order
         waste = slab_bytes % size
-        fraction = next((f for f in (16, 8, 4, 2)
-                         if calc_slab_order(size, min_order, SLUB_MAX_ORDER, f) == self.order), None)
-        rule = (f"at most 1/{fraction} of the slab ({slab_bytes // fraction} bytes) may be left over"
-                if fraction else "no order up to slub_max_order fits, so get_order(size) is used")
-        steps.append(f"Order {self.order}: {slab_bytes} bytes hold {slab_bytes // size} objects with {waste} "
-                     f"bytes left over; {rule}.")
+        fraction = next(
+            (f for f in (16, 8, 4, 2) if calc_slab_order(size, min_order, SLUB_MAX_ORDER, f) == self.order), None
+        )
+        rule = (
+            f"at most 1/{fraction} of the slab ({slab_bytes // fraction} bytes) may be left over"
+            if fraction
+            else "no order up to slub_max_order fits, so get_order(size) is used"
+        )
+        steps.append(
+            f"Order {self.order}: {slab_bytes} bytes hold {slab_bytes // size} objects with {waste} "
+            f"bytes left over; {rule}."
+        )
         return steps
 
     @property
@@ -159,5 +185,7 @@ class KmemCache:
         return sum(s.inuse for s in self.slabs())
 
     def __repr__(self):
-        return (f"<kmem_cache {self.name}: object_size {self.object_size}, size {self.size}, "
-                f"{self.objperslab} objects in {self.pagesperslab} page{'s' if self.order else ''}>")
+        return (
+            f"<kmem_cache {self.name}: object_size {self.object_size}, size {self.size}, "
+            f"{self.objperslab} objects in {self.pagesperslab} page{'s' if self.order else ''}>"
+        )

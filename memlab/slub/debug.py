@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from ..errors import SlabCorruption
 from ..layout import VMEMMAP_START, phys_to_virt, virt_to_phys
-from .geometry import (OBJECT_POISON, POISON_END, POISON_FREE, POISON_INUSE, SLAB_RED_ZONE, SLUB_RED_ACTIVE,
-                       SLUB_RED_INACTIVE)
+from .geometry import (
+    OBJECT_POISON,
+    POISON_END,
+    POISON_FREE,
+    POISON_INUSE,
+    SLAB_RED_ZONE,
+    SLUB_RED_ACTIVE,
+    SLUB_RED_INACTIVE,
+)
 
 __all__ = ["SlubDebug"]
 
@@ -47,7 +54,7 @@ class SlubDebug:
         try:
             self._check_object(cache, slab, addr, SLUB_RED_INACTIVE)
         except SlabCorruption:
-            slab.isfree[index] = 1           # undo: the model is as before the call
+            slab.isfree[index] = 1  # undo: the model is as before the call
             slab.inuse -= 1
             slab.freelist.append(index)
             raise
@@ -65,8 +72,7 @@ class SlubDebug:
         checks = []
         if cache.flags & SLAB_RED_ZONE:
             checks.append(("Left Redzone", phys - cache.red_left_pad, bytes([val]) * cache.red_left_pad))
-            checks.append(("Right Redzone", phys + cache.object_size,
-                           bytes([val]) * (cache.inuse - cache.object_size)))
+            checks.append(("Right Redzone", phys + cache.object_size, bytes([val]) * (cache.inuse - cache.object_size)))
         if cache.flags & OBJECT_POISON and val == SLUB_RED_INACTIVE:
             checks.append(("Poison", phys, bytes([POISON_FREE]) * (cache.object_size - 1) + bytes([POISON_END])))
         for what, start, expected in checks:
@@ -74,12 +80,16 @@ class SlubDebug:
             if actual != expected:
                 first = next(i for i in range(len(expected)) if actual[i] != expected[i])
                 last = max(i for i in range(len(expected)) if actual[i] != expected[i])
-                report = self._report(cache, slab, addr, what, start + first, start + last,
-                                      actual[first], expected[first])
+                report = self._report(
+                    cache, slab, addr, what, start + first, start + last, actual[first], expected[first]
+                )
                 self.machine.kernel_log.append(report)
-                raise SlabCorruption(f"BUG {cache.name} (Not tainted): {what} overwritten at "
-                                     f"{phys_to_virt(start + first):#x} (object {addr:#x}); see .report or "
-                                     f"machine.dmesg()", report)
+                raise SlabCorruption(
+                    f"BUG {cache.name} (Not tainted): {what} overwritten at "
+                    f"{phys_to_virt(start + first):#x} (object {addr:#x}); see .report or "
+                    f"machine.dmesg()",
+                    report,
+                )
 
     def _report(self, cache, slab, addr, what, fault, end, got, want):
         va_fault, va_end = phys_to_virt(fault), phys_to_virt(end)
@@ -106,10 +116,12 @@ class SlubDebug:
         for label, start, length in sections:
             data = mem.read(virt_to_phys(start), length)
             for i in range(0, length, 16):
-                chunk = data[i:i + 16]
+                chunk = data[i : i + 16]
                 hexes = " ".join(f"{b:02x}" for b in chunk)
                 text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
                 lines.append(f"{label}{start + i:016x}: {hexes:<47}  {text}")
-        lines.append(f"FIX {cache.name}: Restoring {what} 0x{va_fault:016x}-0x{va_end:016x}="
-                     f"{(want if what != 'Poison' else POISON_FREE):#x}")
+        lines.append(
+            f"FIX {cache.name}: Restoring {what} 0x{va_fault:016x}-0x{va_end:016x}="
+            f"{(want if what != 'Poison' else POISON_FREE):#x}"
+        )
         return "\n".join(lines) + "\n"

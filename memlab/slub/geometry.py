@@ -16,14 +16,46 @@ from ..errors import BadCache
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, order_for_size
 
 __all__ = [
-    "calculate_order", "calc_slab_order", "calculate_alignment", "order_objects", "kmalloc_index",
-    "kmalloc_size_of_index", "kmalloc_name", "parse_slub_debug",
-    "SLAB_CONSISTENCY_CHECKS", "SLAB_RED_ZONE", "SLAB_POISON", "SLAB_KMALLOC", "SLAB_HWCACHE_ALIGN",
-    "SLAB_CACHE_DMA", "SLAB_CACHE_DMA32", "SLAB_STORE_USER", "SLAB_RECLAIM_ACCOUNT", "SLAB_ACCOUNT",
-    "SLAB_DEBUG_FLAGS", "OBJECT_POISON", "POISON_INUSE", "POISON_FREE", "POISON_END", "SLUB_RED_INACTIVE",
-    "SLUB_RED_ACTIVE", "ZERO_SIZE_PTR", "WORD", "CACHE_LINE_SIZE", "ARCH_SLAB_MINALIGN", "SLUB_MAX_ORDER",
-    "SLUB_MIN_ORDER", "MAX_OBJS_PER_PAGE", "MIN_PARTIAL", "MAX_PARTIAL", "KMALLOC_SHIFT_LOW",
-    "KMALLOC_SHIFT_HIGH", "KMALLOC_MAX_CACHE_SIZE", "KMALLOC_TYPES", "fls", "align_up",
+    "calculate_order",
+    "calc_slab_order",
+    "calculate_alignment",
+    "order_objects",
+    "kmalloc_index",
+    "kmalloc_size_of_index",
+    "kmalloc_name",
+    "parse_slub_debug",
+    "SLAB_CONSISTENCY_CHECKS",
+    "SLAB_RED_ZONE",
+    "SLAB_POISON",
+    "SLAB_KMALLOC",
+    "SLAB_HWCACHE_ALIGN",
+    "SLAB_CACHE_DMA",
+    "SLAB_CACHE_DMA32",
+    "SLAB_STORE_USER",
+    "SLAB_RECLAIM_ACCOUNT",
+    "SLAB_ACCOUNT",
+    "SLAB_DEBUG_FLAGS",
+    "OBJECT_POISON",
+    "POISON_INUSE",
+    "POISON_FREE",
+    "POISON_END",
+    "SLUB_RED_INACTIVE",
+    "SLUB_RED_ACTIVE",
+    "ZERO_SIZE_PTR",
+    "WORD",
+    "CACHE_LINE_SIZE",
+    "ARCH_SLAB_MINALIGN",
+    "SLUB_MAX_ORDER",
+    "SLUB_MIN_ORDER",
+    "MAX_OBJS_PER_PAGE",
+    "MIN_PARTIAL",
+    "MAX_PARTIAL",
+    "KMALLOC_SHIFT_LOW",
+    "KMALLOC_SHIFT_HIGH",
+    "KMALLOC_MAX_CACHE_SIZE",
+    "KMALLOC_TYPES",
+    "fls",
+    "align_up",
 ]
 
 # include/linux/slab.h flag values used here (6.12 bit positions)
@@ -38,27 +70,31 @@ SLAB_STORE_USER = 1 << 16
 SLAB_RECLAIM_ACCOUNT = 1 << 18
 SLAB_ACCOUNT = 1 << 26
 SLAB_DEBUG_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON
-OBJECT_POISON = 1 << 31             # __OBJECT_POISON: SLUB-internal
+OBJECT_POISON = 1 << 31  # __OBJECT_POISON: SLUB-internal
 
 # include/linux/poison.h
-POISON_INUSE = 0x5A    # for use-uninitialised poisoning (fresh slab memory, padding)
-POISON_FREE = 0x6B     # for use-after-free poisoning
-POISON_END = 0xA5      # end-byte of poisoning
+POISON_INUSE = 0x5A  # for use-uninitialised poisoning (fresh slab memory, padding)
+POISON_FREE = 0x6B  # for use-after-free poisoning
+POISON_END = 0xA5  # end-byte of poisoning
 SLUB_RED_INACTIVE = 0xBB
 SLUB_RED_ACTIVE = 0xCC
 
 ZERO_SIZE_PTR = 0x10
-WORD = 8                              # sizeof(void *)
-CACHE_LINE_SIZE = 64                  # cache_line_size() on x86-64
-ARCH_SLAB_MINALIGN = 8                # __alignof__(unsigned long long)
-SLUB_MAX_ORDER = 3                    # slub_max_order = PAGE_ALLOC_COSTLY_ORDER
+WORD = 8  # sizeof(void *)
+CACHE_LINE_SIZE = 64  # cache_line_size() on x86-64
+ARCH_SLAB_MINALIGN = 8  # __alignof__(unsigned long long)
+SLUB_MAX_ORDER = 3  # slub_max_order = PAGE_ALLOC_COSTLY_ORDER
 SLUB_MIN_ORDER = 0
 MAX_OBJS_PER_PAGE = 32767
 MIN_PARTIAL, MAX_PARTIAL = 5, 10
 KMALLOC_SHIFT_LOW, KMALLOC_SHIFT_HIGH = 3, PAGE_SHIFT + 1
-KMALLOC_MAX_CACHE_SIZE = 1 << KMALLOC_SHIFT_HIGH       # 8 KiB: larger kmalloc uses alloc_pages
-KMALLOC_TYPES = (("normal", "kmalloc-", 0), ("rcl", "kmalloc-rcl-", SLAB_RECLAIM_ACCOUNT),
-                 ("dma", "dma-kmalloc-", SLAB_CACHE_DMA), ("cg", "kmalloc-cg-", SLAB_ACCOUNT))
+KMALLOC_MAX_CACHE_SIZE = 1 << KMALLOC_SHIFT_HIGH  # 8 KiB: larger kmalloc uses alloc_pages
+KMALLOC_TYPES = (
+    ("normal", "kmalloc-", 0),
+    ("rcl", "kmalloc-rcl-", SLAB_RECLAIM_ACCOUNT),
+    ("dma", "dma-kmalloc-", SLAB_CACHE_DMA),
+    ("cg", "kmalloc-cg-", SLAB_ACCOUNT),
+)
 
 
 # ------------------------------------------------------------------ geometry
@@ -137,8 +173,10 @@ def parse_slub_debug(value):
     flags = 0
     for letter in value.upper():
         if letter not in letters:
-            raise BadCache(f"slub_debug letter {letter!r} is not modelled (memlab has F, Z and P; "
-                           f"U user tracking, T tracing and A failslab are not)")
+            raise BadCache(
+                f"slub_debug letter {letter!r} is not modelled (memlab has F, Z and P; "
+                f"U user tracking, T tracing and A failslab are not)"
+            )
         flags |= letters[letter]
     return flags
 

@@ -11,5 +11,16 @@ from .exercise import ExerciseWidget
 from .mempool import MempoolDashboard
 from .slab import SlabDashboard
 
-__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "BuddyDashboard", "SlabDashboard",
-           "MempoolDashboard", "AddressSpaceDashboard", "DmaDashboard", "ExerciseWidget"]
+__all__ = [
+    "Dashboard",
+    "guarded",
+    "status_html",
+    "pre",
+    "parse_int",
+    "BuddyDashboard",
+    "SlabDashboard",
+    "MempoolDashboard",
+    "AddressSpaceDashboard",
+    "DmaDashboard",
+    "ExerciseWidget",
+]

@@ -26,9 +26,14 @@ class AddressSpaceDashboard(Dashboard):
         super().__init__("Type an address (hex) or pick one, then press walk, read or write.")
         if process is None:
             machine = Machine(ram="256MiB", cpus=2)
-            process = machine.spawn("hello", text=0x1234, data=0x300, bss=0x5000, seed=seed,
-                                    symbols={"main": ("TEXT", 0x139), "counter": ("DATA", 0x10),
-                                             "buffer": ("BSS", 0x40)})
+            process = machine.spawn(
+                "hello",
+                text=0x1234,
+                data=0x300,
+                bss=0x5000,
+                seed=seed,
+                symbols={"main": ("TEXT", 0x139), "counter": ("DATA", 0x10), "buffer": ("BSS", 0x40)},
+            )
         self.process = process
         self.machine = process.machine
         self.seed = seed
@@ -36,8 +41,11 @@ class AddressSpaceDashboard(Dashboard):
         self.walk_drawing = PageWalkDrawing()
         self.space_drawing = AddressSpaceDrawing()
 
-        self.address = W.Text(value=f"{process.symbols.get('counter', ('', process.mm.start_code))[1]:#x}",
-                              description="address", layout=W.Layout(width="300px"))
+        self.address = W.Text(
+            value=f"{process.symbols.get('counter', ('', process.mm.start_code))[1]:#x}",
+            description="address",
+            layout=W.Layout(width="300px"),
+        )
         self.pick = W.Dropdown(options=self._interesting(), description="or pick", layout=W.Layout(width="330px"))
         self.walk_button = W.Button(description="walk", button_style="primary", tooltip="4-level page walk")
         self.read_button = W.Button(description="read (ring 3)", tooltip="user-mode load: may page-fault")
@@ -57,19 +65,46 @@ class AddressSpaceDashboard(Dashboard):
 
         self._on_pick = self._guard(self._pick)
         self.pick.observe(self._on_pick, names="value")
-        self.wire([(self.walk_button, self._on_walk), (self.read_button, self._on_read),
-                   (self.write_button, self._on_write), (self.brk_up, self._on_brk_up),
-                   (self.brk_down, self._on_brk_down), (self.mmap_button, self._on_mmap),
-                   (self.munmap_button, self._on_munmap)])
-        controls = W.VBox([
-            W.HBox([self.address, self.pick, self.walk_button, self.read_button, self.write_button]),
-            W.HBox([self.pages, self.brk_up, self.brk_down, self.prot_r, self.prot_w, self.prot_x, self.mmap_button,
-                    self.munmap_button]),
-        ])
-        text = W.VBox([W.HTML("<b>/proc/%d/status</b> (memory lines)" % process.pid), self.status_text],
-                      layout=W.Layout(width="50%"))
-        self.children = [controls, self.status, self.walk_image, W.HBox([self.space_image, text]),
-                         W.HTML("<b>/proc/%d/maps</b>" % process.pid), self.maps]
+        self.wire(
+            [
+                (self.walk_button, self._on_walk),
+                (self.read_button, self._on_read),
+                (self.write_button, self._on_write),
+                (self.brk_up, self._on_brk_up),
+                (self.brk_down, self._on_brk_down),
+                (self.mmap_button, self._on_mmap),
+                (self.munmap_button, self._on_munmap),
+            ]
+        )
+        controls = W.VBox(
+            [
+                W.HBox([self.address, self.pick, self.walk_button, self.read_button, self.write_button]),
+                W.HBox(
+                    [
+                        self.pages,
+                        self.brk_up,
+                        self.brk_down,
+                        self.prot_r,
+                        self.prot_w,
+                        self.prot_x,
+                        self.mmap_button,
+                        self.munmap_button,
+                    ]
+                ),
+            ]
+        )
+        text = W.VBox(
+            [W.HTML("<b>/proc/%d/status</b> (memory lines)" % process.pid), self.status_text],
+            layout=W.Layout(width="50%"),
+        )
+        self.children = [
+            controls,
+            self.status,
+            self.walk_image,
+            W.HBox([self.space_image, text]),
+            W.HTML("<b>/proc/%d/maps</b>" % process.pid),
+            self.maps,
+        ]
         self._refresh_space()
         self._guard(self._on_walk)()
 
@@ -83,10 +118,15 @@ class AddressSpaceDashboard(Dashboard):
         stack = next(v for v in mm.vmas if v.name == "[stack]")
         opts = [("(choose)", None)]
         opts += [(f"{name} ({seg})", addr) for name, (seg, addr) in p.symbols.items()]
-        opts += [("heap start (start_brk)", mm.start_brk), ("top of the stack", stack.end - 8),
-                 ("just below the stack", stack.start - 8), ("NULL + 0x10", 0x10),
-                 ("kernel: direct map of pfn 1", pfn_to_virt(1)),
-                 ("kernel text", START_KERNEL_MAP + 0x1000000), ("non-canonical", 1 << 47)]
+        opts += [
+            ("heap start (start_brk)", mm.start_brk),
+            ("top of the stack", stack.end - 8),
+            ("just below the stack", stack.start - 8),
+            ("NULL + 0x10", 0x10),
+            ("kernel: direct map of pfn 1", pfn_to_virt(1)),
+            ("kernel text", START_KERNEL_MAP + 0x1000000),
+            ("non-canonical", 1 << 47),
+        ]
         opts += [(f"mmap #{i + 1}", a) for i, (a, _) in enumerate(self.mappings)]
         return opts
 
@@ -99,8 +139,9 @@ class AddressSpaceDashboard(Dashboard):
 
     def _refresh_text(self):
         self.maps.value = pre(procfs.maps(self.process), wrap=False)
-        lines = [line for line in procfs.status(self.process).splitlines(keepends=True)
-                 if line.startswith(("Vm", "Rss"))]
+        lines = [
+            line for line in procfs.status(self.process).splitlines(keepends=True) if line.startswith(("Vm", "Rss"))
+        ]
         mm = self.process.mm
         lines.append(f"(page faults: {mm.min_flt} minor, {mm.maj_flt} major)\n")
         self.status_text.value = pre("".join(lines), wrap=False)
@@ -126,13 +167,14 @@ class AddressSpaceDashboard(Dashboard):
 
     def _on_walk(self):
         vaddr = self._parse()
-        steps, result = self._show_walk(vaddr)
+        _steps, result = self._show_walk(vaddr)
         idx = pgtable_indices(vaddr)
         where = self.process.segment_of(vaddr) if vaddr < TASK_SIZE_MAX else "kernel half"
         if result.phys is not None:
             self.ok(
                 f"{vaddr:#x} ({where}): PGD[{idx[0]}] PUD[{idx[1]}] PMD[{idx[2]}] PTE[{idx[3]}] + offset "
-                f"{idx[4]:#x} -> physical {result.phys:#x}")
+                f"{idx[4]:#x} -> physical {result.phys:#x}"
+            )
         else:
             self.info(f"{vaddr:#x} ({where}): {result.fault}")
 
@@ -146,8 +188,11 @@ class AddressSpaceDashboard(Dashboard):
             return
         self._show_walk(vaddr)
         self._refresh_text()
-        what = {"hit": "the page was mapped: no fault", "minor": "minor page fault: the kernel allocated a frame "
-                "and filled the PTE", "major": "major page fault: the page was read from the file"}[kind]
+        what = {
+            "hit": "the page was mapped: no fault",
+            "minor": "minor page fault: the kernel allocated a frame and filled the PTE",
+            "major": "major page fault: the page was read from the file",
+        }[kind]
         self.ok(f"{'write' if write else 'read'} {vaddr:#x}: {what}")
 
     def _on_read(self):
@@ -162,8 +207,9 @@ class AddressSpaceDashboard(Dashboard):
         new = p.brk(old + self.pages.value * PAGE_SIZE)
         self._refresh_space()
         refused = "" if new != old else " (refused: the break did not move)"
-        self.report(f"brk({old + self.pages.value * PAGE_SIZE:#x}) -> {new:#x}{refused}",
-                    "ok" if new != old else "error")
+        self.report(
+            f"brk({old + self.pages.value * PAGE_SIZE:#x}) -> {new:#x}{refused}", "ok" if new != old else "error"
+        )
 
     def _on_brk_down(self):
         p = self.process
@@ -173,15 +219,20 @@ class AddressSpaceDashboard(Dashboard):
         self.ok(f"brk({target:#x}) -> {new:#x}: pages above the break are unmapped")
 
     def _on_mmap(self):
-        prot = (PROT_READ if self.prot_r.value else 0) | (PROT_WRITE if self.prot_w.value else 0) | \
-               (PROT_EXEC if self.prot_x.value else 0)
+        prot = (
+            (PROT_READ if self.prot_r.value else 0)
+            | (PROT_WRITE if self.prot_w.value else 0)
+            | (PROT_EXEC if self.prot_x.value else 0)
+        )
         length = self.pages.value * PAGE_SIZE
         addr = self.process.mmap(length=length, prot=prot)
         self.mappings.append((addr, length))
         self._refresh_space()
         self.address.value = f"{addr:#x}"
-        self.ok(f"mmap(NULL, {length:#x}, prot {prot}) -> {addr:#x} (top-down below "
-                                        f"mmap_base); no page is allocated until it is touched")
+        self.ok(
+            f"mmap(NULL, {length:#x}, prot {prot}) -> {addr:#x} (top-down below "
+            f"mmap_base); no page is allocated until it is touched"
+        )
 
     def _on_munmap(self):
         if not self.mappings:

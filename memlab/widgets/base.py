@@ -41,7 +41,7 @@ def guarded(method):
         except MemlabError as err:
             self.status.value = status_html(str(err), "error")
             self.last_error = err
-        except Exception as err:  # noqa: BLE001 - shown to the student, not swallowed silently
+        except Exception as err:
             self.status.value = status_html(f"internal error ({type(err).__name__}): {err}", "error")
             self.last_error = err
         return None
@@ -53,8 +53,7 @@ def pre(text, wrap=True):
     """Preformatted, escaped HTML: wrapped for explanation trails, unwrapped
     (scrolling sideways) for /proc text whose columns must stay aligned."""
     style = "white-space:pre-wrap" if wrap else "white-space:pre; overflow-x:auto"
-    return (f'<pre style="font-size:12px; line-height:1.25; margin:0; {style}">'
-            + html.escape(text) + "</pre>")
+    return f'<pre style="font-size:12px; line-height:1.25; margin:0; {style}">' + html.escape(text) + "</pre>"
 
 
 def parse_int(text, what, base=16):
@@ -94,7 +93,7 @@ class Dashboard(W.VBox):
             except MemlabError as err:
                 self.error(str(err))
                 self.last_error = err
-            except Exception as err:  # noqa: BLE001 - shown to the student, not swallowed silently
+            except Exception as err:
                 self.error(f"internal error ({type(err).__name__}): {err}")
                 self.last_error = err
             return None

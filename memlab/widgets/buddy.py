@@ -21,7 +21,7 @@ from .base import Dashboard, pre
 
 __all__ = ["BuddyDashboard"]
 
-_MAX_LISTED = 500      # live blocks offered in the dropdown
+_MAX_LISTED = 500  # live blocks offered in the dropdown
 
 
 class BuddyDashboard(Dashboard):
@@ -35,26 +35,27 @@ class BuddyDashboard(Dashboard):
 
     def __init__(self, zone=None, nr_pages=256, seed=0):
         self.zone = zone if zone is not None else Zone("Normal", nr_pages)
-        super().__init__(f"Zone {self.zone.name} with {self.zone.managed_pages} pages. "
-                         f"Pick an order and press alloc_pages.")
+        super().__init__(
+            f"Zone {self.zone.name} with {self.zone.managed_pages} pages. Pick an order and press alloc_pages."
+        )
         self.seed = seed
         self.rng = random.Random(seed)
         self.live = [Page(pfn, order) for pfn, order in self.zone.allocated_blocks()]
         self.drawing = BuddyDrawing(self.zone)
 
         order_options = [(f"{o}  ({format_size(PAGE_SIZE << o)})", o) for o in range(MAX_PAGE_ORDER + 1)]
-        order_options.append((f"{MAX_PAGE_ORDER + 1}  ({format_size(PAGE_SIZE << (MAX_PAGE_ORDER + 1))}: too big)",
-                              MAX_PAGE_ORDER + 1))
-        self.order = W.Dropdown(options=order_options, value=0, description="order",
-                                layout=W.Layout(width="240px"))
-        self.alloc_button = W.Button(description="alloc_pages", button_style="primary",
-                                     tooltip="zone.alloc_pages(order)")
+        order_options.append(
+            (f"{MAX_PAGE_ORDER + 1}  ({format_size(PAGE_SIZE << (MAX_PAGE_ORDER + 1))}: too big)", MAX_PAGE_ORDER + 1)
+        )
+        self.order = W.Dropdown(options=order_options, value=0, description="order", layout=W.Layout(width="240px"))
+        self.alloc_button = W.Button(
+            description="alloc_pages", button_style="primary", tooltip="zone.alloc_pages(order)"
+        )
         self.block = W.Dropdown(options=[], description="block", layout=W.Layout(width="260px"))
         self.free_button = W.Button(description="free_pages", tooltip="zone.free_pages(page, page.order)")
         self.free_random_button = W.Button(description="free random", tooltip="free a random live block (seeded)")
         self.reset_button = W.Button(description="reset", button_style="warning")
-        self.ops = W.BoundedIntText(value=1000, min=1, max=1_000_000, description="ops",
-                                    layout=W.Layout(width="170px"))
+        self.ops = W.BoundedIntText(value=1000, min=1, max=1_000_000, description="ops", layout=W.Layout(width="170px"))
         self.workload_seed = W.IntText(value=seed, description="seed", layout=W.Layout(width="150px"))
         self.run_button = W.Button(description="run buddy-v1", tooltip="seeded workload (memlab.workloads.buddy_v1)")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="160px"))
@@ -63,13 +64,21 @@ class BuddyDashboard(Dashboard):
         self.summary = W.HTML()
         self.trail = W.HTML()
 
-        self.wire([(self.alloc_button, self._on_alloc), (self.free_button, self._on_free),
-                   (self.free_random_button, self._on_free_random), (self.reset_button, self._on_reset),
-                   (self.run_button, self._on_run)])
-        controls = W.VBox([
-            W.HBox([self.order, self.alloc_button, self.block, self.free_button, self.free_random_button]),
-            W.HBox([self.ops, self.workload_seed, self.run_button, self.progress, self.reset_button]),
-        ])
+        self.wire(
+            [
+                (self.alloc_button, self._on_alloc),
+                (self.free_button, self._on_free),
+                (self.free_random_button, self._on_free_random),
+                (self.reset_button, self._on_reset),
+                (self.run_button, self._on_run),
+            ]
+        )
+        controls = W.VBox(
+            [
+                W.HBox([self.order, self.alloc_button, self.block, self.free_button, self.free_random_button]),
+                W.HBox([self.ops, self.workload_seed, self.run_button, self.progress, self.reset_button]),
+            ]
+        )
         text = W.VBox([self.summary, self.buddyinfo, W.HTML("<b>What happened</b>"), self.trail])
         self.children = [controls, self.status, self.image, text]
         self.refresh(full=True)
@@ -82,8 +91,10 @@ class BuddyDashboard(Dashboard):
         """Redraw every view from the model."""
         self.image.value = self.drawing.update(self.zone, full=full).png()
         z = self.zone
-        self.summary.value = (f"<b>/proc/buddyinfo</b> ({z.nr_free_pages} of {z.managed_pages} pages free, "
-                              f"{len(self.live)} block{'' if len(self.live) == 1 else 's'} allocated)")
+        self.summary.value = (
+            f"<b>/proc/buddyinfo</b> ({z.nr_free_pages} of {z.managed_pages} pages free, "
+            f"{len(self.live)} block{'' if len(self.live) == 1 else 's'} allocated)"
+        )
         self.buddyinfo.value = pre(procfs.buddyinfo(z), wrap=False)
         self.trail.value = pre("\n".join(self.zone.explain()))
         options = [(f"pfn {p.pfn}, order {p.order}", p) for p in sorted(self.live, key=lambda p: p.pfn)][:_MAX_LISTED]
@@ -142,6 +153,8 @@ class BuddyDashboard(Dashboard):
 
         result = buddy_v1(self.zone, n, seed, live=self.live, sample_every=max(1, n // 20), progress=progress)
         self.refresh()
-        self.ok(f"buddy-v1 seed {seed}: {result.ops} ops, {result.allocs} allocations, {result.frees} frees, "
-                f"{result.failures} failed for lack of a block; {len(self.live)} blocks live; "
-                f"unusable index for order 4 now {self.zone.unusable_index(4)}/1000.")
+        self.ok(
+            f"buddy-v1 seed {seed}: {result.ops} ops, {result.allocs} allocations, {result.frees} frees, "
+            f"{result.failures} failed for lack of a block; {len(self.live)} blocks live; "
+            f"unusable index for order 4 now {self.zone.unusable_index(4)}/1000."
+        )

@@ -6,8 +6,18 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..dma import (DMA_AUTOINIT, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MODE_BLOCK,
-                   DMA_MODE_DECREMENT, DMA_MODE_DEMAND, DMA_MODE_SINGLE, DMA_TO_DEVICE, IsaDevice)
+from ..dma import (
+    DMA_AUTOINIT,
+    DMA_BIDIRECTIONAL,
+    DMA_BIT_MASK,
+    DMA_FROM_DEVICE,
+    DMA_MODE_BLOCK,
+    DMA_MODE_DECREMENT,
+    DMA_MODE_DEMAND,
+    DMA_MODE_SINGLE,
+    DMA_TO_DEVICE,
+    IsaDevice,
+)
 from ..layout import virt_to_phys
 from ..machine import Machine
 from ..plots import DmaTimingDrawing
@@ -23,9 +33,11 @@ _DIRS = {"DMA_FROM_DEVICE": DMA_FROM_DEVICE, "DMA_TO_DEVICE": DMA_TO_DEVICE, "DM
 def _hexdump(data, base):
     lines = []
     for i in range(0, len(data), 16):
-        chunk = data[i:i + 16]
-        lines.append(f"{base + i:08x}: {' '.join(f'{b:02x}' for b in chunk):<47}  "
-                     + "".join(chr(b) if 32 <= b < 127 else "." for b in chunk))
+        chunk = data[i : i + 16]
+        lines.append(
+            f"{base + i:08x}: {' '.join(f'{b:02x}' for b in chunk):<47}  "
+            + "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        )
     return "\n".join(lines)
 
 
@@ -37,20 +49,20 @@ class DmaDashboard(Dashboard):
         super().__init__("Program the channel, raise DREQ, then step clocks.")
         self.machine = m = Machine(ram="6GiB", cpus=2)
         self.seed = seed
-        self.buffer = m.alloc_pages(1, "GFP_DMA").phys_addr          # an 8 KiB ISA buffer in ZONE_DMA
+        self.buffer = m.alloc_pages(1, "GFP_DMA").phys_addr  # an 8 KiB ISA buffer in ZONE_DMA
         self.device = IsaDevice("floppy controller", data=b"Hello from the floppy controller! " * 8, burst=4)
         m.mem.write(self.buffer, bytes(64))
         self.drawing = DmaTimingDrawing()
         self.mapping = None
         # 8237 panel
-        self.channel = W.Dropdown(options=[1, 2, 3, 5, 6, 7], value=2, description="channel",
-                                  layout=W.Layout(width="150px"))
+        self.channel = W.Dropdown(
+            options=[1, 2, 3, 5, 6, 7], value=2, description="channel", layout=W.Layout(width="150px")
+        )
         self.count = W.BoundedIntText(value=8, min=1, max=65536, description="bytes", layout=W.Layout(width="170px"))
         self.mode = W.Dropdown(options=list(_MODES), value="single", description="mode", layout=W.Layout(width="170px"))
         self.kind = W.Dropdown(options=list(_KINDS), description="transfer", layout=W.Layout(width="360px"))
         self.autoinit = W.Checkbox(value=False, description="autoinit", indent=False, layout=W.Layout(width="90px"))
-        self.decrement = W.Checkbox(value=False, description="decrement", indent=False,
-                                    layout=W.Layout(width="100px"))
+        self.decrement = W.Checkbox(value=False, description="decrement", indent=False, layout=W.Layout(width="100px"))
         self.address = W.Text(value=f"{self.buffer:#x}", description="phys addr", layout=W.Layout(width="230px"))
         self.program_button = W.Button(description="program channel", button_style="primary")
         self.dreq_button = W.Button(description="device raises DREQ", button_style="info")
@@ -61,10 +73,15 @@ class DmaDashboard(Dashboard):
         self.registers = W.HTML()
         self.memory = W.HTML()
         # DMA API panel
-        self.mask = W.Dropdown(options=[("DMA_BIT_MASK(64)", 64), ("DMA_BIT_MASK(32)", 32)], value=32,
-                               description="dev mask", layout=W.Layout(width="240px"))
-        self.coherent = W.Checkbox(value=True, description="cache-coherent (x86)", indent=False,
-                                   layout=W.Layout(width="170px"))
+        self.mask = W.Dropdown(
+            options=[("DMA_BIT_MASK(64)", 64), ("DMA_BIT_MASK(32)", 32)],
+            value=32,
+            description="dev mask",
+            layout=W.Layout(width="240px"),
+        )
+        self.coherent = W.Checkbox(
+            value=True, description="cache-coherent (x86)", indent=False, layout=W.Layout(width="170px")
+        )
         self.direction = W.Dropdown(options=list(_DIRS), description="dir", layout=W.Layout(width="260px"))
         self.map_button = W.Button(description="kmalloc + dma_map_single", layout=W.Layout(width="210px"))
         self.cpu_read_button = W.Button(description="CPU reads buffer")
@@ -72,25 +89,43 @@ class DmaDashboard(Dashboard):
         self.sync_button = W.Button(description="dma_sync_single_for_cpu", layout=W.Layout(width="200px"))
         self.unmap_button = W.Button(description="dma_unmap_single")
         self.api_text = W.HTML()
-        self.wire([(self.program_button, self._on_program), (self.dreq_button, self._on_dreq),
-                   (self.step_button, lambda: self._on_step(1)), (self.step8_button, lambda: self._on_step(8)),
-                   (self.tc_button, self._on_tc), (self.map_button, self._on_map),
-                   (self.cpu_read_button, self._on_cpu_read), (self.dev_write_button, self._on_dev_write),
-                   (self.sync_button, self._on_sync), (self.unmap_button, self._on_unmap)])
-        isa = W.VBox([
-            W.HTML("<b>8237A DMA controller</b> (ISA: 24-bit addresses, 64/128 KiB pages)"),
-            W.HBox([self.channel, self.address, self.count, self.mode]),
-            W.HBox([self.kind, self.autoinit, self.decrement, self.program_button]),
-            W.HBox([self.dreq_button, self.step_button, self.step8_button, self.tc_button]),
-            self.image, W.HBox([W.VBox([W.HTML("<b>registers</b>"), self.registers], layout=W.Layout(width="45%")),
-                                W.VBox([W.HTML("<b>memory at the buffer</b>"), self.memory])]),
-        ])
-        api = W.VBox([
-            W.HTML("<b>Linux DMA API</b> (streaming mapping; swiotlb bounce buffers below 4 GiB)"),
-            W.HBox([self.mask, self.coherent, self.direction, self.map_button]),
-            W.HBox([self.dev_write_button, self.cpu_read_button, self.sync_button, self.unmap_button]),
-            self.api_text,
-        ])
+        self.wire(
+            [
+                (self.program_button, self._on_program),
+                (self.dreq_button, self._on_dreq),
+                (self.step_button, lambda: self._on_step(1)),
+                (self.step8_button, lambda: self._on_step(8)),
+                (self.tc_button, self._on_tc),
+                (self.map_button, self._on_map),
+                (self.cpu_read_button, self._on_cpu_read),
+                (self.dev_write_button, self._on_dev_write),
+                (self.sync_button, self._on_sync),
+                (self.unmap_button, self._on_unmap),
+            ]
+        )
+        isa = W.VBox(
+            [
+                W.HTML("<b>8237A DMA controller</b> (ISA: 24-bit addresses, 64/128 KiB pages)"),
+                W.HBox([self.channel, self.address, self.count, self.mode]),
+                W.HBox([self.kind, self.autoinit, self.decrement, self.program_button]),
+                W.HBox([self.dreq_button, self.step_button, self.step8_button, self.tc_button]),
+                self.image,
+                W.HBox(
+                    [
+                        W.VBox([W.HTML("<b>registers</b>"), self.registers], layout=W.Layout(width="45%")),
+                        W.VBox([W.HTML("<b>memory at the buffer</b>"), self.memory]),
+                    ]
+                ),
+            ]
+        )
+        api = W.VBox(
+            [
+                W.HTML("<b>Linux DMA API</b> (streaming mapping; swiotlb bounce buffers below 4 GiB)"),
+                W.HBox([self.mask, self.coherent, self.direction, self.map_button]),
+                W.HBox([self.dev_write_button, self.cpu_read_button, self.sync_button, self.unmap_button]),
+                self.api_text,
+            ]
+        )
         self.children = [self.status, isa, api]
         self.refresh()
         self._refresh_api()
@@ -113,7 +148,8 @@ class DmaDashboard(Dashboard):
             f"base count   {ch.base_count:#06x}  current {ch.cur_count:#06x}  residue {self.ctrl.get_dma_residue(n)}\n"
             f"mode {ch.mode:#04x}  masked {int(ch.masked)}  TC {int(ch.tc)}\n"
             f"transfers {self.ctrl.transfers}  clocks {self.ctrl.clocks}  CPU held off {self.ctrl.cpu_held_clocks}",
-            wrap=False)
+            wrap=False,
+        )
         addr = self._address()
         self.memory.value = pre(_hexdump(self.machine.mem.read(addr, 48), addr), wrap=False)
 
@@ -123,53 +159,69 @@ class DmaDashboard(Dashboard):
 
     def _on_program(self):
         n = self.channel.value
-        mode = _MODES[self.mode.value] | _KINDS[self.kind.value] | (DMA_AUTOINIT if self.autoinit.value else 0) | \
-            (DMA_MODE_DECREMENT if self.decrement.value else 0)
+        mode = (
+            _MODES[self.mode.value]
+            | _KINDS[self.kind.value]
+            | (DMA_AUTOINIT if self.autoinit.value else 0)
+            | (DMA_MODE_DECREMENT if self.decrement.value else 0)
+        )
         addr = self._address()
         self.ctrl.attach(n, self.device)
         self.device.dreq = False
         self.ctrl.program(n, addr, self.count.value, mode)
         if _KINDS[self.kind.value] == 0x08:
-            self.machine.mem.write(addr, b"memory contents for the device..."[:self.count.value])
+            self.machine.mem.write(addr, b"memory contents for the device..."[: self.count.value])
         self.refresh()
         self.ok(
             f"claim_dma_lock; disable_dma({n}); clear_dma_ff({n}); set_dma_mode({n}, {mode:#04x}); "
             f"set_dma_addr({n}, {addr:#x}); set_dma_count({n}, {self.count.value}); enable_dma({n}); "
-            f"release_dma_lock")
+            f"release_dma_lock"
+        )
 
     def _on_dreq(self):
         self.ctrl.dreq(self.channel.value)
         self.refresh()
-        self.ok(f"DREQ{self.channel.value} raised: the controller will ask the CPU for the "
-                                        f"bus (HRQ)")
+        self.ok(f"DREQ{self.channel.value} raised: the controller will ask the CPU for the bus (HRQ)")
 
     def _on_step(self, n):
         rows = self.ctrl.run(n)
         self.refresh()
         last = rows[-1]
-        self.ok(f"clock {last['clock']}: state {last['state']}" +
-                                        (" - EOP: terminal count reached" if any(r['EOP'] for r in rows) else ""))
+        self.ok(
+            f"clock {last['clock']}: state {last['state']}"
+            + (" - EOP: terminal count reached" if any(r["EOP"] for r in rows) else "")
+        )
 
     def _on_tc(self):
         moved = self.ctrl.run_to_tc(self.channel.value)
         self.refresh()
-        self.ok(f"run to terminal count: {moved} transfers; CPU held off the bus for "
-                                        f"{self.ctrl.cpu_held_clocks} of {self.ctrl.clocks} clocks")
+        self.ok(
+            f"run to terminal count: {moved} transfers; CPU held off the bus for "
+            f"{self.ctrl.cpu_held_clocks} of {self.ctrl.clocks} clocks"
+        )
 
     # ------------------------------------------------------------ DMA API
     def _refresh_api(self):
         api = self.machine.dma
-        lines = [f"swiotlb: {sum(api.slot_used)} of {api.swiotlb_slots} 2 KiB slots in use, pool at "
-                 f"{api.swiotlb_start:#x} (below 4 GiB); bounce copies so far: {api.bounce_copies}"]
+        lines = [
+            f"swiotlb: {sum(api.slot_used)} of {api.swiotlb_slots} 2 KiB slots in use, pool at "
+            f"{api.swiotlb_start:#x} (below 4 GiB); bounce copies so far: {api.bounce_copies}"
+        ]
         if self.mapping:
-            dev, buf, handle, size, direction = self.mapping
+            dev, buf, handle, size, _direction = self.mapping
             phys = virt_to_phys(buf)
             lines.append(f"buffer: kmalloc({size}) at {buf:#x} = physical {phys:#x}")
-            lines.append(f"dma_handle {handle:#x}: " + ("bounced through swiotlb (buffer above the mask "
-                                                        f"{dev.dma_mask:#x})" if handle != phys else
-                                                        "the buffer itself (the device reaches it)"))
-            lines.append(f"device {dev.name}: {'coherent' if dev.coherent else 'NON-coherent'}; cached lines: "
-                         f"{len(api.cache)}")
+            lines.append(
+                f"dma_handle {handle:#x}: "
+                + (
+                    f"bounced through swiotlb (buffer above the mask {dev.dma_mask:#x})"
+                    if handle != phys
+                    else "the buffer itself (the device reaches it)"
+                )
+            )
+            lines.append(
+                f"device {dev.name}: {'coherent' if dev.coherent else 'NON-coherent'}; cached lines: {len(api.cache)}"
+            )
         else:
             lines.append("no mapping yet")
         self.api_text.value = pre("\n".join(lines))
@@ -180,7 +232,7 @@ class DmaDashboard(Dashboard):
             self.error("Unmap the current buffer first (dma_unmap_single).")
             return
         dev = m.create_device("nic", DMA_BIT_MASK(self.mask.value), coherent=self.coherent.value)
-        buf = m.kmalloc(256)                        # GFP_KERNEL: ZONE_NORMAL, above 4 GiB on this machine
+        buf = m.kmalloc(256)  # GFP_KERNEL: ZONE_NORMAL, above 4 GiB on this machine
         m.write(buf, b"driver data     ")
         direction = _DIRS[self.direction.value]
         handle = m.dma_map_single(dev, buf, 256, direction)
@@ -189,8 +241,7 @@ class DmaDashboard(Dashboard):
             return
         self.mapping = (dev, buf, handle, 256, direction)
         self._refresh_api()
-        self.ok(f"dma_map_single(nic, {buf:#x}, 256, {self.direction.value}) -> "
-                                        f"{handle:#x}")
+        self.ok(f"dma_map_single(nic, {buf:#x}, 256, {self.direction.value}) -> {handle:#x}")
 
     def _need_mapping(self):
         """The current mapping ``(dev, buf, handle, size, direction)``, or None
@@ -203,7 +254,7 @@ class DmaDashboard(Dashboard):
         mapping = self._need_mapping()
         if mapping is None:
             return
-        dev, buf, handle, size, direction = mapping
+        dev, _buf, handle, _size, _direction = mapping
         dev.dma_write(handle, b"PACKET FROM NIC!")
         self._refresh_api()
         self.ok(f"the device wrote 16 bytes at DMA address {handle:#x}")
@@ -212,7 +263,7 @@ class DmaDashboard(Dashboard):
         mapping = self._need_mapping()
         if mapping is None:
             return
-        dev, buf, handle, size, direction = mapping
+        dev, buf, _handle, _size, _direction = mapping
         data = self.machine.dma.cpu_read(buf, 16, dev)
         self._refresh_api()
         self.ok(f"CPU reads {buf:#x}: {data!r}")
@@ -221,11 +272,10 @@ class DmaDashboard(Dashboard):
         mapping = self._need_mapping()
         if mapping is None:
             return
-        dev, buf, handle, size, direction = mapping
+        dev, _buf, handle, size, direction = mapping
         self.machine.dma_sync_single_for_cpu(dev, handle, size, direction)
         self._refresh_api()
-        self.ok("dma_sync_single_for_cpu: bounce data copied back, stale cache lines "
-                                        "invalidated")
+        self.ok("dma_sync_single_for_cpu: bounce data copied back, stale cache lines invalidated")
 
     def _on_unmap(self):
         mapping = self._need_mapping()

@@ -17,15 +17,20 @@ class ExerciseWidget(Dashboard):
     def __init__(self, exercise):
         super().__init__("Type an answer and press Check.")
         self.exercise = exercise
-        self.question = W.HTML(f"<b>Exercise ({exercise.kind}, seed {exercise.seed}).</b> "
-                               f"{html.escape(exercise.question)}")
+        self.question = W.HTML(
+            f"<b>Exercise ({exercise.kind}, seed {exercise.seed}).</b> {html.escape(exercise.question)}"
+        )
         self.answer = W.Text(placeholder="your answer", description="Answer:", layout=W.Layout(width="260px"))
         self.check_button = W.Button(description="Check", button_style="primary")
         self.explain_button = W.Button(description="Show explanation")
         self.explanation = W.HTML("")
         self.wire([(self.check_button, self._on_check), (self.explain_button, self._on_explain)])
-        self.children = [self.question, W.HBox([self.answer, self.check_button, self.explain_button]),
-                         self.status, self.explanation]
+        self.children = [
+            self.question,
+            W.HBox([self.answer, self.check_button, self.explain_button]),
+            self.status,
+            self.explanation,
+        ]
 
     def __repr__(self):
         return f"ExerciseWidget({self.exercise.kind!r}, seed={self.exercise.seed})"

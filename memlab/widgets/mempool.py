@@ -43,42 +43,64 @@ class MempoolDashboard(Dashboard):
         self._task_no = 0
 
         self.kind = W.Dropdown(options=list(_KINDS), description="pool", layout=W.Layout(width="330px"))
-        self.min_nr = W.BoundedIntText(value=min_nr, min=0, max=64, description="min_nr",
-                                       layout=W.Layout(width="150px"))
-        self.create_button = W.Button(description="mempool_create", button_style="primary",
-                                      layout=W.Layout(width="160px"))
-        self.gfp = W.Dropdown(options=["GFP_NOIO", "GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"], description="gfp",
-                              layout=W.Layout(width="230px"))
-        self.alloc_button = W.Button(description="mempool_alloc", button_style="primary",
-                                     layout=W.Layout(width="160px"))
+        self.min_nr = W.BoundedIntText(
+            value=min_nr, min=0, max=64, description="min_nr", layout=W.Layout(width="150px")
+        )
+        self.create_button = W.Button(
+            description="mempool_create", button_style="primary", layout=W.Layout(width="160px")
+        )
+        self.gfp = W.Dropdown(
+            options=["GFP_NOIO", "GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"],
+            description="gfp",
+            layout=W.Layout(width="230px"),
+        )
+        self.alloc_button = W.Button(
+            description="mempool_alloc", button_style="primary", layout=W.Layout(width="160px")
+        )
         self.element = W.Dropdown(options=[], description="element", layout=W.Layout(width="300px"))
         self.free_button = W.Button(description="mempool_free", layout=W.Layout(width="160px"))
         self.free_oldest_button = W.Button(description="free oldest")
-        self.fault_mode = W.Dropdown(options=["off", "always", "every Nth call", "probability %"],
-                                     description="faults", layout=W.Layout(width="230px"))
-        self.fault_value = W.BoundedIntText(value=2, min=1, max=100, description="N / %",
-                                            layout=W.Layout(width="150px"))
-        self.spare_reclaim = W.Checkbox(value=False, description="spare allocations that may reclaim",
-                                        indent=False, layout=W.Layout(width="260px"))
+        self.fault_mode = W.Dropdown(
+            options=["off", "always", "every Nth call", "probability %"],
+            description="faults",
+            layout=W.Layout(width="230px"),
+        )
+        self.fault_value = W.BoundedIntText(
+            value=2, min=1, max=100, description="N / %", layout=W.Layout(width="150px")
+        )
+        self.spare_reclaim = W.Checkbox(
+            value=False, description="spare allocations that may reclaim", indent=False, layout=W.Layout(width="260px")
+        )
         self.fault_button = W.Button(description="apply faults")
-        self.resize_to = W.BoundedIntText(value=min_nr, min=1, max=64, description="new min_nr",
-                                          layout=W.Layout(width="170px"))
+        self.resize_to = W.BoundedIntText(
+            value=min_nr, min=1, max=64, description="new min_nr", layout=W.Layout(width="170px")
+        )
         self.resize_button = W.Button(description="mempool_resize", layout=W.Layout(width="160px"))
-        self.destroy_button = W.Button(description="mempool_destroy", button_style="danger",
-                                       layout=W.Layout(width="160px"))
+        self.destroy_button = W.Button(
+            description="mempool_destroy", button_style="danger", layout=W.Layout(width="160px")
+        )
         self.image = W.Image(format="png", layout=W.Layout(width="100%"))
         self.state_text = W.HTML()
 
-        self.wire([(self.create_button, self._on_create), (self.alloc_button, self._on_alloc),
-                   (self.free_button, self._on_free), (self.free_oldest_button, self._on_free_oldest),
-                   (self.fault_button, self._on_faults), (self.resize_button, self._on_resize),
-                   (self.destroy_button, self._on_destroy)])
-        controls = W.VBox([
-            W.HBox([self.kind, self.min_nr, self.create_button]),
-            W.HBox([self.gfp, self.alloc_button, self.element, self.free_button, self.free_oldest_button]),
-            W.HBox([self.fault_mode, self.fault_value, self.spare_reclaim, self.fault_button]),
-            W.HBox([self.resize_to, self.resize_button, self.destroy_button]),
-        ])
+        self.wire(
+            [
+                (self.create_button, self._on_create),
+                (self.alloc_button, self._on_alloc),
+                (self.free_button, self._on_free),
+                (self.free_oldest_button, self._on_free_oldest),
+                (self.fault_button, self._on_faults),
+                (self.resize_button, self._on_resize),
+                (self.destroy_button, self._on_destroy),
+            ]
+        )
+        controls = W.VBox(
+            [
+                W.HBox([self.kind, self.min_nr, self.create_button]),
+                W.HBox([self.gfp, self.alloc_button, self.element, self.free_button, self.free_oldest_button]),
+                W.HBox([self.fault_mode, self.fault_value, self.spare_reclaim, self.fault_button]),
+                W.HBox([self.resize_to, self.resize_button, self.destroy_button]),
+            ]
+        )
         self.children = [controls, self.status, self.image, self.state_text]
         self._guard(self._on_create)()
 
@@ -134,8 +156,11 @@ class MempoolDashboard(Dashboard):
         self.held.pop(i)
         done = [w.task for w in woke if w.state == "done"]
         self.refresh()
-        where = ("into the reserve" if self.pool.history[-1].event in (PoolEvent.FREE_TO_RESERVE, PoolEvent.WOKEN)
-                 else "back to the backing allocator")
+        where = (
+            "into the reserve"
+            if self.pool.history[-1].event in (PoolEvent.FREE_TO_RESERVE, PoolEvent.WOKEN)
+            else "back to the backing allocator"
+        )
         extra = f"; woke {', '.join(done)}, who took an element" if done else ""
         self.ok(f"mempool_free({self.pool.describe(element)}): {where}{extra}")
 
@@ -143,8 +168,7 @@ class MempoolDashboard(Dashboard):
     def _on_create(self):
         self._create()
         self.refresh()
-        self.ok(f"mempool_create: {self.pool.curr_nr} elements pre-allocated into "
-                                        f"the reserve.")
+        self.ok(f"mempool_create: {self.pool.curr_nr} elements pre-allocated into the reserve.")
 
     def _on_alloc(self):
         self._task_no += 1
@@ -153,12 +177,16 @@ class MempoolDashboard(Dashboard):
         event = self.pool.history[-1].event
         if isinstance(result, MempoolWaiter):
             self.waiters.append(result)
-            msg = (f"mempool_alloc({self.gfp.value}): backing allocator failed twice and the reserve is empty; "
-                   f"{task} sleeps on pool->wait until an element is freed")
+            msg = (
+                f"mempool_alloc({self.gfp.value}): backing allocator failed twice and the reserve is empty; "
+                f"{task} sleeps on pool->wait until an element is freed"
+            )
             kind = "info"
         elif result is None:
-            msg = (f"mempool_alloc({self.gfp.value}) returned NULL: backing allocator failed, reserve empty, and "
-                   f"the caller may not sleep")
+            msg = (
+                f"mempool_alloc({self.gfp.value}) returned NULL: backing allocator failed, reserve empty, and "
+                f"the caller may not sleep"
+            )
             kind = "error"
         else:
             self.held.append(result)
@@ -189,8 +217,9 @@ class MempoolDashboard(Dashboard):
         elif mode == "always":
             fault.configure(probability=100, times=-1, seed=self.seed, ignore_gfp_reclaim=spare, min_order=0)
         elif mode == "every Nth call":
-            fault.configure(probability=100, interval=value, times=-1, seed=self.seed, ignore_gfp_reclaim=spare,
-                            min_order=0)
+            fault.configure(
+                probability=100, interval=value, times=-1, seed=self.seed, ignore_gfp_reclaim=spare, min_order=0
+            )
         else:
             fault.configure(probability=value, times=-1, seed=self.seed, ignore_gfp_reclaim=spare, min_order=0)
         self.refresh()
@@ -203,6 +232,5 @@ class MempoolDashboard(Dashboard):
 
     def _on_destroy(self):
         self.machine.mempool_destroy(self.pool)
-        self.ok("mempool_destroy: the reserve went back to the backing allocator; "
-                                        "press mempool_create for a new pool.")
+        self.ok("mempool_destroy: the reserve went back to the backing allocator; press mempool_create for a new pool.")
         self.refresh()

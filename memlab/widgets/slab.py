@@ -34,54 +34,78 @@ class SlabDashboard(Dashboard):
         self.slub = self.machine.slub
         self.seed = seed
         self.rng = random.Random(seed)
-        self.objects = {}          # cache name -> [addresses]
-        self.kmallocs = []         # [(address, size)]
+        self.objects = {}  # cache name -> [addresses]
+        self.kmallocs = []  # [(address, size)]
         self.drawing = SlabDrawing()
 
         self.name = W.Text(value="my_cache", description="name", layout=W.Layout(width="200px"))
-        self.size = W.BoundedIntText(value=100, min=1, max=1 << 20, description="size",
-                                     layout=W.Layout(width="160px"))
-        self.align = W.Dropdown(options=[0, 8, 16, 32, 64, 128, 256], value=0, description="align",
-                                layout=W.Layout(width="140px"))
-        self.hwcache = W.Checkbox(value=False, description="SLAB_HWCACHE_ALIGN", indent=False,
-                                  layout=W.Layout(width="180px"))
-        self.create_button = W.Button(description="kmem_cache_create", button_style="primary",
-                                       layout=W.Layout(width="170px"))
+        self.size = W.BoundedIntText(value=100, min=1, max=1 << 20, description="size", layout=W.Layout(width="160px"))
+        self.align = W.Dropdown(
+            options=[0, 8, 16, 32, 64, 128, 256], value=0, description="align", layout=W.Layout(width="140px")
+        )
+        self.hwcache = W.Checkbox(
+            value=False, description="SLAB_HWCACHE_ALIGN", indent=False, layout=W.Layout(width="180px")
+        )
+        self.create_button = W.Button(
+            description="kmem_cache_create", button_style="primary", layout=W.Layout(width="170px")
+        )
         self.cache = W.Dropdown(options=[], description="cache", layout=W.Layout(width="240px"))
-        self.alloc_button = W.Button(description="kmem_cache_alloc", button_style="primary",
-                                      layout=W.Layout(width="170px"))
+        self.alloc_button = W.Button(
+            description="kmem_cache_alloc", button_style="primary", layout=W.Layout(width="170px")
+        )
         self.object = W.Dropdown(options=[], description="object", layout=W.Layout(width="290px"))
         self.free_button = W.Button(description="kmem_cache_free", layout=W.Layout(width="170px"))
         self.free_random_button = W.Button(description="free random")
-        self.kmalloc_size = W.BoundedIntText(value=100, min=-1, max=1 << 24, description="bytes",
-                                             layout=W.Layout(width="170px"))
+        self.kmalloc_size = W.BoundedIntText(
+            value=100, min=-1, max=1 << 24, description="bytes", layout=W.Layout(width="170px")
+        )
         self.kmalloc_button = W.Button(description="kmalloc", button_style="info")
         self.kfree_button = W.Button(description="kfree last")
         self.shrink_button = W.Button(description="kmem_cache_shrink", layout=W.Layout(width="170px"))
-        self.destroy_button = W.Button(description="kmem_cache_destroy", button_style="danger",
-                                        layout=W.Layout(width="170px"))
+        self.destroy_button = W.Button(
+            description="kmem_cache_destroy", button_style="danger", layout=W.Layout(width="170px")
+        )
         self.image = W.Image(format="png", layout=W.Layout(width="100%"))
-        self.legend = W.HTML('<span style="font-size:12px">Slabs: <b style="color:#0072B2">&#9632;</b> object in '
-                             'use, <b style="color:#9cc9e6">&#9632;</b> free. Pages: white free, grey other '
-                             'allocations, blue slab pages, <b style="color:#D55E00">&#9632;</b> slabs of the '
-                             'chosen cache.</span>')
+        self.legend = W.HTML(
+            '<span style="font-size:12px">Slabs: <b style="color:#0072B2">&#9632;</b> object in '
+            'use, <b style="color:#9cc9e6">&#9632;</b> free. Pages: white free, grey other '
+            'allocations, blue slab pages, <b style="color:#D55E00">&#9632;</b> slabs of the '
+            "chosen cache.</span>"
+        )
         self.slabinfo = W.HTML()
 
-        self.wire([(self.create_button, self._on_create), (self.alloc_button, self._on_alloc),
-                   (self.free_button, self._on_free), (self.free_random_button, self._on_free_random),
-                   (self.kmalloc_button, self._on_kmalloc), (self.kfree_button, self._on_kfree),
-                   (self.shrink_button, self._on_shrink), (self.destroy_button, self._on_destroy)])
+        self.wire(
+            [
+                (self.create_button, self._on_create),
+                (self.alloc_button, self._on_alloc),
+                (self.free_button, self._on_free),
+                (self.free_random_button, self._on_free_random),
+                (self.kmalloc_button, self._on_kmalloc),
+                (self.kfree_button, self._on_kfree),
+                (self.shrink_button, self._on_shrink),
+                (self.destroy_button, self._on_destroy),
+            ]
+        )
         self._on_cache_change = self._guard(lambda change: self.refresh())
         self.cache.observe(self._on_cache_change, names="value")
 
-        rows = W.VBox([
-            W.HBox([self.name, self.size, self.align, self.hwcache, self.create_button]),
-            W.HBox([self.cache, self.alloc_button, self.object, self.free_button, self.free_random_button]),
-            W.HBox([self.kmalloc_size, self.kmalloc_button, self.kfree_button, self.shrink_button,
-                    self.destroy_button]),
-        ])
-        self.children = [rows, self.status, self.image, self.legend,
-                         W.HTML("<b>/proc/slabinfo</b> (caches with slabs, and the chosen one)"), self.slabinfo]
+        rows = W.VBox(
+            [
+                W.HBox([self.name, self.size, self.align, self.hwcache, self.create_button]),
+                W.HBox([self.cache, self.alloc_button, self.object, self.free_button, self.free_random_button]),
+                W.HBox(
+                    [self.kmalloc_size, self.kmalloc_button, self.kfree_button, self.shrink_button, self.destroy_button]
+                ),
+            ]
+        )
+        self.children = [
+            rows,
+            self.status,
+            self.image,
+            self.legend,
+            W.HTML("<b>/proc/slabinfo</b> (caches with slabs, and the chosen one)"),
+            self.slabinfo,
+        ]
         self._refresh_caches("kmalloc-96")
 
     def __repr__(self):
@@ -96,7 +120,7 @@ class SlabDashboard(Dashboard):
     def _refresh_caches(self, select=None):
         names = [c.name for c in reversed(self.slub.caches)]
         user = [n for n in names if not n.startswith(("kmalloc-", "dma-kmalloc-"))]
-        kmalloc = [n for n in names if n.startswith("kmalloc-") and "-" not in n[len("kmalloc-"):]]
+        kmalloc = [n for n in names if n.startswith("kmalloc-") and "-" not in n[len("kmalloc-") :]]
         options = user + sorted(kmalloc, key=lambda n: self.slub.find_cache(n).object_size)
         chosen = select if select in options else (self.cache.value if self.cache.value in options else None)
         self.cache.unobserve(self._on_cache_change, names="value")
@@ -111,8 +135,9 @@ class SlabDashboard(Dashboard):
         zone_name = self._zone_of(cache)
         self.image.value = self.drawing.update(self.machine, cache, zone_name).png()
         text = procfs.slabinfo(self.machine).splitlines(keepends=True)
-        keep = [line for line in text[2:] if line.split()[0] == (cache.name if cache else None)
-                or int(line.split()[2]) > 0]
+        keep = [
+            line for line in text[2:] if line.split()[0] == (cache.name if cache else None) or int(line.split()[2]) > 0
+        ]
         self.slabinfo.value = pre("".join(text[:2] + keep), wrap=False)
         objs = self.objects.get(cache.name, []) if cache else []
         chosen = self.object.value
@@ -130,13 +155,15 @@ class SlabDashboard(Dashboard):
     # ------------------------------------------------------------ callbacks
     def _on_create(self):
         flags = SLAB_HWCACHE_ALIGN if self.hwcache.value else 0
-        cache = self.machine.kmem_cache_create(self.name.value.strip(), self.size.value, align=self.align.value,
-                                               flags=flags)
+        cache = self.machine.kmem_cache_create(
+            self.name.value.strip(), self.size.value, align=self.align.value, flags=flags
+        )
         self._refresh_caches(cache.name)
         self.ok(
             f"kmem_cache_create({cache.name!r}, {cache.object_size}): objects of {cache.size} bytes "
             f"(align {cache.align}), {cache.objperslab} per slab of {cache.pagesperslab} page"
-            f"{'s' if cache.order else ''}; {cache.explain_geometry()[-1]}")
+            f"{'s' if cache.order else ''}; {cache.explain_geometry()[-1]}"
+        )
 
     def _on_alloc(self):
         cache = self.current
@@ -148,8 +175,12 @@ class SlabDashboard(Dashboard):
         self.objects.setdefault(cache.name, []).append(addr)
         self.refresh()
         self.object.value = addr
-        new = (f"; a new slab of {cache.pagesperslab} page{'s' if cache.order else ''} came from the buddy "
-               f"allocator (pfn {cache.cpu_slab.page.pfn})" if cache.nr_slabs > slabs_before else "")
+        new = (
+            f"; a new slab of {cache.pagesperslab} page{'s' if cache.order else ''} came from the buddy "
+            f"allocator (pfn {cache.cpu_slab.page.pfn})"
+            if cache.nr_slabs > slabs_before
+            else ""
+        )
         self.ok(f"kmem_cache_alloc({cache.name}) -> {addr:#x}{new}")
 
     def _on_free(self):
@@ -178,13 +209,14 @@ class SlabDashboard(Dashboard):
 
     def _on_kmalloc(self):
         size = self.kmalloc_size.value
-        cache = self.slub.kmalloc_cache_for(size) if 0 < size else None
+        cache = self.slub.kmalloc_cache_for(size) if size > 0 else None
         addr = self.machine.kmalloc(size)
         self.kmallocs.append((addr, size))
         if cache is None:
             self.ok(
                 f"kmalloc({size}) -> {addr:#x}: above 8 KiB, so whole pages from the buddy allocator "
-                f"({format_size(self.machine.ksize(addr))})")
+                f"({format_size(self.machine.ksize(addr))})"
+            )
             self.refresh()
             return
         self.objects.setdefault(cache.name, []).append(addr)
@@ -192,7 +224,8 @@ class SlabDashboard(Dashboard):
         waste = cache.object_size - size
         self.ok(
             f"kmalloc({size}) -> {addr:#x} from {cache.name}: ksize {cache.object_size}, {waste} byte"
-            f"{'s' if waste != 1 else ''} wasted inside the object")
+            f"{'s' if waste != 1 else ''} wasted inside the object"
+        )
 
     def _on_kfree(self):
         if not self.kmallocs:

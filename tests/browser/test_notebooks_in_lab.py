@@ -30,8 +30,9 @@ def test_buddy_dashboard_click_changes_what_is_shown(page, lab):
     from playwright.sync_api import expect
 
     run_notebook(page, lab, "02_buddy_allocator.ipynb")
-    dashboard = page.locator(".widget-vbox", has=page.locator(".jupyter-widgets.widget-button",
-                                                               has_text="alloc_pages")).first
+    dashboard = page.locator(
+        ".widget-vbox", has=page.locator(".jupyter-widgets.widget-button", has_text="alloc_pages")
+    ).first
     dashboard.scroll_into_view_if_needed()
     status = dashboard.locator(".memlab-status").first
     summary = dashboard.get_by_text(re.compile(r"pages free")).first
@@ -116,8 +117,9 @@ def test_dma_dashboard_click_changes_what_is_shown(page, lab):
 
     run_notebook(page, lab, "05_dma.ipynb")
     button = page.locator(".jupyter-widgets.widget-button", has_text="program channel").first
-    dashboard = page.locator(".widget-vbox", has=page.locator(".jupyter-widgets.widget-button",
-                                                               has_text="dma_unmap_single")).first
+    dashboard = page.locator(
+        ".widget-vbox", has=page.locator(".jupyter-widgets.widget-button", has_text="dma_unmap_single")
+    ).first
     dashboard.scroll_into_view_if_needed()
     status = dashboard.locator(".memlab-status").first
     button.click()

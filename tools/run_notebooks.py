@@ -1,6 +1,6 @@
 """Re-execute notebooks in place so their stored outputs are current.
 
-``python -m memlab._notebooks notebooks/*.ipynb`` (what ``make notebooks``
+``python tools/run_notebooks.py notebooks/*.ipynb`` (what ``make notebooks``
 runs). Each notebook runs in its own folder with the kernel's inline matplotlib
 backend (headless), so figures are stored as PNG; a failing cell stops.
 """
@@ -16,8 +16,12 @@ def execute(path, timeout=300):
 
     nb = nbformat.read(path, as_version=4)
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend stores figures as PNG
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}},
+    )
     client.execute()
     nbformat.write(nb, path)
 
