@@ -2,8 +2,9 @@
 the kernel's buddy allocator, checked after every step, invalid steps included."""
 
 import hypothesis.strategies as st
+from conftest import examples
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, multiple, rule
 
 from memlab import BadFree, BadOrder, MemlabError, OutOfMemory, Zone
 
@@ -50,17 +51,21 @@ class ListBuddy:
 
 
 class BuddyMachine(RuleBasedStateMachine):
+    """Live blocks are a Bundle: a failing run shrinks to a short program of
+    allocations and frees of named blocks."""
+
+    pages = Bundle("pages")
+
     @initialize(nr_pages=st.integers(1, 3000), start_pfn=st.sampled_from([0, 1, 3, 1024, 4096]))
     def setup(self, nr_pages, start_pfn):
         self.zone = Zone("Normal", nr_pages, start_pfn=start_pfn)
         self.model = ListBuddy(nr_pages, start_pfn)
-        self.live = []
 
     def state(self):
         z = self.zone
         return [z.free_area[o].free_list for o in range(MAX + 1)], sorted(z.allocated_blocks()), z.nr_free_pages
 
-    @rule(order=st.integers(0, MAX))
+    @rule(target=pages, order=st.integers(0, MAX))
     def alloc(self, order):
         expected = self.model.alloc(order)
         if expected is None:
@@ -71,22 +76,18 @@ class BuddyMachine(RuleBasedStateMachine):
                 assert self.state() == before
             else:
                 raise AssertionError("memlab allocated where the model had no block")
-        else:
-            page = self.zone.alloc_pages(order)
-            assert (page.pfn, page.order) == (expected, order)
-            self.live.append(page)
+            return multiple()
+        page = self.zone.alloc_pages(order)
+        assert (page.pfn, page.order) == (expected, order)
+        return page
 
-    @precondition(lambda self: self.live)
-    @rule(i=st.integers(0, 10**6))
-    def free(self, i):
-        page = self.live.pop(i % len(self.live))
+    @rule(page=consumes(pages))
+    def free(self, page):
         self.zone.free_pages(page, page.order)
         self.model.free(page.pfn, page.order)
 
-    @precondition(lambda self: self.live)
-    @rule(i=st.integers(0, 10**6), delta=st.sampled_from([-1, 1, 2]))
-    def free_with_wrong_order(self, i, delta):
-        page = self.live[i % len(self.live)]
+    @rule(page=pages, delta=st.sampled_from([-1, 1, 2]))
+    def free_with_wrong_order(self, page, delta):
         before = self.state()
         try:
             self.zone.free_pages(page, page.order + delta)
@@ -98,8 +99,7 @@ class BuddyMachine(RuleBasedStateMachine):
 
     @rule(pfn=st.integers(-5, 5000))
     def free_unallocated_pfn(self, pfn):
-        live = {p.pfn for p in self.live}
-        if pfn in live:
+        if pfn in self.model.allocated:
             return
         before = self.state()
         try:
@@ -127,7 +127,7 @@ class BuddyMachine(RuleBasedStateMachine):
 
 
 TestBuddyMachine = BuddyMachine.TestCase
-TestBuddyMachine.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+TestBuddyMachine.settings = settings(max_examples=examples(1.0), stateful_step_count=60)
 
 
 class ZonedMachine(RuleBasedStateMachine):
@@ -136,12 +136,14 @@ class ZonedMachine(RuleBasedStateMachine):
     zonelist passing the low watermark, else the min watermark with the
     caller's reserves), and every zone keeps its buddy invariants."""
 
+    pages = Bundle("pages")
+
     @initialize(ram=st.sampled_from(["18MiB", "24MiB", "64MiB"]), mfk=st.sampled_from([None, 512, 4096]))
     def setup(self, ram, mfk):
         from memlab import Machine
 
         self.m = Machine(ram=ram, min_free_kbytes=mfk)
-        self.live = []
+        self.held = 0  # pages handed out
 
     def expected_zone(self, order, gfp):
         from memlab.gfp import GFP, gfp_zone, parse_gfp
@@ -172,41 +174,48 @@ class ZonedMachine(RuleBasedStateMachine):
         return None
 
     @rule(
+        target=pages,
         order=st.integers(0, 6),
         gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_DMA", "GFP_DMA32", "GFP_KERNEL|__GFP_DMA"]),
     )
     def alloc(self, order, gfp):
+        page = self.alloc_one(order, gfp)
+        return multiple() if page is None else page
+
+    def alloc_one(self, order, gfp):
         want = self.expected_zone(order, gfp)
         if want is None:
             try:
                 self.m.alloc_pages(order, gfp)
             except OutOfMemory:
-                return
+                return None
             raise AssertionError("allocation succeeded where every zone fails its watermark")
         page = self.m.alloc_pages(order, gfp)
         assert want.contains_pfn(page.pfn) and page.order == order
-        self.live.append(page)
+        self.held += 1 << order
+        return page
 
     @rule(
-        order=st.integers(0, 10), gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA32"]), n=st.integers(1, 400)
+        target=pages,
+        order=st.integers(0, 10),
+        gfp=st.sampled_from(["GFP_KERNEL", "GFP_ATOMIC", "GFP_DMA32"]),
+        n=st.integers(1, 400),
     )
     def alloc_many(self, order, gfp, n):
         # drains zones down to their watermarks and lowmem reserves, one check per step
-        for _ in range(n):
-            self.alloc(order, gfp)
+        got = [self.alloc_one(order, gfp) for _ in range(n)]
+        return multiple(*[p for p in got if p is not None])
 
-    @precondition(lambda self: self.live)
-    @rule(i=st.integers(0, 10**6))
-    def free(self, i):
-        page = self.live.pop(i % len(self.live))
+    @rule(page=consumes(pages))
+    def free(self, page):
         self.m.free_pages(page, page.order)
+        self.held -= 1 << page.order
 
     @invariant()
     def zones_consistent(self):
         self.m.check_invariants()
-        held = sum(1 << p.order for p in self.live)
-        assert self.m.nr_free_pages + held == self.m.totalram_pages
+        assert self.m.nr_free_pages + self.held == self.m.totalram_pages
 
 
 TestZonedMachine = ZonedMachine.TestCase
-TestZonedMachine.settings = settings(max_examples=60, stateful_step_count=80, deadline=None)
+TestZonedMachine.settings = settings(max_examples=examples(0.4), stateful_step_count=80)

@@ -292,11 +292,12 @@ def test_dma_pool(m):
     pool.dma_pool_destroy()
 
 
+from conftest import examples  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(0.4))
 @given(
     ch=st.sampled_from([1, 2, 3, 5, 6, 7]),
     offset=st.integers(0, 0xFFF0),

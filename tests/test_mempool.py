@@ -223,11 +223,12 @@ def test_pool_vs_malloc_figures():
     assert res["object pool"]["fragmentation"] == 0.0
 
 
+from conftest import examples  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(0.55))
 @given(st.lists(st.tuples(st.booleans(), st.integers(1, 5000), st.integers(0, 10**6)), max_size=120))
 def test_malloc_chunks_tile_the_heap_and_coalesce(ops):
     h = Malloc()

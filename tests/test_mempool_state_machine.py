@@ -3,14 +3,20 @@
 sleepers only while the reserve is empty, nothing leaked on destroy."""
 
 import hypothesis.strategies as st
+from conftest import examples
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, multiple, rule
 
 from memlab import Machine
 from memlab.mempool import BadPool, MempoolWaiter
 
 
 class MempoolMachine(RuleBasedStateMachine):
+    """Elements handed out are a Bundle (those a woken sleeper received join
+    it through collect_woken): a failure shrinks to a readable program."""
+
+    elements = Bundle("elements")
+
     @initialize(kind=st.sampled_from(["slab", "kmalloc", "page"]), min_nr=st.integers(0, 6))
     def setup(self, kind, min_nr):
         self.m = Machine(ram="20MiB")
@@ -26,7 +32,7 @@ class MempoolMachine(RuleBasedStateMachine):
             self.pool = self.m.mempool_create_page_pool(min_nr, 0)
             total = self.m.nr_free_pages + min_nr
             self.in_backing = lambda: total - self.m.nr_free_pages
-        self.held = []
+        self.held = 0  # elements out, directly or through a woken sleeper
         self.waiters = []
 
     @rule(p=st.sampled_from([0, 50, 100]), reclaim=st.booleans(), seed=st.integers(0, 9))
@@ -34,24 +40,31 @@ class MempoolMachine(RuleBasedStateMachine):
         for fa in (self.m.failslab, self.m.fail_page_alloc):
             fa.configure(probability=p, times=-1, seed=seed, ignore_gfp_reclaim=reclaim, min_order=0)
 
-    @rule(gfp=st.sampled_from(["GFP_KERNEL", "GFP_NOIO", "GFP_ATOMIC", "GFP_NOWAIT"]))
+    @rule(target=elements, gfp=st.sampled_from(["GFP_KERNEL", "GFP_NOIO", "GFP_ATOMIC", "GFP_NOWAIT"]))
     def alloc(self, gfp):
         result = self.m.mempool_alloc(self.pool, gfp)
         if isinstance(result, MempoolWaiter):
             assert gfp in ("GFP_KERNEL", "GFP_NOIO") and self.pool.curr_nr == 0
             self.waiters.append(result)
-        elif result is None:
+            return multiple()
+        if result is None:
             assert gfp in ("GFP_ATOMIC", "GFP_NOWAIT") and self.pool.curr_nr == 0
-        else:
-            self.held.append(result)
+            return multiple()
+        self.held += 1
+        return result
 
-    @precondition(lambda self: self.held)
-    @rule(i=st.integers(0, 1000))
-    def free(self, i):
-        self.m.mempool_free(self.held.pop(i % len(self.held)), self.pool)
-        for w in [w for w in self.waiters if w.state == "done"]:
+    @rule(element=consumes(elements))
+    def free(self, element):
+        self.m.mempool_free(element, self.pool)
+        self.held -= 1
+
+    @rule(target=elements)
+    def collect_woken(self):
+        done = [w for w in self.waiters if w.state == "done"]
+        for w in done:
             self.waiters.remove(w)
-            self.held.append(w.element)
+        self.held += len(done)
+        return multiple(*[w.element for w in done])
 
     @rule(n=st.integers(1, 8))
     def resize(self, n):
@@ -73,13 +86,11 @@ class MempoolMachine(RuleBasedStateMachine):
 
     @invariant()
     def consistent(self):
-        for w in [w for w in self.waiters if w.state == "done"]:  # woken sleepers own their element
-            self.waiters.remove(w)
-            self.held.append(w.element)
+        woken = sum(1 for w in self.waiters if w.state == "done")  # own their element, not yet collected
         self.pool.check_invariants()
-        assert self.in_backing() == self.pool.curr_nr + len(self.held)
+        assert self.in_backing() == self.pool.curr_nr + self.held + woken
         assert len(self.pool.wait) == len([w for w in self.waiters if w.state == "waiting"])
 
 
 TestMempoolMachine = MempoolMachine.TestCase
-TestMempoolMachine.settings = settings(max_examples=80, stateful_step_count=40, deadline=None)
+TestMempoolMachine.settings = settings(max_examples=examples(0.55), stateful_step_count=40)
