@@ -52,6 +52,12 @@ DMA_AUTOINIT = 0x10
 DMA_MODE_DECREMENT = 0x20
 DMA_MODE_DEMAND, DMA_MODE_SINGLE, DMA_MODE_BLOCK = 0x00, 0x40, 0x80
 MAX_DMA_ADDRESS = 16 << 20  # ISA DMA reaches the first 16 MiB (24 address lines)
+# Mode register bits 3-2, the transfer type, named as the data sheet names them
+VERIFY_TRANSFER = 0x00  # addresses step, no strobes
+WRITE_TRANSFER = 0x04  # I/O device -> memory (IOR + MEMW): Linux's DMA_MODE_READ
+READ_TRANSFER = 0x08  # memory -> I/O device (MEMR + IOW): Linux's DMA_MODE_WRITE
+TRANSFER_TYPE = 0x0C  # the mask of the transfer-type bits
+MODE_SELECT = 0xC0  # the mask of the mode bits (demand, single, block, cascade)
 
 SIGNALS = ("DREQ", "HRQ", "HLDA", "DACK", "AEN", "MEMR", "MEMW", "IOR", "IOW", "EOP")
 _PAGE_PORTS = {0: 0x87, 1: 0x83, 2: 0x81, 3: 0x82, 4: 0x8F, 5: 0x8B, 6: 0x89, 7: 0x8A}
@@ -207,7 +213,7 @@ class Dma8237:
             self.channels[first + (value & 3)].masked = bool(value & 4)
         elif reg == 11:
             ch = self.channels[first + (value & 3)]
-            if (value & 0x0C) == 0x0C and (value & 0xC0) != 0xC0:
+            if (value & TRANSFER_TYPE) == TRANSFER_TYPE and (value & MODE_SELECT) != DMA_MODE_CASCADE:
                 raise DmaError(f"mode {value:#04x}: transfer type 11 is illegal on the 8237A")
             ch.mode = value & 0xFC
         elif reg == 12:
@@ -390,7 +396,7 @@ class Dma8237:
         for n in order:
             ch = self.channels[n]
             if not ch.masked and (ch.request or (ch.device is not None and ch.device.dreq)):
-                if ch.mode & 0xC0 == 0xC0:
+                if ch.mode & MODE_SELECT == DMA_MODE_CASCADE:
                     continue
                 return n
         return None
@@ -457,10 +463,10 @@ class Dma8237:
 
     def _strobes(self, n):
         """(MEMR, MEMW, IOR, IOW) during S2-S4 for the channel's transfer type."""
-        kind = self.channels[n].mode & 0x0C
-        if kind == 0x04:
+        kind = self.channels[n].mode & TRANSFER_TYPE
+        if kind == WRITE_TRANSFER:
             return _WRITE_STROBES  # write transfer: device -> memory (IOR + MEMW)
-        if kind == 0x08:
+        if kind == READ_TRANSFER:
             return _READ_STROBES  # read transfer: memory -> device (MEMR + IOW)
         return _NO_STROBES  # verify
 
@@ -469,17 +475,17 @@ class Dma8237:
         ch = self.channels[n]
         width = 1 if n <= 3 else 2
         phys = self.phys_address(n)
-        kind = ch.mode & 0x0C
+        kind = ch.mode & TRANSFER_TYPE
         mem = self.machine.mem
-        if kind == 0x04:
+        if kind == WRITE_TRANSFER:
             mem.write(phys, ch.device.produce(width))
-        elif kind == 0x08:
+        elif kind == READ_TRANSFER:
             ch.device.consumed += mem.read(phys, width)
         step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
         ch.cur_addr = (ch.cur_addr + step) & 0xFFFF
         ch.cur_count = (ch.cur_count - 1) & 0xFFFF
         self.transfers += 1
-        if ch.request and ch.mode & 0xC0 != DMA_MODE_BLOCK:
+        if ch.request and ch.mode & MODE_SELECT != DMA_MODE_BLOCK:
             ch.request = False
         if ch.cur_count == 0xFFFF:  # rollover: terminal count
             ch.tc = True
@@ -495,7 +501,7 @@ class Dma8237:
 
     def _after_transfer(self, n, tc):
         ch = self.channels[n]
-        mode = ch.mode & 0xC0
+        mode = ch.mode & MODE_SELECT
         dev = ch.device
         if not tc:
             if mode == DMA_MODE_BLOCK:
@@ -542,23 +548,23 @@ class Dma8237:
         nbytes = remaining * width
         phys = self.phys_address(dmanr)
         step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
-        kind = ch.mode & 0x0C
+        kind = ch.mode & TRANSFER_TYPE
         mem = self.machine.mem
         if step == 1:
             lo = phys
         else:
             lo = phys - nbytes + width
-        if kind == 0x04:
+        if kind == WRITE_TRANSFER:
             data = np.frombuffer(ch.device.produce(nbytes), dtype=np.uint8)
             if step == -1:
                 data = data.reshape(-1, width)[::-1].ravel()
             mem.write(lo, data.tobytes())
-        elif kind == 0x08:
+        elif kind == READ_TRANSFER:
             data = np.frombuffer(mem.read(lo, nbytes), dtype=np.uint8)
             if step == -1:
                 data = data.reshape(-1, width)[::-1].ravel()
             ch.device.consumed += data.tobytes()
-        mode = ch.mode & 0xC0
+        mode = ch.mode & MODE_SELECT
         per = 4  # S1-S4, the bus held by the controller
         arbitration = 1 + self.cpu_bus_cycle + 1  # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
         if mode == DMA_MODE_SINGLE:

@@ -16,6 +16,9 @@ from ..dma import (
     DMA_MODE_DEMAND,
     DMA_MODE_SINGLE,
     DMA_TO_DEVICE,
+    READ_TRANSFER,
+    VERIFY_TRANSFER,
+    WRITE_TRANSFER,
     IsaDevice,
 )
 from ..layout import virt_to_phys
@@ -26,7 +29,11 @@ from .base import Dashboard, parse_int, pre
 __all__ = ["DmaDashboard"]
 
 _MODES = {"single": DMA_MODE_SINGLE, "block": DMA_MODE_BLOCK, "demand": DMA_MODE_DEMAND}
-_KINDS = {"device -> memory (DMA_MODE_READ)": 0x04, "memory -> device (DMA_MODE_WRITE)": 0x08, "verify": 0x00}
+_KINDS = {
+    "device -> memory (DMA_MODE_READ)": WRITE_TRANSFER,
+    "memory -> device (DMA_MODE_WRITE)": READ_TRANSFER,
+    "verify": VERIFY_TRANSFER,
+}
 _DIRS = {"DMA_FROM_DEVICE": DMA_FROM_DEVICE, "DMA_TO_DEVICE": DMA_TO_DEVICE, "DMA_BIDIRECTIONAL": DMA_BIDIRECTIONAL}
 
 
@@ -169,7 +176,7 @@ class DmaDashboard(Dashboard):
         self.ctrl.attach(n, self.device)
         self.device.dreq = False
         self.ctrl.program(n, addr, self.count.value, mode)
-        if _KINDS[self.kind.value] == 0x08:
+        if _KINDS[self.kind.value] == READ_TRANSFER:
             self.machine.mem.write(addr, b"memory contents for the device..."[: self.count.value])
         self.refresh()
         self.ok(
