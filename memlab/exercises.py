@@ -25,7 +25,6 @@ from typing import Any
 
 from .errors import BadAnswer
 from .machine import Machine
-from .mm import LEVELS, pgtable_indices
 from .page_alloc import Zone
 from .slub import kmalloc_index, kmalloc_size_of_index
 from .units import NR_PAGE_ORDERS
@@ -373,6 +372,8 @@ def mempool_curr_nr(seed):
 
 def pgtable_index(seed):
     """Split a virtual address into its 9/9/9/9/12 page-table indices."""
+    from .mm import LEVELS, pgtable_indices
+
     rng = random.Random(seed)
     vaddr = (
         rng.choice([0x555555554000, 0x7FFFE7000000, 0x7FFE00000000, 0x400000])

@@ -12,25 +12,29 @@ passes its environment: they call back into it (``alloc_pages``,
 ``mem``, ``kernel_log``) and never import it. The kernel-named calls a
 course uses (``m.kmalloc``, ``m.dma_map_single``, ...) are declared on
 this class with :class:`_Served`: each is the subsystem's own bound method,
-so the facade adds no call of its own on the hot path.
+so the facade adds no call of its own on the hot path. Address spaces and
+mempools are imported when first used, so ``import memlab`` stays light;
+the layer rule holds either way (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
 from .errors import BadSize
 from .faultinject import FaultAttr
 from .layout import PAGE_OFFSET, virt_to_phys
-from .mempool import Mempool, mempool_create_kmalloc_pool, mempool_create_page_pool, mempool_create_slab_pool
-from .mm import File, KernelSpace, Process
 from .page_alloc import Node
 from .physmem import PhysicalMemory
 from .slub import Slub
 from .units import PAGE_SHIFT, format_size
+
+if TYPE_CHECKING:
+    from .mempool import Mempool
+    from .mm import KernelSpace, Process
 
 __all__ = ["Machine"]
 
@@ -154,11 +158,22 @@ class Machine(Node):
     @cached_property
     def kernel(self) -> KernelSpace:
         """The kernel half of the address space (:class:`memlab.mm.KernelSpace`)."""
+        from .mm import KernelSpace
+
         return KernelSpace(self)
 
-    vmalloc = _Served("kernel", KernelSpace.vmalloc)
-    vfree = _Served("kernel", KernelSpace.vfree)
-    ioremap = _Served("kernel", KernelSpace.ioremap)
+    def vmalloc(self, size: int) -> int:
+        """``vmalloc(size)``: virtually contiguous kernel memory from scattered
+        pages; see :meth:`memlab.mm.KernelSpace.vmalloc`."""
+        return self.kernel.vmalloc(size)
+
+    def vfree(self, addr: int) -> None:
+        """``vfree(addr)``."""
+        self.kernel.vfree(addr)
+
+    def ioremap(self, phys_addr: int, size: int) -> int:
+        """``ioremap(phys, size)``: map device registers into kernel space."""
+        return self.kernel.ioremap(phys_addr, size)
 
     def spawn(
         self,
@@ -175,6 +190,8 @@ class Machine(Node):
         TEXT, DATA and BSS segments and ``symbols`` ``{name: (segment,
         offset)}``. Address-space randomisation is off unless ``aslr=True``
         (then seeded). Returns a :class:`memlab.mm.Process`."""
+        from .mm import Process
+
         proc = Process(self, name, text, data, bss, symbols, aslr, seed, pie)
         self.processes[proc.pid] = proc
         return proc
@@ -182,6 +199,8 @@ class Machine(Node):
     def create_file(self, name, size, dev=(0xFE, 0x00)):
         """A file of ``size`` bytes on this machine's disk, with the next
         inode number, ready for ``mmap(file=...)``."""
+        from .mm import File
+
         return File(name, size, inode=self.alloc_inode(), dev=dev)
 
     # ------------------------------------------------------------------ DMA
@@ -214,19 +233,27 @@ class Machine(Node):
     ) -> Mempool:
         """Kernel: mm/mempool.c mempool_create(): a pool pre-filled with
         ``min_nr`` elements from ``alloc_fn(gfp_mask, pool_data)``."""
+        from .mempool import Mempool
+
         return Mempool(self, min_nr, alloc_fn, free_fn, pool_data, name=name)
 
     def mempool_create_slab_pool(self, min_nr, cache):
         """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache)."""
-        return mempool_create_slab_pool(self, min_nr, cache)
+        from . import mempool
+
+        return mempool.mempool_create_slab_pool(self, min_nr, cache)
 
     def mempool_create_kmalloc_pool(self, min_nr, size):
         """mempool_create_kmalloc_pool(): elements from kmalloc(size)."""
-        return mempool_create_kmalloc_pool(self, min_nr, size)
+        from . import mempool
+
+        return mempool.mempool_create_kmalloc_pool(self, min_nr, size)
 
     def mempool_create_page_pool(self, min_nr, order):
         """mempool_create_page_pool(): elements are order-``order`` Pages."""
-        return mempool_create_page_pool(self, min_nr, order)
+        from . import mempool
+
+        return mempool.mempool_create_page_pool(self, min_nr, order)
 
     def mempool_alloc(self, pool: Mempool, gfp: str | int = "GFP_KERNEL", task: str = "task") -> Any:
         """Kernel: mempool_alloc(); see :meth:`memlab.mempool.Mempool.alloc`."""

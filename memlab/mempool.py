@@ -57,6 +57,11 @@ _NOMEMALLOC_NORETRY_NOWARN = GFP["__GFP_NOMEMALLOC"] | GFP["__GFP_NORETRY"] | GF
 _RECLAIM_IO = GFP["__GFP_DIRECT_RECLAIM"] | GFP["__GFP_IO"]
 
 
+#: Events a mempool remembers for its drawings (older ones are dropped, so a
+#: long run costs bounded memory).
+HISTORY_LEN = 1024
+
+
 class PoolEvent(StrEnum):
     """What happened in a mempool, as its history records it."""
 
@@ -106,7 +111,8 @@ class Mempool:
     """``mempool_t``: ``min_nr``, ``curr_nr`` and the reserve ``elements``
     (a LIFO stack, as add_element()/remove_element() use it), the wait
     queue ``wait``, and the backing ``alloc_fn(gfp_mask, pool_data)`` /
-    ``free_fn(element, pool_data)``. ``history`` records every event for
+    ``free_fn(element, pool_data)``. ``history`` holds the last
+    ``HISTORY_LEN`` events for
     the plots as :class:`MempoolEvent` records ``(step, event, curr_nr)``."""
 
     def __init__(self, machine, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool", describe=None):
@@ -126,7 +132,8 @@ class Mempool:
         self.pool_data = pool_data
         self.wait = deque()
         self.outstanding = set()
-        self.history = []
+        self._events = 0
+        self._history = deque(maxlen=HISTORY_LEN)  # raw (step, event, curr_nr) tuples
         self.stats = {
             "from_backing": 0,
             "from_reserve": 0,
@@ -162,7 +169,19 @@ class Mempool:
         return self._describe(element)
 
     def _log(self, event):
-        self.history.append(MempoolEvent(len(self.history), event, len(self.elements)))
+        self._history.append((self._events, event, len(self.elements)))
+        self._events += 1
+
+    @property
+    def history(self):
+        """The last ``HISTORY_LEN`` events, oldest first, as :class:`MempoolEvent`
+        records (kept as plain tuples and made records when read)."""
+        return [MempoolEvent(*raw) for raw in self._history]
+
+    @property
+    def last_event(self):
+        """The most recent :class:`MempoolEvent`."""
+        return MempoolEvent(*self._history[-1])
 
     def _backing_alloc(self, mask):
         try:

@@ -9,8 +9,6 @@ zoneinfo_show_print() (/proc/zoneinfo).
 
 from __future__ import annotations
 
-from .mm import VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE
-
 __all__ = [
     "buddyinfo",
     "format_buddyinfo",
@@ -298,6 +296,8 @@ def status(process) -> str:
     PPid, then the memory block (VmPeak ... VmSwap, HugetlbPages) exactly as
     fs/proc/task_mmu.c task_mem() prints it, then Threads. The other lines
     of the real file (uid/gid, signal masks, capabilities, cpus) are left out."""
+    from .mm import VM_EXEC, VM_GROWSDOWN, VM_SHARED, VM_WRITE
+
     mm = process.mm
     kb = 1 << (PAGE_SHIFT_KB)
     total_vm = mm.total_vm

@@ -8,10 +8,7 @@ import random
 from bisect import bisect_right
 
 from .errors import BadSize, OutOfMemory
-from .heap import Malloc
-from .mempool import MempoolWaiter
 from .units import NR_PAGE_ORDERS
-from .userpool import ObjectPool
 
 __all__ = [
     "BUDDY_V1_ORDER_WEIGHTS",
@@ -160,6 +157,9 @@ def pool_vs_malloc(n, seed, object_size=48, max_live=2000):
     second in the simulation, bytes reserved, overhead, fragmentation."""
     import time
 
+    from .heap import Malloc
+    from .userpool import ObjectPool
+
     rng = random.Random(seed)
     ops = []
     live = 0
@@ -223,6 +223,8 @@ def bio_writeback(machine, pool, n_steps, seed, submit_per_step=3, io_time=(2, 6
     seeded): memory is tight. Returns per-step ``(step, curr_nr, in_flight,
     waiting)`` samples and the number of bios completed; every submitted
     bio completes: the reserve guarantees forward progress."""
+    from .mempool import MempoolWaiter
+
     rng = random.Random(seed)
     for fa in (machine.failslab, machine.fail_page_alloc):
         fa.configure(probability=fail_probability, times=-1, seed=seed, ignore_gfp_reclaim=False, min_order=0)

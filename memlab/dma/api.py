@@ -19,8 +19,6 @@ Not modelled: IOMMUs, scatter-gather lists, DMA-API debug's stack traces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import BadSize, DmaError, OutOfMemory
 from ..layout import phys_to_virt, virt_to_phys
 from ..records import Record
@@ -62,26 +60,24 @@ def DMA_BIT_MASK(n):
 _DEFAULT_MASK = DMA_BIT_MASK(32)
 
 
-@dataclass(slots=True)
 class DmaMapping(Record):
     """A live streaming mapping: the DMA ``handle`` the device uses, the
     buffer's physical address ``phys``, ``size``, ``direction``, and the
     swiotlb slots ``bounce`` = (first slot, count) when it was bounced."""
 
-    handle: int
-    phys: int
-    size: int
-    direction: int
-    bounce: tuple | None
+    __slots__ = ("handle", "phys", "size", "direction", "bounce")
+
+    def __init__(self, handle: int, phys: int, size: int, direction: int, bounce: tuple | None) -> None:
+        self.handle, self.phys, self.size, self.direction, self.bounce = handle, phys, size, direction, bounce
 
 
-@dataclass(slots=True)
 class CoherentAlloc(Record):
     """A dma_alloc_coherent() buffer: its CPU address, size and pages."""
 
-    cpu_addr: int
-    size: int
-    page: object
+    __slots__ = ("cpu_addr", "size", "page")
+
+    def __init__(self, cpu_addr: int, size: int, page: object) -> None:
+        self.cpu_addr, self.size, self.page = cpu_addr, size, page
 
 
 class Device:

@@ -19,8 +19,6 @@ line (wait states), external EOP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DmaError
 from ..records import Record, StrEnum
 
@@ -78,25 +76,31 @@ class BusState(StrEnum):
     S4 = "S4"
 
 
-@dataclass(slots=True)
 class BusCycle(Record):
     """The signals of one clock (1 = asserted): ``DREQ`` is a list with one
     entry per channel, ``DACK`` the acknowledged channel or None, ``state``
     the controller state during this clock. Reads like the dict rows of
     earlier versions: ``cycle["HRQ"]``."""
 
-    clock: int
-    state: BusState
-    DREQ: list
-    HRQ: int
-    HLDA: int
-    DACK: int | None
-    AEN: int
-    MEMR: int
-    MEMW: int
-    IOR: int
-    IOW: int
-    EOP: int
+    __slots__ = ("clock", "state", "DREQ", "HRQ", "HLDA", "DACK", "AEN", "MEMR", "MEMW", "IOR", "IOW", "EOP")
+
+    def __init__(
+        self,
+        clock: int,
+        state: BusState,
+        DREQ: list,
+        HRQ: int,
+        HLDA: int,
+        DACK: int | None,
+        AEN: int,
+        MEMR: int,
+        MEMW: int,
+        IOR: int,
+        IOW: int,
+        EOP: int,
+    ) -> None:
+        self.clock, self.state, self.DREQ, self.HRQ, self.HLDA, self.DACK = clock, state, DREQ, HRQ, HLDA, DACK
+        self.AEN, self.MEMR, self.MEMW, self.IOR, self.IOW, self.EOP = AEN, MEMR, MEMW, IOR, IOW, EOP
 
 
 class DmaChannel:

@@ -13,8 +13,6 @@ lazy vunmap purging, vmap_area trees, huge vmalloc mappings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import BadSize, MemlabError, SyscallError
 from ..layout import PAGE_OFFSET, VMALLOC_END, VMALLOC_START, region_of, virt_to_phys
 from ..records import Record
@@ -34,17 +32,15 @@ from .pgtable import (
 __all__ = ["KernelSpace", "VmapArea"]
 
 
-@dataclass(slots=True)
 class VmapArea(Record):
     """One area of vmalloc space: ``start``, ``size`` with its guard page,
     the frames behind it (``pfns``) or the device address (``io_phys``),
     and ``kind`` ("vmalloc" or "ioremap")."""
 
-    start: int
-    size: int
-    pfns: list | None
-    io_phys: int | None
-    kind: str
+    __slots__ = ("start", "size", "pfns", "io_phys", "kind")
+
+    def __init__(self, start: int, size: int, pfns: list | None, io_phys: int | None, kind: str) -> None:
+        self.start, self.size, self.pfns, self.io_phys, self.kind = start, size, pfns, io_phys, kind
 
 
 class KernelSpace:

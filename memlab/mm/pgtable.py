@@ -14,7 +14,6 @@ marked accessed, a writable one dirty), PCID and the TLB itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..records import Record
@@ -70,32 +69,43 @@ class TableRef(NamedTuple):
     prefix: int
 
 
-@dataclass(slots=True)
 class WalkStep(Record):
     """One lookup of a page walk: the ``level`` (PGD, PUD, PMD, PTE), the
     ``index`` into that table, the table's frame (None for the kernel's
     shared tables), the ``entry`` found and whether it is ``present``;
     ``huge`` explains a walk that ends early on a huge page."""
 
-    level: str
-    index: int
-    table_pfn: int | None
-    entry: int
-    present: bool
-    huge: str | None = None
+    __slots__ = ("level", "index", "table_pfn", "entry", "present", "huge")
+
+    def __init__(
+        self, level: str, index: int, table_pfn: int | None, entry: int, present: bool, huge: str | None = None
+    ) -> None:
+        self.level, self.index, self.table_pfn, self.entry, self.present, self.huge = (
+            level,
+            index,
+            table_pfn,
+            entry,
+            present,
+            huge,
+        )
 
 
-@dataclass(slots=True)
 class WalkResult(Record):
     """The outcome of a walk: ``phys``, ``pfn`` and ``flags`` of the
     translation, or ``fault`` saying why there is none; ``note`` adds how
     this kind of address is mapped."""
 
-    phys: int | None = None
-    pfn: int | None = None
-    flags: int | None = None
-    note: str | None = None
-    fault: str | None = None
+    __slots__ = ("phys", "pfn", "flags", "note", "fault")
+
+    def __init__(
+        self,
+        phys: int | None = None,
+        pfn: int | None = None,
+        flags: int | None = None,
+        note: str | None = None,
+        fault: str | None = None,
+    ) -> None:
+        self.phys, self.pfn, self.flags, self.note, self.fault = phys, pfn, flags, note, fault
 
 
 class PageTables:

@@ -158,7 +158,7 @@ class MempoolDashboard(Dashboard):
         self.refresh()
         where = (
             "into the reserve"
-            if self.pool.history[-1].event in (PoolEvent.FREE_TO_RESERVE, PoolEvent.WOKEN)
+            if self.pool.last_event.event in (PoolEvent.FREE_TO_RESERVE, PoolEvent.WOKEN)
             else "back to the backing allocator"
         )
         extra = f"; woke {', '.join(done)}, who took an element" if done else ""
@@ -174,7 +174,7 @@ class MempoolDashboard(Dashboard):
         self._task_no += 1
         task = f"kworker/0:{self._task_no}"
         result = self.machine.mempool_alloc(self.pool, self.gfp.value, task=task)
-        event = self.pool.history[-1].event
+        event = self.pool.last_event.event
         if isinstance(result, MempoolWaiter):
             self.waiters.append(result)
             msg = (
