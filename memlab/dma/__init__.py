@@ -1,6 +1,11 @@
-"""DMA: the Intel 8237A controller (:mod:`.i8237`) and the Linux DMA API
-(:mod:`.api`). The two share only the error type; both names are
-re-exported here (``from memlab.dma import Dma8237, DMA_BIT_MASK, ...``)."""
+"""DMA: the Intel 8237A controller and the Linux DMA API.
+
+Modules: :mod:`.isa` (mode bits, bus states, channels, ISA devices),
+:mod:`.i8237` (the controller clock by clock), :mod:`.bulk` (a whole
+transfer at once), :mod:`.api` (the Linux DMA API). The 8237A and the API
+share only the error type; the names are re-exported here
+(``from memlab.dma import Dma8237, DMA_BIT_MASK, ...``).
+"""
 
 from ..errors import DmaError
 from .api import (
@@ -19,7 +24,8 @@ from .api import (
     DmaMapping,
     DmaPool,
 )
-from .i8237 import (
+from .i8237 import Dma8237
+from .isa import (
     DMA_AUTOINIT,
     DMA_MODE_BLOCK,
     DMA_MODE_CASCADE,
@@ -38,7 +44,6 @@ from .i8237 import (
     WRITE_TRANSFER,
     BusCycle,
     BusState,
-    Dma8237,
     DmaChannel,
     IsaDevice,
 )

@@ -20,7 +20,28 @@ line (wait states), external EOP.
 from __future__ import annotations
 
 from ..errors import DmaError
-from ..records import Record, StrEnum
+from .bulk import run_to_tc as _bulk_run_to_tc
+from .isa import (
+    DMA_AUTOINIT,
+    DMA_MODE_BLOCK,
+    DMA_MODE_CASCADE,
+    DMA_MODE_DECREMENT,
+    DMA_MODE_DEMAND,
+    DMA_MODE_READ,
+    DMA_MODE_SINGLE,
+    DMA_MODE_VERIFY,
+    DMA_MODE_WRITE,
+    MAX_DMA_ADDRESS,
+    MODE_SELECT,
+    READ_TRANSFER,
+    SIGNALS,
+    TRANSFER_TYPE,
+    WRITE_TRANSFER,
+    BusCycle,
+    BusState,
+    DmaChannel,
+    IsaDevice,
+)
 
 __all__ = [
     "Dma8237",
@@ -41,120 +62,10 @@ __all__ = [
     "DMA_MODE_DECREMENT",
 ]
 
-# <asm/dma.h> mode values (bits 7-6 mode, 5 decrement, 4 autoinit, 3-2 transfer type)
-DMA_MODE_VERIFY = 0x40  # single mode, verify (no strobes)
-DMA_MODE_READ = 0x44  # Linux: I/O to memory (the 8237's "write transfer"), single mode
-DMA_MODE_WRITE = 0x48  # Linux: memory to I/O (the 8237's "read transfer"), single mode
-DMA_MODE_CASCADE = 0xC0
-DMA_AUTOINIT = 0x10
-DMA_MODE_DECREMENT = 0x20
-DMA_MODE_DEMAND, DMA_MODE_SINGLE, DMA_MODE_BLOCK = 0x00, 0x40, 0x80
-MAX_DMA_ADDRESS = 16 << 20  # ISA DMA reaches the first 16 MiB (24 address lines)
-# Mode register bits 3-2, the transfer type, named as the data sheet names them
-VERIFY_TRANSFER = 0x00  # addresses step, no strobes
-WRITE_TRANSFER = 0x04  # I/O device -> memory (IOR + MEMW): Linux's DMA_MODE_READ
-READ_TRANSFER = 0x08  # memory -> I/O device (MEMR + IOW): Linux's DMA_MODE_WRITE
-TRANSFER_TYPE = 0x0C  # the mask of the transfer-type bits
-MODE_SELECT = 0xC0  # the mask of the mode bits (demand, single, block, cascade)
-
-SIGNALS = ("DREQ", "HRQ", "HLDA", "DACK", "AEN", "MEMR", "MEMW", "IOR", "IOW", "EOP")
 _PAGE_PORTS = {0: 0x87, 1: 0x83, 2: 0x81, 3: 0x82, 4: 0x8F, 5: 0x8B, 6: 0x89, 7: 0x8A}
 _NO_STROBES = (0, 0, 0, 0)  # MEMR, MEMW, IOR, IOW
 _WRITE_STROBES = (0, 1, 1, 0)  # IOR + MEMW: device -> memory
 _READ_STROBES = (1, 0, 0, 1)  # MEMR + IOW: memory -> device
-
-
-class BusState(StrEnum):
-    """The controller's state (data sheet, Figure "DMA Operation State
-    Diagram"): SI idle, S0 waiting for HLDA, S1-S4 one transfer."""
-
-    SI = "SI"
-    S0 = "S0"
-    S1 = "S1"
-    S2 = "S2"
-    S3 = "S3"
-    S4 = "S4"
-
-
-class BusCycle(Record):
-    """The signals of one clock (1 = asserted): ``DREQ`` is a list with one
-    entry per channel, ``DACK`` the acknowledged channel or None, ``state``
-    the controller state during this clock. Reads like the dict rows of
-    earlier versions: ``cycle["HRQ"]``."""
-
-    __slots__ = ("clock", "state", "DREQ", "HRQ", "HLDA", "DACK", "AEN", "MEMR", "MEMW", "IOR", "IOW", "EOP")
-
-    def __init__(
-        self,
-        clock: int,
-        state: BusState,
-        DREQ: list,
-        HRQ: int,
-        HLDA: int,
-        DACK: int | None,
-        AEN: int,
-        MEMR: int,
-        MEMW: int,
-        IOR: int,
-        IOW: int,
-        EOP: int,
-    ) -> None:
-        self.clock, self.state, self.DREQ, self.HRQ, self.HLDA, self.DACK = clock, state, DREQ, HRQ, HLDA, DACK
-        self.AEN, self.MEMR, self.MEMW, self.IOR, self.IOW, self.EOP = AEN, MEMR, MEMW, IOR, IOW, EOP
-
-
-class DmaChannel:
-    """One channel's registers: base and current address and word count
-    (16 bits each), the mode register, the page register, the mask bit, the
-    terminal-count and software-request bits, and the attached device."""
-
-    __slots__ = (
-        "base_addr",
-        "cur_addr",
-        "base_count",
-        "cur_count",
-        "mode",
-        "page",
-        "masked",
-        "tc",
-        "request",
-        "device",
-    )
-
-    def __init__(self):
-        self.base_addr = self.cur_addr = 0
-        self.base_count = self.cur_count = 0
-        self.mode = 0
-        self.page = 0
-        self.masked = True
-        self.tc = False
-        self.request = False
-        self.device = None
-
-
-class IsaDevice:
-    """An ISA device on a DMA channel: ``produce`` gives the bytes it
-    delivers (a floppy controller reading a sector), ``consumed`` collects
-    what it receives (a sound card playing samples). ``burst`` is how long
-    it keeps DREQ up in demand mode (its FIFO depth)."""
-
-    def __init__(self, name, data=b"", burst=4):
-        self.name = name
-        self.data = bytearray(data)
-        self.pos = 0
-        self.consumed = bytearray()
-        self.burst = burst
-        self.burst_left = burst  # demand mode: transfers left before DREQ drops for a moment
-        self.dreq = False
-
-    def produce(self, n=1):
-        out = bytes(self.data[self.pos : self.pos + n])
-        out += bytes(n - len(out))
-        self.pos += n
-        return out
-
-    def __repr__(self):
-        return f"<IsaDevice {self.name}: DREQ {'high' if self.dreq else 'low'}>"
 
 
 class Dma8237:
@@ -276,33 +187,34 @@ class Dma8237:
     def release_dma_lock(self, flags=0):
         self.lock_held = False
 
-    def _check_nr(self, dmanr):
+    def check_channel(self, dmanr):
+        """Raise :class:`DmaError` unless ``dmanr`` is a usable channel (0-3, 5-7)."""
         if dmanr.__class__ is not int or not 0 <= dmanr <= 7:
             raise DmaError(f"DMA channel {dmanr!r} does not exist (0-7)")
         if dmanr == 4:
             raise DmaError("DMA channel 4 is the cascade from the first controller; it cannot be used")
 
     def enable_dma(self, dmanr):
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         self.outb(dmanr & 3, 0x0A if dmanr <= 3 else 0xD4)
 
     def disable_dma(self, dmanr):
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         self.outb((dmanr & 3) | 4, 0x0A if dmanr <= 3 else 0xD4)
 
     def clear_dma_ff(self, dmanr):
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         self.outb(0, 0x0C if dmanr <= 3 else 0xD8)
 
     def set_dma_mode(self, dmanr: int, mode: int) -> None:
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         self.outb((mode & 0xFC) | (dmanr & 3), 0x0B if dmanr <= 3 else 0xD6)
 
     def set_dma_addr(self, dmanr: int, a: int) -> None:
         """set_dma_addr(): page register gets bits 23-16, the address register
         bits 15-0 (for 16-bit channels: bits 16-1, counting words). memlab
         refuses addresses ISA DMA cannot reach."""
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         if a.__class__ is not int or a < 0 or a >= MAX_DMA_ADDRESS:
             raise DmaError(
                 f"set_dma_addr: {a!r} is above 16 MiB (MAX_DMA_ADDRESS {MAX_DMA_ADDRESS:#x}): ISA DMA "
@@ -319,7 +231,7 @@ class Dma8237:
     def set_dma_count(self, dmanr: int, count: int) -> None:
         """set_dma_count(): the count register gets ``count - 1`` (bytes, or
         words on 16-bit channels)."""
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         limit = 0x10000 if dmanr <= 3 else 0x20000
         if count.__class__ is not int or not 1 <= count <= limit:
             raise DmaError(f"set_dma_count: {count!r} bytes; a channel moves 1 to {limit} bytes per transfer")
@@ -344,7 +256,7 @@ class Dma8237:
 
     def get_dma_residue(self, dmanr):
         """get_dma_residue(): bytes still to move (0 after terminal count)."""
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         count = (self.channels[dmanr].cur_count + 1) & 0xFFFF
         return count if dmanr <= 3 else count << 1
 
@@ -365,13 +277,13 @@ class Dma8237:
 
     # ----------------------------------------------------------- devices
     def attach(self, dmanr, device):
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         self.channels[dmanr].device = device
         return device
 
     def dreq(self, dmanr, level=True):
         """The device on ``dmanr`` raises (or drops) DREQ."""
-        self._check_nr(dmanr)
+        self.check_channel(dmanr)
         ch = self.channels[dmanr]
         if ch.device is None:
             ch.device = IsaDevice(f"device on channel {dmanr}")
@@ -528,66 +440,5 @@ class Dma8237:
         DREQ up: bytes move with numpy slices (no Python loop per byte) and
         the clock and bus-hold counts are computed for the channel's mode.
         Short transfers (up to ``trace_limit`` data) are clocked one by one
-        instead, so the trace stays complete."""
-        self._check_nr(dmanr)
-        ch = self.channels[dmanr]
-        if ch.masked:
-            raise DmaError(f"channel {dmanr} is masked: call enable_dma({dmanr}) first")
-        if ch.device is None:
-            ch.device = IsaDevice(f"device on channel {dmanr}")
-        remaining = ((ch.cur_count + 1) & 0xFFFF) or 0x10000
-        if remaining <= trace_limit:
-            start = self.transfers
-            guard = 0
-            while self.transfers - start < remaining and guard < 10 * remaining + 100:
-                ch.device.dreq = True
-                self.clock()
-                guard += 1
-            while self.state is not BusState.SI:  # let the last cycle finish
-                self.clock()
-            return remaining
-        import numpy as np
-
-        width = 1 if dmanr <= 3 else 2
-        nbytes = remaining * width
-        phys = self.phys_address(dmanr)
-        step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
-        kind = ch.mode & TRANSFER_TYPE
-        mem = self.machine.mem
-        if step == 1:
-            lo = phys
-        else:
-            lo = phys - nbytes + width
-        if kind == WRITE_TRANSFER:
-            data = np.frombuffer(ch.device.produce(nbytes), dtype=np.uint8)
-            if step == -1:
-                data = data.reshape(-1, width)[::-1].ravel()
-            mem.write(lo, data.tobytes())
-        elif kind == READ_TRANSFER:
-            data = np.frombuffer(mem.read(lo, nbytes), dtype=np.uint8)
-            if step == -1:
-                data = data.reshape(-1, width)[::-1].ravel()
-            ch.device.consumed += data.tobytes()
-        mode = ch.mode & MODE_SELECT
-        per = 4  # S1-S4, the bus held by the controller
-        arbitration = 1 + self.cpu_bus_cycle + 1  # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
-        if mode == DMA_MODE_SINGLE:
-            grants = remaining  # the bus goes back after every datum
-        elif mode == DMA_MODE_BLOCK:
-            grants = 1
-        else:
-            grants = -(-remaining // max(1, ch.device.burst))
-        clocks = remaining * per + grants * arbitration
-        held = remaining * per + grants  # HLDA is up from the last S0 clock to S4
-        self.clocks += clocks
-        self.cpu_held_clocks += held
-        self.transfers += remaining
-        ch.cur_addr = (ch.cur_addr + step * remaining) & 0xFFFF
-        ch.cur_count = 0xFFFF
-        ch.tc = True
-        if ch.mode & DMA_AUTOINIT:
-            ch.cur_addr, ch.cur_count = ch.base_addr, ch.base_count
-        else:
-            ch.masked = True
-        ch.device.dreq = False
-        return remaining
+        instead, so the trace stays complete. See :mod:`memlab.dma.bulk`."""
+        return _bulk_run_to_tc(self, dmanr, trace_limit)

@@ -31,7 +31,8 @@ from collections import deque
 from typing import NamedTuple
 
 from ..errors import BadFree, BadSize, OutOfMemory
-from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order, format_size
+from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order
+from .explain import explain_step
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
 
@@ -472,69 +473,13 @@ class Zone:
 
         ``record`` is an entry of :attr:`trail`: ``("alloc", pfn, order,
         from_order)`` or ``("free", pfn, order, final_order, to_tail)``.
+        See :func:`memlab.page_alloc.explain.explain_step`.
         """
         if record is None:
             if not self._trail:
                 return ["No allocation or free yet in zone " + self.name + "."]
             record = self._trail[-1]
-        if record[0] == "alloc":
-            _, pfn, order, current = record
-            steps = []
-            if current > order:
-                if current - order > 2:
-                    empties = f"free_area[{order}] to free_area[{current - 1}] are"
-                else:
-                    empties = " and ".join(f"free_area[{o}]" for o in range(order, current))
-                    empties += " are" if current - order > 1 else " is"
-                steps.append(
-                    f"alloc_pages(order={order}): {empties} empty; __rmqueue_smallest takes the head "
-                    f"of free_area[{current}]: the order-{current} block at pfn {pfn} "
-                    f"(pfns {pfn}-{pfn + (1 << current) - 1})."
-                )
-                for high in range(current - 1, order - 1, -1):
-                    half = pfn + (1 << high)
-                    steps.append(
-                        f"expand(): order-{high + 1} block at pfn {pfn} split: upper half pfn {half}"
-                        + (f"-{half + (1 << high) - 1}" if high else "")
-                        + f" goes to the head of free_area[{high}], lower half pfn {pfn} kept."
-                    )
-            else:
-                steps.append(
-                    f"alloc_pages(order={order}): __rmqueue_smallest takes the head of "
-                    f"free_area[{order}]: the block at pfn {pfn}; no split needed."
-                )
-            steps.append(
-                f"Returned pfn {pfn} (order {order}, {1 << order} page{'s' if order else ''}, "
-                f"{format_size(PAGE_SIZE << order)})."
-            )
-            return steps
-        _, pfn, order, final, to_tail = record
-        steps = [f"free_pages(pfn {pfn}, order {order})."]
-        cur = pfn
-        for o in range(order, final):
-            buddy = cur ^ (1 << o)
-            merged = cur & buddy
-            steps.append(
-                f"Buddy pfn {buddy} is free at order {o}: take it off free_area[{o}] and merge into "
-                f"the order-{o + 1} block at pfn {merged}."
-            )
-            cur = merged
-        if final == MAX_PAGE_ORDER:
-            steps.append(f"Order {final} is MAX_PAGE_ORDER: no further merging.")
-        else:
-            buddy = cur ^ (1 << final)
-            where = "" if self.contains_pfn(buddy) else f" (it lies outside zone {self.name})"
-            steps.append(f"Buddy pfn {buddy} is not free at order {final}{where}: merging stops.")
-        if to_tail:
-            parent = cur & ~(1 << final)
-            steps.append(
-                f"Added at the tail of free_area[{final}]: buddy_merge_likely() saw that the buddy "
-                f"(pfn {parent ^ (1 << (final + 1))}) of its parent block at pfn {parent} is free at "
-                f"order {final + 1}, so this block may merge soon; keep it for last."
-            )
-        else:
-            steps.append(f"Added at the head of free_area[{final}].")
-        return steps
+        return explain_step(self, record)
 
     # ------------------------------------------------------------- invariants
     def check_invariants(self):
