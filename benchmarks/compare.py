@@ -4,10 +4,13 @@
 
 Each case runs as its own Python process with the tree first on sys.path,
 alternating old, new, old, new ... so load on this shared machine hits both
-alike. Per round the ratio new/old of the two runs is taken; the report gives
-the median ratio and its spread (min..max) over the rounds, and the medians of
-the absolute times. A ratio below 1 means the new tree is faster. The cases
-use only the course API, which both trees must have.
+alike. Inside a process the case is set up and timed ``--repeat`` times and
+the median kept (so one unlucky run does not decide); per round the ratio
+new/old of the two processes is taken; the report gives the median ratio and
+its spread (min..max) over the rounds, and the medians of the absolute
+times. A ratio below 1 means the new tree is faster. The cases use only the
+course API, which both trees must have. ``import memlab`` is timed once per
+process (the first import is the one that counts).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import subprocess
 import sys
 import textwrap
 
+# Each case: code that defines run() (setup happens before, untimed).
 CASES = {
     "buddy-v1 (Zone, 200k ops)": """
-        import random, time
+        import random
         from bisect import bisect_right
         import memlab
         W = (60, 20, 10, 6) + (4 / 7,) * 7
@@ -31,117 +35,141 @@ CASES = {
         for _ in range(200_000):
             r = rng.random()
             ops.append(bisect_right(cum, r / 0.55) if r < 0.55 else -(r - 0.55) / 0.45)
-        z = memlab.Zone("Normal", 262_144); live = []; alloc, free = z.alloc_pages, z.free_pages
-        t = time.perf_counter()
-        for op in ops:
-            if op >= 0:
-                try: live.append(alloc(op))
-                except memlab.OutOfMemory: pass
-            elif live:
-                i = int(-op * len(live)); page = live[i]; last = live.pop()
-                if i < len(live): live[i] = last
-                free(page, page.order)
-        print(time.perf_counter() - t)
+        def run():
+            z = memlab.Zone("Normal", 262_144); live = []; alloc, free = z.alloc_pages, z.free_pages
+            start()
+            for op in ops:
+                if op >= 0:
+                    try: live.append(alloc(op))
+                    except memlab.OutOfMemory: pass
+                elif live:
+                    i = int(-op * len(live)); page = live[i]; last = live.pop()
+                    if i < len(live): live[i] = last
+                    free(page, page.order)
     """,
-    "Machine.alloc_pages + free_pages (zonelist, 100k pairs)": """
-        import time, memlab
+    "Machine.alloc_pages + free_pages (zonelist, 50k pairs)": """
+        import memlab
         m = memlab.Machine(ram="1GiB"); a, f = m.alloc_pages, m.free_pages
-        t = time.perf_counter()
-        for _ in range(100_000):
-            f(a(0, "GFP_KERNEL"), 0)
-        print(time.perf_counter() - t)
+        def run():
+            start()
+            for _ in range(50_000):
+                f(a(0, "GFP_KERNEL"), 0)
     """,
-    "kmem_cache_alloc + kmem_cache_free (200k pairs)": """
-        import time, memlab
+    "kmem_cache_alloc + kmem_cache_free (100k pairs)": """
+        import memlab
         m = memlab.Machine(ram="1GiB"); c = m.kmem_cache_create("bench", 128)
         a, f = m.kmem_cache_alloc, m.kmem_cache_free
-        t = time.perf_counter()
-        for _ in range(200_000):
-            f(c, a(c))
-        print(time.perf_counter() - t)
+        def run():
+            start()
+            for _ in range(100_000):
+                f(c, a(c))
     """,
     "kmalloc/kfree mix (100k ops)": """
-        import random, time, memlab
+        import random, memlab
         rng = random.Random(5); n = 100_000
         sizes = [max(1, int(2 ** rng.uniform(0, 13))) for _ in range(n)]; rs = [rng.random() for _ in range(n)]
-        m = memlab.Machine(ram="1GiB"); km, kf = m.kmalloc, m.kfree; live = []
-        t = time.perf_counter()
-        for size, r in zip(sizes, rs):
-            if r < 0.6 and len(live) < 20_000 or not live:
-                live.append(km(size))
-            else:
-                i = int(r * len(live)) % len(live); live[i], live[-1] = live[-1], live[i]; kf(live.pop())
-        print(time.perf_counter() - t)
+        def run():
+            m = memlab.Machine(ram="1GiB"); km, kf = m.kmalloc, m.kfree; live = []
+            start()
+            for size, r in zip(sizes, rs):
+                if r < 0.6 and len(live) < 20_000 or not live:
+                    live.append(km(size))
+                else:
+                    i = int(r * len(live)) % len(live); live[i], live[-1] = live[-1], live[i]; kf(live.pop())
     """,
     "mempool_alloc + mempool_free (50k pairs)": """
-        import time, memlab
-        m = memlab.Machine(ram="1GiB"); pool = m.mempool_create_slab_pool(16, m.kmem_cache_create("bio", 256))
-        t = time.perf_counter()
-        for _ in range(50_000):
-            m.mempool_free(m.mempool_alloc(pool, "GFP_NOIO"), pool)
-        print(time.perf_counter() - t)
+        import memlab
+        def run():
+            m = memlab.Machine(ram="1GiB"); pool = m.mempool_create_slab_pool(16, m.kmem_cache_create("bio", 256))
+            start()
+            for _ in range(50_000):
+                m.mempool_free(m.mempool_alloc(pool, "GFP_NOIO"), pool)
     """,
-    "page faults: touch 20,000 pages": """
-        import time, memlab
-        m = memlab.Machine(ram="1GiB"); p = m.spawn("bench"); base = p.mmap(length=20_000 * 4096)
-        t = time.perf_counter()
-        for i in range(20_000):
-            p.touch(base + i * 4096, write=True)
-        print(time.perf_counter() - t)
+    "page faults: touch 10,000 pages": """
+        import memlab
+        def run():
+            m = memlab.Machine(ram="1GiB"); p = m.spawn("bench"); base = p.mmap(length=10_000 * 4096)
+            start()
+            for i in range(10_000):
+                p.touch(base + i * 4096, write=True)
     """,
     "8237A clocked, 2,048 transfers": """
-        import time, memlab
+        import memlab
         from memlab.dma import Dma8237, IsaDevice, DMA_MODE_BLOCK
         m = memlab.Machine(ram="64MiB"); phys = m.alloc_pages(4, "GFP_DMA").pfn << 12
-        d = Dma8237(m); d.attach(1, IsaDevice("disk", data=bytes(4096)))
-        d.program(1, phys, 2048, DMA_MODE_BLOCK | 0x04)
-        t = time.perf_counter(); d.run_to_tc(1, trace_limit=10**6)
-        print(time.perf_counter() - t)
+        def run():
+            d = Dma8237(m); d.attach(1, IsaDevice("disk", data=bytes(4096)))
+            d.program(1, phys, 2048, DMA_MODE_BLOCK | 0x04)
+            start()
+            d.run_to_tc(1, trace_limit=10**6)
     """,
-    "buddy dashboard click (1,024 pages, x10)": """
-        import time, matplotlib; matplotlib.use("Agg")
+    "buddy dashboard click (1,024 pages, x5)": """
+        import matplotlib; matplotlib.use("Agg")
         from memlab.widgets import BuddyDashboard
         d = BuddyDashboard(nr_pages=1024); d.alloc_button.click()
-        t = time.perf_counter()
-        for _ in range(10): d.alloc_button.click()
-        print(time.perf_counter() - t)
+        def run():
+            start()
+            for _ in range(5): d.alloc_button.click()
     """,
-    "slab dashboard click (x10)": """
-        import time, matplotlib; matplotlib.use("Agg")
+    "slab dashboard click (x5)": """
+        import matplotlib; matplotlib.use("Agg")
         from memlab.widgets import SlabDashboard
         d = SlabDashboard(); d.alloc_button.click()
-        t = time.perf_counter()
-        for _ in range(10): d.alloc_button.click()
-        print(time.perf_counter() - t)
+        def run():
+            start()
+            for _ in range(5): d.alloc_button.click()
     """,
-    "address-space dashboard walk click (x5)": """
-        import time, matplotlib; matplotlib.use("Agg")
+    "mempool dashboard click (x5)": """
+        import matplotlib; matplotlib.use("Agg")
+        from memlab.widgets import MempoolDashboard
+        d = MempoolDashboard(); d.alloc_button.click()
+        def run():
+            start()
+            for _ in range(5): d.alloc_button.click()
+    """,
+    "address-space dashboard walk click (x3)": """
+        import matplotlib; matplotlib.use("Agg")
         from memlab.widgets import AddressSpaceDashboard
         d = AddressSpaceDashboard(); d.walk_button.click()
-        t = time.perf_counter()
-        for _ in range(5): d.walk_button.click()
-        print(time.perf_counter() - t)
+        def run():
+            start()
+            for _ in range(3): d.walk_button.click()
     """,
-    "DMA dashboard step click (x5)": """
-        import time, matplotlib; matplotlib.use("Agg")
+    "DMA dashboard step click (x3)": """
+        import matplotlib; matplotlib.use("Agg")
         from memlab.widgets import DmaDashboard
         d = DmaDashboard(); d.program_button.click(); d.dreq_button.click()
-        t = time.perf_counter()
-        for _ in range(5): d.step_button.click()
-        print(time.perf_counter() - t)
-    """,
-    "import memlab": """
-        import time
-        t = time.perf_counter(); import memlab
-        print(time.perf_counter() - t)
+        def run():
+            start()
+            for _ in range(3): d.step_button.click()
     """,
 }
 
+_HARNESS = """
+import statistics, sys, time
+_t = [0.0]
+def start():
+    _t[0] = time.perf_counter()
+{body}
+times = []
+for _ in range({repeat}):
+    run()
+    times.append(time.perf_counter() - _t[0])
+print(statistics.median(times))
+"""
 
-def run(tree, code):
+_IMPORT = """
+import time
+t = time.perf_counter()
+import memlab
+print(time.perf_counter() - t)
+"""
+
+
+def run(tree, code, repeat):
     prelude = f"import sys; sys.path.insert(0, {str(tree)!r})\n"
-    out = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True,
-                         check=True)
+    script = _IMPORT if code is None else _HARNESS.format(body=textwrap.dedent(code), repeat=repeat)
+    out = subprocess.run([sys.executable, "-c", prelude + script], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -150,23 +178,27 @@ def main():
     parser.add_argument("old")
     parser.add_argument("new")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per process (median kept)")
     parser.add_argument("--only", default="", help="run the cases whose name contains this text")
     args = parser.parse_args()
     print(f"{'case':58} {'old (median)':>13} {'new (median)':>13}  new/old median [min..max]")
-    for name, code in CASES.items():
+    for name, code in [*CASES.items(), ("import memlab (first import in a process)", None)]:
         if args.only not in name:
             continue
         olds, news, ratios = [], [], []
         for r in range(args.rounds):
             first, second = (args.old, args.new) if r % 2 == 0 else (args.new, args.old)
-            a = run(first, code)
-            b = run(second, code)
+            a = run(first, code, args.repeat)
+            b = run(second, code, args.repeat)
             old, new = (a, b) if r % 2 == 0 else (b, a)
             olds.append(old)
             news.append(new)
             ratios.append(new / old)
-        print(f"{name:58} {statistics.median(olds) * 1e3:10.1f} ms {statistics.median(news) * 1e3:10.1f} ms  "
-              f"{statistics.median(ratios):.2f} [{min(ratios):.2f}..{max(ratios):.2f}]", flush=True)
+        print(
+            f"{name:58} {statistics.median(olds) * 1e3:10.1f} ms {statistics.median(news) * 1e3:10.1f} ms  "
+            f"{statistics.median(ratios):.2f} [{min(ratios):.2f}..{max(ratios):.2f}]",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

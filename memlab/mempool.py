@@ -78,6 +78,20 @@ class PoolEvent(StrEnum):
     DESTROY = "destroy"
 
 
+# the events as module constants for the hot paths (cheaper than enum lookups)
+_BACKING = PoolEvent.BACKING
+_BACKING_FAILED = PoolEvent.BACKING_FAILED
+_CREATE = PoolEvent.CREATE
+_DESTROY = PoolEvent.DESTROY
+_FREE_TO_BACKING = PoolEvent.FREE_TO_BACKING
+_FREE_TO_RESERVE = PoolEvent.FREE_TO_RESERVE
+_NULL = PoolEvent.NULL
+_RESERVE = PoolEvent.RESERVE
+_RESIZE = PoolEvent.RESIZE
+_SLEEP = PoolEvent.SLEEP
+_WOKEN = PoolEvent.WOKEN
+
+
 class MempoolEvent(NamedTuple):
     """One entry of ``pool.history``: event number, what happened, and
     ``curr_nr`` afterwards."""
@@ -158,7 +172,7 @@ class Mempool:
                     f"allocated"
                 )
             self.elements.append(element)
-        self._log(PoolEvent.CREATE)
+        self._log(_CREATE)
 
     # ---------------------------------------------------------------- state
     @property
@@ -218,12 +232,12 @@ class Mempool:
                 return element
         if not gfp_mask & GFP["__GFP_DIRECT_RECLAIM"]:
             self.stats["null"] += 1
-            self._log(PoolEvent.NULL)
+            self._log(_NULL)
             return None
         waiter = MempoolWaiter(task, self, gfp_mask)
         self.wait.append(waiter)
         self.stats["slept"] += 1
-        self._log(PoolEvent.SLEEP)
+        self._log(_SLEEP)
         return waiter
 
     def _try(self, mask, reserve=True):
@@ -232,15 +246,15 @@ class Mempool:
         if element is not None:
             self.outstanding.add(_key(element))
             self.stats["from_backing"] += 1
-            self._log(PoolEvent.BACKING)
+            self._log(_BACKING)
             return element
         if reserve and self.elements:
             element = self.elements.pop()  # remove_element()
             self.outstanding.add(_key(element))
             self.stats["from_reserve"] += 1
-            self._log(PoolEvent.RESERVE)
+            self._log(_RESERVE)
             return element
-        self._log(PoolEvent.BACKING_FAILED)
+        self._log(_BACKING_FAILED)
         return None
 
     # ----------------------------------------------------------------- free
@@ -261,12 +275,12 @@ class Mempool:
         if len(self.elements) < self.min_nr:
             self.elements.append(element)  # add_element()
             self.stats["freed_to_reserve"] += 1
-            self._log(PoolEvent.FREE_TO_RESERVE)
+            self._log(_FREE_TO_RESERVE)
             self._wake_up()
             return
         self.free_fn(element, self.pool_data)
         self.stats["freed_to_backing"] += 1
-        self._log(PoolEvent.FREE_TO_BACKING)
+        self._log(_FREE_TO_BACKING)
 
     def _wake_up(self):
         """wake_up(&pool->wait): every sleeper retries; those that fail sleep again."""
@@ -278,7 +292,7 @@ class Mempool:
             else:
                 waiter.state = "done"
                 waiter.element = element
-                self._log(PoolEvent.WOKEN)
+                self._log(_WOKEN)
 
     # --------------------------------------------------------------- resize
     def resize(self, new_min_nr):
@@ -294,7 +308,7 @@ class Mempool:
             while new_min_nr < len(self.elements):
                 self.free_fn(self.elements.pop(), self.pool_data)
             self.min_nr = new_min_nr
-            self._log(PoolEvent.RESIZE)
+            self._log(_RESIZE)
             return 0
         self.min_nr = new_min_nr
         while len(self.elements) < self.min_nr:
@@ -302,7 +316,7 @@ class Mempool:
             if element is None:
                 break
             self.elements.append(element)
-        self._log(PoolEvent.RESIZE)
+        self._log(_RESIZE)
         self._wake_up()
         return 0
 
@@ -321,7 +335,7 @@ class Mempool:
         while self.elements:
             self.free_fn(self.elements.pop(), self.pool_data)
         self.destroyed = True
-        self._log(PoolEvent.DESTROY)
+        self._log(_DESTROY)
 
     def check_invariants(self):
         assert 0 <= len(self.elements) <= self.min_nr, f"curr_nr {len(self.elements)} outside 0..{self.min_nr}"

@@ -18,7 +18,7 @@ from memlab.mm import (
     TASK_SIZE_MAX,
     X86_64_LAYOUT,
     File,
-    I386Machine,
+    I386Highmem,
     SegmentationFault,
     SyscallError,
     access_ok,
@@ -302,7 +302,7 @@ def test_ioremap_maps_device_memory_only(m, p):
 
 
 def test_i386_highmem_kmap():
-    k = I386Machine(ram="2GiB")
+    k = I386Highmem(ram="2GiB")
     assert k.zones["Normal"][1] == 0x38000000 >> 12
     assert "HighMem" in k.zones
     assert k.kmap(100) == 0xC0000000 + (100 << 12)  # lowmem: permanent address
@@ -317,7 +317,7 @@ def test_i386_highmem_kmap():
         k.kmap(k.lowmem_pages + i)
     with pytest.raises(SyscallError, match="PKMAP"):
         k.kmap(k.lowmem_pages + 2000)
-    assert "HighMem" not in I386Machine(ram="512MiB").zones
+    assert "HighMem" not in I386Highmem(ram="512MiB").zones
 
 
 def test_private_file_mapping_copy_on_write(m):

@@ -62,6 +62,8 @@ __all__ = [
     "DMA_MODE_DECREMENT",
 ]
 
+# the bus states as module constants for the clock loop (cheaper than enum lookups)
+_SI, _S0, _S1, _S2, _S3, _S4 = BusState.SI, BusState.S0, BusState.S1, BusState.S2, BusState.S3, BusState.S4
 _PAGE_PORTS = {0: 0x87, 1: 0x83, 2: 0x81, 3: 0x82, 4: 0x8F, 5: 0x8B, 6: 0x89, 7: 0x8A}
 _NO_STROBES = (0, 0, 0, 0)  # MEMR, MEMW, IOR, IOW
 _WRITE_STROBES = (0, 1, 1, 0)  # IOR + MEMW: device -> memory
@@ -85,7 +87,7 @@ class Dma8237:
         self.flip_flop = [False, False]
         self.command = [0, 0]
         self.temp = 0
-        self.state = BusState.SI
+        self.state = _SI
         self.hrq = self.hlda = False
         self.active = None
         self.cpu_bus_cycle = cpu_bus_cycle  # clocks the CPU needs to finish its bus cycle
@@ -326,13 +328,13 @@ class Dma8237:
         dack = None
         aen = eop = 0
         strobes = _NO_STROBES
-        if st is BusState.SI:
+        if st is _SI:
             n = self._requesting()
             if n is not None:
                 self.hrq = True
                 self._cpu_wait = self.cpu_bus_cycle
-                self.state = BusState.S0
-        elif st is BusState.S0:
+                self.state = _S0
+        elif st is _S0:
             if self._cpu_wait > 0:
                 self._cpu_wait -= 1
             else:
@@ -340,17 +342,17 @@ class Dma8237:
                 n = self._requesting()
                 if n is None:  # the request went away
                     self.hrq = self.hlda = False
-                    self.state = BusState.SI
+                    self.state = _SI
                 else:
                     self.active = n
-                    self.state = BusState.S1
-        elif st is BusState.S1:
+                    self.state = _S1
+        elif st is _S1:
             dack, aen = self.active, 1
-            self.state = BusState.S2
-        elif st is BusState.S2 or st is BusState.S3:
+            self.state = _S2
+        elif st is _S2 or st is _S3:
             dack, aen, strobes = self.active, 1, self._strobes(self.active)
-            self.state = BusState.S3 if st is BusState.S2 else BusState.S4
-        elif st is BusState.S4:
+            self.state = _S3 if st is _S2 else _S4
+        elif st is _S4:
             dack, aen, strobes = self.active, 1, self._strobes(self.active)
             dreq = [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels]
             tc = self._move_one(self.active)
@@ -421,15 +423,15 @@ class Dma8237:
         dev = ch.device
         if not tc:
             if mode == DMA_MODE_BLOCK:
-                return BusState.S1
+                return _S1
             if mode == DMA_MODE_DEMAND and dev is not None and dev.dreq:
                 dev.burst_left -= 1
                 if dev.burst_left > 0:
-                    return BusState.S1
+                    return _S1
                 dev.burst_left = dev.burst
         self.hrq = self.hlda = False  # release the bus (single mode: after every datum)
         self.active = None
-        return BusState.SI
+        return _SI
 
     def run(self, clocks):
         """``clocks`` calls of :meth:`clock`; returns the rows."""

@@ -52,6 +52,10 @@ from .geometry import (
 
 __all__ = ["Slub"]
 
+# the slab states as module constants: the hot paths compare with these (an
+# enum member lookup costs a few times more than a global)
+_CPU, _PARTIAL, _FULL, _FREED = SlabState.CPU, SlabState.PARTIAL, SlabState.FULL, SlabState.FREED
+
 
 class Slub(SlubDebug):
     """The slab allocator of one :class:`memlab.Machine` (``machine.slub``).
@@ -198,14 +202,14 @@ class Slub(SlubDebug):
     def _refill_cpu_slab(self, cache, gfp):
         old = cache.cpu_slab
         if old is not None:  # deactivate_slab(): the full CPU slab leaves
-            old.state = SlabState.FULL
+            old.state = _FULL
             cache.full.append(old)
             cache.cpu_slab = None
         if cache.partial:  # get_partial_node(): the head of the partial list
             slab = cache.partial.pop(0)
         else:
             slab = self._new_slab(cache, gfp)
-        slab.state = SlabState.CPU
+        slab.state = _CPU
         cache.cpu_slab = slab
         return slab
 
@@ -271,17 +275,17 @@ class Slub(SlubDebug):
         slab.freelist.append(index)
         slab.inuse -= 1
         state = slab.state
-        if state is SlabState.CPU:
+        if state is _CPU:
             return
         # __slab_free(): an empty slab is discarded if the node already keeps
         # min_partial partial slabs (counting this one if it is on the list)
         if slab.inuse == 0 and len(cache.partial) >= cache.min_partial:
-            (cache.full if state is SlabState.FULL else cache.partial).remove(slab)
+            (cache.full if state is _FULL else cache.partial).remove(slab)
             self._discard_slab(cache, slab)
             return
-        if state is SlabState.FULL:  # was full: now partial, added at the tail
+        if state is _FULL:  # was full: now partial, added at the tail
             cache.full.remove(slab)
-            slab.state = SlabState.PARTIAL
+            slab.state = _PARTIAL
             cache.partial.append(slab)
 
     def _discard_slab(self, cache, slab):
@@ -292,7 +296,7 @@ class Slub(SlubDebug):
             del self._slab_of_vpage[vpage]
         cache.nr_slabs -= 1
         cache.total_objects -= slab.objects
-        slab.state = SlabState.FREED
+        slab.state = _FREED
         self.machine.free_pages(page, page.order)
 
     def _object_of(self, addr, what):
@@ -321,10 +325,10 @@ class Slub(SlubDebug):
         if slab is not None:
             cache.cpu_slab = None
             if slab.freelist:
-                slab.state = SlabState.PARTIAL
+                slab.state = _PARTIAL
                 cache.partial.append(slab)
             else:
-                slab.state = SlabState.FULL
+                slab.state = _FULL
                 cache.full.append(slab)
         for slab in [s for s in cache.partial if s.inuse == 0]:
             cache.partial.remove(slab)
@@ -465,8 +469,8 @@ class Slub(SlubDebug):
                 assert len(set(slab.freelist)) == free, f"{slab}: an object is twice on the freelist"
                 assert slab.inuse + free == slab.objects, f"{slab}: inuse + free != objects"
                 assert sum(slab.isfree) == free and all(slab.isfree[i] for i in slab.freelist)
-                assert slab.state in (SlabState.CPU, SlabState.PARTIAL, SlabState.FULL), f"{slab}: bad state"
-                if slab.state is SlabState.FULL:
+                assert slab.state in (_CPU, _PARTIAL, _FULL), f"{slab}: bad state"
+                if slab.state is _FULL:
                     assert free == 0, f"{slab} on the full list has free objects"
                 zone = self.machine.zone_of_pfn(slab.page.pfn)
                 assert zone.allocated_order(slab.page.pfn) == slab.page.order, (
@@ -474,6 +478,6 @@ class Slub(SlubDebug):
                 )
                 zone_pages.add(slab.page.pfn)
             if cache.cpu_slab is not None:
-                assert cache.cpu_slab.state is SlabState.CPU
-            assert all(s.state is SlabState.PARTIAL for s in cache.partial), f"{cache.name}: partial list state"
+                assert cache.cpu_slab.state is _CPU
+            assert all(s.state is _PARTIAL for s in cache.partial), f"{cache.name}: partial list state"
         assert len(zone_pages) == len({s.page.pfn for s in self._slab_of_vpage.values()})
