@@ -5,24 +5,9 @@ and the notebooks use, and wires the layers together (the exercise widget).
 The layers themselves are described in docs/ARCHITECTURE.md.
 """
 
-from . import exercises, gfp, layout, procfs, workloads
+from . import errors, exercises, gfp, layout, procfs, workloads
 from .dma import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE
-from .errors import (
-    BadAnswer,
-    BadCache,
-    BadFree,
-    BadGFP,
-    BadOrder,
-    BadPool,
-    BadSize,
-    DmaError,
-    MemlabError,
-    OutOfMemory,
-    PoolExhausted,
-    SegmentationFault,
-    SlabCorruption,
-    SyscallError,
-)
+from .errors import *  # noqa: F403 - every MemlabError subclass
 from .machine import Machine
 from .page_alloc import FreeArea, Page, Zone, buddy_pfn
 from .slub import SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE
@@ -30,48 +15,12 @@ from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, format
 from .version import __version__
 
 __all__ = [
-    "Machine",
-    "Zone",
-    "Page",
-    "FreeArea",
-    "buddy_pfn",
-    "procfs",
-    "gfp",
-    "layout",
-    "workloads",
-    "exercises",
-    "plots",
-    "widgets",
-    "PAGE_SIZE",
-    "PAGE_SHIFT",
-    "MAX_PAGE_ORDER",
-    "NR_PAGE_ORDERS",
-    "parse_size",
-    "format_size",
-    "MemlabError",
-    "BadOrder",
-    "BadFree",
-    "OutOfMemory",
-    "BadGFP",
-    "BadSize",
-    "BadCache",
-    "SlabCorruption",
-    "SyscallError",
-    "SegmentationFault",
-    "DmaError",
-    "BadPool",
-    "PoolExhausted",
-    "BadAnswer",
-    "SLAB_HWCACHE_ALIGN",
-    "SLAB_CACHE_DMA",
-    "SLAB_RED_ZONE",
-    "SLAB_POISON",
-    "DMA_BIT_MASK",
-    "DMA_TO_DEVICE",
-    "DMA_FROM_DEVICE",
-    "DMA_BIDIRECTIONAL",
-    "__version__",
-]
+    "Machine", "Zone", "Page", "FreeArea", "buddy_pfn", "procfs", "gfp", "layout", "workloads", "exercises",
+    "PAGE_SIZE", "PAGE_SHIFT", "MAX_PAGE_ORDER", "NR_PAGE_ORDERS", "parse_size", "format_size",
+    "SLAB_HWCACHE_ALIGN", "SLAB_CACHE_DMA", "SLAB_RED_ZONE", "SLAB_POISON",
+    "DMA_BIT_MASK", "DMA_TO_DEVICE", "DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL", "__version__",
+    *errors.__all__,
+]  # fmt: skip
 
 
 def __getattr__(name):

@@ -27,14 +27,9 @@ from .isa import (
     DMA_MODE_CASCADE,
     DMA_MODE_DECREMENT,
     DMA_MODE_DEMAND,
-    DMA_MODE_READ,
-    DMA_MODE_SINGLE,
-    DMA_MODE_VERIFY,
-    DMA_MODE_WRITE,
     MAX_DMA_ADDRESS,
     MODE_SELECT,
     READ_TRANSFER,
-    SIGNALS,
     TRANSFER_TYPE,
     WRITE_TRANSFER,
     BusCycle,
@@ -43,24 +38,7 @@ from .isa import (
     IsaDevice,
 )
 
-__all__ = [
-    "Dma8237",
-    "DmaChannel",
-    "IsaDevice",
-    "BusState",
-    "BusCycle",
-    "SIGNALS",
-    "MAX_DMA_ADDRESS",
-    "DMA_MODE_READ",
-    "DMA_MODE_WRITE",
-    "DMA_MODE_CASCADE",
-    "DMA_AUTOINIT",
-    "DMA_MODE_VERIFY",
-    "DMA_MODE_DEMAND",
-    "DMA_MODE_SINGLE",
-    "DMA_MODE_BLOCK",
-    "DMA_MODE_DECREMENT",
-]
+__all__ = ["Dma8237"]
 
 # the bus states as module constants for the clock loop (cheaper than enum lookups)
 _SI, _S0, _S1, _S2, _S3, _S4 = BusState.SI, BusState.S0, BusState.S1, BusState.S2, BusState.S3, BusState.S4

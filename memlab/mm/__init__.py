@@ -8,6 +8,9 @@ Modules: :mod:`.vma` (VMAs, files, PROT/MAP/VM flags), :mod:`.pgtable`
 kmap). The public names are re-exported here.
 """
 
+# The public names of every module, re-exported; each module's __all__ is the list.
+# The address constants live in memlab.layout and are re-exported here too,
+# where earlier versions defined them.
 from ..errors import SegmentationFault, SyscallError
 from ..layout import (
     FIXADDR_TOP,
@@ -24,115 +27,19 @@ from ..layout import (
     VMEMMAP_START,
     X86_64_LAYOUT,
 )
-from .highmem32 import I386Highmem, I386Machine
-from .kernel import KernelSpace, VmapArea
-from .mm_struct import MmStruct
-from .pgtable import (
-    LEVELS,
-    PTE_ACCESSED,
-    PTE_DIRTY,
-    PTE_NX,
-    PTE_PRESENT,
-    PTE_PSE,
-    PTE_RW,
-    PTE_USER,
-    PageTables,
-    Pte,
-    TableRef,
-    WalkResult,
-    WalkStep,
-    pgtable_indices,
-)
-from .process import (
-    ELF_ET_DYN_BASE,
-    INITIAL_STACK,
-    MMAP_GAP_MIN,
-    RLIMIT_STACK,
-    STACK_GUARD_GAP,
-    STACK_TOP,
-    Process,
-    access_ok,
-)
-from .vma import (
-    MAP_ANONYMOUS,
-    MAP_FIXED,
-    MAP_PRIVATE,
-    MAP_SHARED,
-    PROT_EXEC,
-    PROT_NONE,
-    PROT_READ,
-    PROT_WRITE,
-    VM_EXEC,
-    VM_GROWSDOWN,
-    VM_MAYSHARE,
-    VM_READ,
-    VM_SHARED,
-    VM_STACK,
-    VM_WRITE,
-    File,
-    Vma,
-    prot_to_vm_flags,
-)
+from . import highmem32, kernel, mm_struct, pgtable, process, vma
+from .highmem32 import *
+from .kernel import *
+from .mm_struct import *
+from .pgtable import *
+from .process import *
+from .vma import *
 
+# fmt: off
 __all__ = [
-    "Process",
-    "MmStruct",
-    "Vma",
-    "File",
-    "SyscallError",
-    "SegmentationFault",
-    "PageTables",
-    "Pte",
-    "TableRef",
-    "WalkStep",
-    "WalkResult",
-    "KernelSpace",
-    "VmapArea",
-    "I386Highmem",
-    "I386Machine",
-    "PROT_NONE",
-    "PROT_READ",
-    "PROT_WRITE",
-    "PROT_EXEC",
-    "MAP_SHARED",
-    "MAP_PRIVATE",
-    "MAP_FIXED",
-    "MAP_ANONYMOUS",
-    "VM_READ",
-    "VM_WRITE",
-    "VM_EXEC",
-    "VM_SHARED",
-    "VM_MAYSHARE",
-    "VM_GROWSDOWN",
-    "VM_STACK",
-    "prot_to_vm_flags",
-    "TASK_SIZE_MAX",
-    "X86_64_LAYOUT",
-    "I386_LAYOUT",
-    "pgtable_indices",
-    "access_ok",
-    "LEVELS",
-    "PTE_PRESENT",
-    "PTE_RW",
-    "PTE_USER",
-    "PTE_ACCESSED",
-    "PTE_DIRTY",
-    "PTE_PSE",
-    "PTE_NX",
-    "VMALLOC_START",
-    "VMALLOC_END",
-    "VMEMMAP_START",
-    "START_KERNEL_MAP",
-    "MODULES_VADDR",
-    "FIXADDR_TOP",
-    "I386_PAGE_OFFSET",
-    "I386_MAXMEM",
-    "I386_LAST_PKMAP",
-    "I386_PKMAP_BASE",
-    "STACK_TOP",
-    "ELF_ET_DYN_BASE",
-    "MMAP_GAP_MIN",
-    "RLIMIT_STACK",
-    "STACK_GUARD_GAP",
-    "INITIAL_STACK",
+    "SyscallError", "SegmentationFault", "TASK_SIZE_MAX", "X86_64_LAYOUT", "I386_LAYOUT", "VMALLOC_START",
+    "VMALLOC_END", "VMEMMAP_START", "START_KERNEL_MAP", "MODULES_VADDR", "FIXADDR_TOP", "I386_PAGE_OFFSET",
+    "I386_MAXMEM", "I386_LAST_PKMAP", "I386_PKMAP_BASE",
+    *highmem32.__all__, *kernel.__all__, *mm_struct.__all__, *pgtable.__all__, *process.__all__, *vma.__all__,
 ]
+# fmt: on

@@ -36,7 +36,7 @@ from .explain import explain_step
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
 
-__all__ = ["Page", "FreeArea", "Zone", "AllocStep", "FreeStep", "buddy_pfn", "check_order", "WMARK_NAMES"]
+__all__ = ["Page", "FreeArea", "Zone", "AllocStep", "FreeStep", "buddy_pfn", "check_order"]
 
 _TRAIL_LEN = 64
 _SWEEP_EVERY = 4096
