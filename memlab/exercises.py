@@ -20,14 +20,17 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import Any
 
 from .errors import BadAnswer
 from .machine import Machine
 from .page_alloc import Zone
 from .slub import kmalloc_index, kmalloc_size_of_index
 from .units import NR_PAGE_ORDERS
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = [
     "Exercise",

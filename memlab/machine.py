@@ -19,9 +19,7 @@ the layer rule holds either way (docs/ARCHITECTURE.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
 
 from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
 from .errors import BadSize
@@ -32,7 +30,11 @@ from .physmem import PhysicalMemory
 from .slub import Slub
 from .units import PAGE_SHIFT, format_size
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from .mempool import Mempool
     from .mm import KernelSpace, Process
 

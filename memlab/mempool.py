@@ -29,8 +29,7 @@ here.
 
 from __future__ import annotations
 
-from collections import deque
-from typing import NamedTuple
+from collections import deque, namedtuple
 
 from .errors import BadFree, BadPool, BadSize, MemlabError, OutOfMemory, PoolExhausted
 from .gfp import GFP, gfp_names, parse_gfp
@@ -92,13 +91,11 @@ _SLEEP = PoolEvent.SLEEP
 _WOKEN = PoolEvent.WOKEN
 
 
-class MempoolEvent(NamedTuple):
+class MempoolEvent(namedtuple("MempoolEvent", "step event curr_nr")):
     """One entry of ``pool.history``: event number, what happened, and
     ``curr_nr`` afterwards."""
 
-    step: int
-    event: PoolEvent
-    curr_nr: int
+    __slots__ = ()
 
 
 class MempoolWaiter:

@@ -12,7 +12,10 @@ is set and not None), ``rec.get("field")`` and ``rec.keys()``.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Record", "StrEnum"]
 

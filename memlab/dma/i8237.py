@@ -20,7 +20,6 @@ line (wait states), external EOP.
 from __future__ import annotations
 
 from ..errors import DmaError
-from .bulk import run_to_tc as _bulk_run_to_tc
 from .isa import (
     DMA_AUTOINIT,
     DMA_MODE_BLOCK,
@@ -421,4 +420,6 @@ class Dma8237:
         the clock and bus-hold counts are computed for the channel's mode.
         Short transfers (up to ``trace_limit`` data) are clocked one by one
         instead, so the trace stays complete. See :mod:`memlab.dma.bulk`."""
-        return _bulk_run_to_tc(self, dmanr, trace_limit)
+        from .bulk import run_to_tc  # numpy and the bulk path load on the first call
+
+        return run_to_tc(self, dmanr, trace_limit)

@@ -14,7 +14,7 @@ marked accessed, a writable one dirty), PCID and the TLB itself.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 from ..records import Record
 from ..units import PAGE_SHIFT
@@ -49,13 +49,11 @@ def pgtable_indices(vaddr):
     return ((vaddr >> 39) & 511, (vaddr >> 30) & 511, (vaddr >> 21) & 511, (vaddr >> 12) & 511, vaddr & 0xFFF)
 
 
-class Pte(NamedTuple):
+class Pte(namedtuple("Pte", "pfn flags kind")):
     """A present page-table entry: the frame, its x86 flag bits, and whether
     the frame is an anonymous page ("anon") or a page-cache page ("file")."""
 
-    pfn: int
-    flags: int
-    kind: str
+    __slots__ = ()
 
     @property
     def value(self):
@@ -63,10 +61,10 @@ class Pte(NamedTuple):
         return (self.pfn << PAGE_SHIFT) | self.flags
 
 
-class TableRef(NamedTuple):
+class TableRef(namedtuple("TableRef", "prefix")):
     """An upper-level entry pointing at the next table (keyed by its prefix)."""
 
-    prefix: int
+    __slots__ = ()
 
 
 class WalkStep(Record):

@@ -27,8 +27,7 @@ asked.
 
 from __future__ import annotations
 
-from collections import deque
-from typing import NamedTuple
+from collections import deque, namedtuple
 
 from ..errors import BadFree, BadSize, OutOfMemory
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order
@@ -50,26 +49,19 @@ def buddy_pfn(pfn: int, order: int) -> int:
     return pfn ^ (1 << order)
 
 
-class AllocStep(NamedTuple):
+class AllocStep(namedtuple("AllocStep", "op pfn order from_order")):
     """One allocation in a zone's trail: the block at ``pfn`` of ``order``
     was cut from a free block of ``from_order`` (``== order``: no split)."""
 
-    op: str
-    pfn: int
-    order: int
-    from_order: int
+    __slots__ = ()
 
 
-class FreeStep(NamedTuple):
+class FreeStep(namedtuple("FreeStep", "op pfn order final_order to_tail")):
     """One free in a zone's trail: the block at ``pfn`` of ``order`` merged
     up to ``final_order`` and went to the tail (``to_tail``) or the head of
     its free list."""
 
-    op: str
-    pfn: int
-    order: int
-    final_order: int
-    to_tail: bool
+    __slots__ = ()
 
 
 def _record(raw: tuple) -> AllocStep | FreeStep:

@@ -16,8 +16,7 @@ kernel would reclaim or kill, memlab raises :class:`OutOfMemory` and says so.
 
 from __future__ import annotations
 
-from collections import deque
-from typing import NamedTuple
+from collections import deque, namedtuple
 
 from ..errors import BadFree, BadSize, OutOfMemory
 from ..faultinject import FaultAttr
@@ -40,25 +39,18 @@ _MIN_RAM = 1 << 20
 _TRAIL_LEN = 64
 
 
-class NodeAlloc(NamedTuple):
+class NodeAlloc(namedtuple("NodeAlloc", "op order gfp_mask zone watermark skipped")):
     """One ``alloc_pages`` of the node: ``zone`` served it, passing its
     ``watermark`` ("low": fast path, "min": slow path); ``skipped`` zones
     were tried first and failed their check."""
 
-    op: str
-    order: int
-    gfp_mask: int
-    zone: str
-    watermark: str
-    skipped: tuple
+    __slots__ = ()
 
 
-class NodeFree(NamedTuple):
+class NodeFree(namedtuple("NodeFree", "op order pfn")):
     """One ``free_pages`` of the node."""
 
-    op: str
-    order: int
-    pfn: int
+    __slots__ = ()
 
 
 def _record(raw):

@@ -28,9 +28,6 @@ accounting, RCU-delayed freeing, KASAN/KFENCE, SLAB_STORE_USER tracking.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from ..errors import BadCache, BadFree, BadSize, OutOfMemory
 from ..gfp import GFP, parse_gfp
 from ..layout import pfn_to_virt
@@ -49,6 +46,11 @@ from .geometry import (
     kmalloc_size_of_index,
     parse_slub_debug,
 )
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["Slub"]
 
