@@ -44,7 +44,12 @@ __all__ = ["Machine"]
 class _Served:
     """A facade call served by a subsystem: ``Machine.kmalloc =
     _Served("slub", Slub.kmalloc)`` makes ``m.kmalloc`` the bound method
-    ``m.slub.kmalloc`` (same signature, same docstring)."""
+    ``m.slub.kmalloc`` (same signature, same docstring).
+
+    Like :func:`functools.cached_property`, the first lookup stores the bound
+    method in the machine's ``__dict__``, so every later ``m.kmalloc(...)``
+    is a plain attribute lookup and a direct call: the facade costs nothing
+    on the hot path."""
 
     def __init__(self, subsystem, function):
         self.subsystem = subsystem
@@ -52,10 +57,16 @@ class _Served:
         self.__doc__ = (function.__doc__ or "") + f"\n\n(Served by ``machine.{subsystem}.{self.name}``.)"
         self.__wrapped__ = function
 
+    def __set_name__(self, owner, name):
+        if name != self.name:
+            raise TypeError(f"Machine.{name} would serve {self.subsystem}.{self.name}: use the same name")
+
     def __get__(self, machine, owner=None):
         if machine is None:
             return self
-        return getattr(getattr(machine, self.subsystem), self.name)
+        method = getattr(getattr(machine, self.subsystem), self.name)
+        machine.__dict__[self.name] = method
+        return method
 
     def __repr__(self):
         return f"<Machine.{self.name}: served by machine.{self.subsystem}.{self.name}>"

@@ -36,6 +36,8 @@ __all__ = [
     "PageTables",
 ]
 
+_tuple_new = tuple.__new__
+
 # arch/x86/include/asm/pgtable_types.h: _PAGE_PRESENT, _PAGE_RW, _PAGE_USER,
 # _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE (a huge page ends the walk), _PAGE_NX
 PTE_PRESENT, PTE_RW, PTE_USER, PTE_ACCESSED, PTE_DIRTY, PTE_PSE = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80
@@ -151,7 +153,9 @@ class PageTables:
             | (PTE_RW | PTE_DIRTY if writable else 0)
             | (0 if executable else PTE_NX)
         )
-        pte_table[idx[3]] = Pte(pfn, flags, kind)
+        pte_table[idx[3]] = _tuple_new(
+            Pte, (pfn, flags, kind)
+        )  # Pte(pfn, flags, kind), without the Python-level __new__
 
     def _pte_table(self, vaddr):
         """The PTE table covering ``vaddr`` (or None) and the PTE index."""

@@ -283,9 +283,9 @@ class Process:
         mm.split_vma(end)
         for vma in [v for v in mm.vmas if start <= v.start and v.end <= end]:
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
-                entry = mm.lookup_pte(page_addr)
+                entry = mm.pagetables.lookup_pte(page_addr)
                 if entry is not None:
-                    mm.pte_clear(page_addr)
+                    mm.pagetables.pte_clear(page_addr)
                     if entry.kind == "anon":
                         mm.rss_anon -= 1
                         self.machine.free_pages(entry.pfn, 0)
@@ -309,7 +309,9 @@ class Process:
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             vma.flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | new
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
-                mm.set_pte_writable(page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC), bool(vma.flags & VM_MAYSHARE))
+                mm.pagetables.set_pte_writable(
+                    page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC), bool(vma.flags & VM_MAYSHARE)
+                )
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             if vma in mm.vmas:
                 mm.merge_around(vma)
@@ -348,7 +350,7 @@ class Process:
             kind = "write" if write else ("execute" if execute else "read")
             raise SegmentationFault(addr, "SEGV_ACCERR", f"{kind} access to {vma!r} which is {vma.perms}")
         page_addr = addr & ~(PAGE_SIZE - 1)
-        entry = mm.lookup_pte(page_addr)
+        entry = mm.pagetables.lookup_pte(page_addr)
         private_file = vma.file is not None and not vma.flags & VM_MAYSHARE
         if entry is not None:
             if write and not entry.flags & PTE_RW:  # write to a read-only PTE in a writable VMA
@@ -360,7 +362,7 @@ class Process:
         if vma.file is None:
             page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
             self.machine.mem.write(page.phys_addr, bytes(PAGE_SIZE))  # zeroed
-            mm.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
+            mm.pagetables.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
             mm.rss_anon += 1
             kind = "minor"
         else:
@@ -374,10 +376,10 @@ class Process:
                 kind = "major"  # read from disk
             if write and private_file:  # do_cow_fault(): a private copy at once
                 mm.rss_file += 1
-                mm.set_pte(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")
+                mm.pagetables.set_pte(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")
                 self._cow(vma, page_addr, pfn)
             else:
-                mm.set_pte(
+                mm.pagetables.set_pte(
                     page_addr,
                     pfn,
                     bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_MAYSHARE),
@@ -398,7 +400,7 @@ class Process:
         mm = self.mm
         page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
         self.machine.mem.write(page.phys_addr, self.machine.mem.read(PFN_PHYS(old_pfn), PAGE_SIZE))
-        mm.set_pte(page_addr, page.pfn, True, bool(vma.flags & VM_EXEC), "anon")
+        mm.pagetables.set_pte(page_addr, page.pfn, True, bool(vma.flags & VM_EXEC), "anon")
         mm.rss_file -= 1
         mm.rss_anon += 1
 
@@ -425,7 +427,7 @@ class Process:
         while n > 0:
             self.touch(addr)
             take = min(n, PAGE_SIZE - (addr & 0xFFF))
-            entry = self.mm.lookup_pte(addr & ~0xFFF)
+            entry = self.mm.pagetables.lookup_pte(addr & ~0xFFF)
             out += self.machine.mem.read(PFN_PHYS(entry.pfn) | (addr & 0xFFF), take)
             addr += take
             n -= take
@@ -438,7 +440,7 @@ class Process:
         while pos < len(data):
             self.touch(addr, write=True)
             take = min(len(data) - pos, PAGE_SIZE - (addr & 0xFFF))
-            entry = self.mm.lookup_pte(addr & ~0xFFF)
+            entry = self.mm.pagetables.lookup_pte(addr & ~0xFFF)
             self.machine.mem.write(PFN_PHYS(entry.pfn) | (addr & 0xFFF), data[pos : pos + take])
             addr += take
             pos += take
