@@ -121,8 +121,16 @@ class MmStruct:
     def total_vm(self):
         return sum(v.size for v in self.vmas) >> PAGE_SHIFT
 
+    def update_hiwater_rss(self):
+        """Raise VmHWM to the current RSS (kernel: update_hiwater_rss()); a
+        page fault changes RSS, never the size of the VMAs."""
+        rss = self.rss_anon + self.rss_file
+        if rss > self.hiwater_rss:
+            self.hiwater_rss = rss
+
     def update_hiwater(self):
-        """Raise the VmPeak and VmHWM marks to the current sizes."""
+        """Raise the VmPeak and VmHWM marks to the current sizes (after a
+        VMA changed: update_hiwater_vm() and update_hiwater_rss())."""
         self.hiwater_vm = max(self.hiwater_vm, self.total_vm)
         self.hiwater_rss = max(self.hiwater_rss, self.rss_anon + self.rss_file)
 

@@ -356,12 +356,12 @@ class Process:
             if write and not entry.flags & PTE_RW:  # write to a read-only PTE in a writable VMA
                 self._cow(vma, page_addr, entry.pfn)
                 mm.min_flt += 1
-                mm.update_hiwater()
+                mm.update_hiwater_rss()
                 return "minor"
             return "hit"
         if vma.file is None:
             page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
-            self.machine.mem.write(page.phys_addr, bytes(PAGE_SIZE))  # zeroed
+            self.machine.mem.write(page.pfn << PAGE_SHIFT, bytes(PAGE_SIZE))  # zeroed (page_to_phys)
             mm.pagetables.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
             mm.rss_anon += 1
             kind = "minor"
@@ -391,7 +391,7 @@ class Process:
             mm.maj_flt += 1
         else:
             mm.min_flt += 1
-        mm.update_hiwater()
+        mm.update_hiwater_rss()
         return kind
 
     def _cow(self, vma, page_addr, old_pfn):
