@@ -46,7 +46,9 @@ def test_min_free_kbytes_formula():
     assert calculate_min_free_kbytes(10) == 128
     assert calculate_min_free_kbytes(1 << 40) == 262144
     m = Machine(ram="1GiB")
-    assert m.min_free_kbytes == 4095
+    # lowmem = managed pages of DMA (pfn 256..4095: the first MiB is reserved) and DMA32
+    lowmem_kb = (3840 + 258048) * 4
+    assert m.min_free_kbytes == calculate_min_free_kbytes(3840 + 258048) == 4093 == int((lowmem_kb * 16) ** 0.5)
     assert Machine(ram="1GiB", min_free_kbytes=8192).min_free_kbytes == 8192
 
 
@@ -179,4 +181,62 @@ def test_16gib_machine_is_cheap():
     current, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert current < 8 << 20  # memory grows with blocks, not with simulated RAM
-    assert m.nr_free_pages == (4 << 20) - 1
+    assert m.nr_free_pages == (4 << 20) - 256  # everything but the first MiB
+
+
+def test_first_mib_is_never_handed_out():
+    # arch/x86/realmode/init.c: memblock_reserve(0, SZ_1M); 640 KiB-1 MiB is not RAM at all
+    m = Machine(ram="64MiB")
+    dma = m.zones["DMA"]
+    assert (dma.zone_start_pfn, dma.spanned_pages, dma.present_pages, dma.managed_pages) == (1, 4095, 3998, 3840)
+    pages = []
+    while True:
+        try:
+            pages.append(m.alloc_pages(0, "GFP_DMA"))
+        except OutOfMemory:
+            break
+    assert pages and min(p.pfn for p in pages) == 256  # the lowest page GFP_DMA ever gets: 1 MiB
+    assert all(p.phys_addr >= 1 << 20 for p in pages)
+    m.check_invariants()
+    with pytest.raises(BadFree, match="reserved"):
+        m.free_pages(100, 0)
+    page_map = dma.page_map()  # index 0 is pfn 1
+    assert page_map[0] == page_map[254] == 253 and page_map[255] == 255  # pfn 1 and 255 reserved, 256 allocated
+
+
+def test_machine_needs_more_than_the_reserved_mib():
+    with pytest.raises(BadSize, match="first MiB"):
+        Machine(ram="1MiB")
+    m = Machine(ram="2MiB")
+    assert m.zones["DMA"].managed_pages == 256 and m.nr_free_pages == 256
+
+
+def _host_zone(name):
+    text = procfs.host_zoneinfo()
+    if text is None:
+        pytest.skip("no /proc/zoneinfo")
+    zones = procfs.parse_zoneinfo(text)
+    if (0, name) not in zones:
+        pytest.skip(f"the host has no {name} zone")
+    return zones[(0, name)]
+
+
+def test_dma_zone_sizes_match_the_host():
+    host = _host_zone("DMA")
+    if host["spanned"] != 4095:
+        pytest.skip("the host's DMA zone does not span pfn 1..4095")
+    dma = Machine(ram="64MiB").zones["DMA"]
+    # the host shows the same hole and the same reservation (on a PC firmware map with RAM to 0x9fc00)
+    assert (dma.spanned_pages, dma.managed_pages) == (host["spanned"], host["managed"])
+    if host["present"] == 3998:
+        assert dma.present_pages == host["present"]
+
+
+def test_fresh_dma_buddyinfo_row_matches_an_untouched_host_dma_zone():
+    host = _host_zone("DMA")
+    if host["free"] != host["managed"]:
+        pytest.skip("the host's DMA zone has pages in use")
+    text = procfs.host_buddyinfo()
+    row = next(line for line in text.splitlines() if line.startswith("Node 0, zone      DMA "))
+    ours = procfs.buddyinfo(Machine(ram="64MiB")).splitlines()[0]
+    assert ours == row

@@ -8,21 +8,26 @@ from memlab import Machine, Zone, procfs
 
 DATA = Path(__file__).parent / "data"
 
+# A fresh machine's DMA zone manages pfn 256..4095 only (memblock_reserve(0, SZ_1M)):
+# blocks of order 8 (pfn 256), 9 (512) and 10 (1024, 2048, 3072), as on a real PC.
 GOLDEN_BUDDYINFO_1G = (
-    "Node 0, zone      DMA      1      1      1      1      1      1      1      1      1      1      3 \n"
+    "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n"
     "Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0    252 \n"
 )
 
+# min_free_kbytes = int_sqrt((3840 + 258048) * 4 * 16) = 4093; pages_min = 1023;
+# DMA min = 1023 * 3840 / 261888 = 15; gap = max(15 / 4, 3840 * 10 / 10000) = 3.
+# spanned pfn 1..4095; present leaves out pfn 159..255 (not RAM); managed from pfn 256.
 GOLDEN_ZONEINFO_DMA_1G = """Node 0, zone      DMA
-  pages free     4095
+  pages free     3840
         boost    0
         min      15
-        low      19
-        high     23
-        promo    27
+        low      18
+        high     21
+        promo    24
         spanned  4095
-        present  4095
-        managed  4095
+        present  3998
+        managed  3840
         cma      0
         protection: (0, 1008, 1008, 1008, 1008)
 """
@@ -35,9 +40,9 @@ def test_buddyinfo_golden_fresh_1gib():
 def test_buddyinfo_golden_after_allocations():
     m = Machine(ram="1GiB")
     m.alloc_pages(0)  # DMA32: order-10 block at 4096 split down to order 0
-    m.alloc_pages(0, "GFP_DMA")  # DMA: the order-0 block at pfn 1
+    m.alloc_pages(0, "GFP_DMA")  # DMA: the order-8 block at pfn 256 split down to order 0
     assert procfs.buddyinfo(m) == (
-        "Node 0, zone      DMA      0      1      1      1      1      1      1      1      1      1      3 \n"
+        "Node 0, zone      DMA      1      1      1      1      1      1      1      1      0      1      3 \n"
         "Node 0, zone    DMA32      1      1      1      1      1      1      1      1      1      1    251 \n"
     )
 

@@ -35,8 +35,21 @@ from .explain import explain_step
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
 
-__all__ = ["Page", "FreeArea", "Zone", "AllocStep", "FreeStep", "buddy_pfn", "check_order"]
+__all__ = [
+    "Page",
+    "FreeArea",
+    "Zone",
+    "AllocStep",
+    "FreeStep",
+    "buddy_pfn",
+    "check_order",
+    "PAGE_ALLOCATED",
+    "PAGE_RESERVED",
+]
 
+#: page_map() values besides the free orders 0..10
+PAGE_ALLOCATED = 255
+PAGE_RESERVED = 253
 _TRAIL_LEN = 64
 _SWEEP_EVERY = 4096
 
@@ -141,26 +154,54 @@ class Zone:
     ``__rmqueue_smallest``): it ignores watermarks, which
     :class:`memlab.Machine` checks when it walks its zonelist.
 
-    Kernel: include/linux/mmzone.h struct zone; memory comes online as the
-    boot code does it (mm/memblock.c __free_pages_memory(): the largest
-    naturally aligned blocks, freed to the tail of their list).
+    A zone of a machine may have pages that are not RAM (``present_pages``
+    leaves out the holes) and RAM the kernel keeps for itself (only the
+    ``free_ranges``, ``[(start_pfn, end_pfn), ...]``, are handed to the buddy
+    allocator at boot; ``managed_pages`` counts them). The other pages are
+    reserved: never free, never allocated.
+
+    Kernel: include/linux/mmzone.h struct zone (spanned, present and managed
+    pages); memory comes online as the boot code does it
+    (mm/memblock.c memblock_free_all() -> __free_pages_memory() for each
+    free memblock range: the largest naturally aligned blocks, freed to the
+    tail of their list).
     """
 
     def __init__(
-        self, name: str, nr_pages: int, start_pfn: int = 0, node: int = 0, zone_idx: int | None = None
+        self,
+        name: str,
+        nr_pages: int,
+        start_pfn: int = 0,
+        node: int = 0,
+        zone_idx: int | None = None,
+        present_pages: int | None = None,
+        free_ranges: list[tuple[int, int]] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise BadSize(f"zone name {name!r} must be a non-empty string")
         for label, value in (("nr_pages", nr_pages), ("start_pfn", start_pfn)):
             if value.__class__ is not int or value < 0:
                 raise BadSize(f"Zone({name!r}): {label} {value!r} must be an int >= 0")
+        end_pfn = start_pfn + nr_pages
+        if free_ranges is None:
+            free_ranges = [(start_pfn, end_pfn)] if nr_pages else []
+        for lo, hi in free_ranges:
+            if not start_pfn <= lo <= hi <= end_pfn:
+                raise BadSize(f"Zone({name!r}): free range pfn {lo}..{hi} is outside the zone {start_pfn}..{end_pfn}")
+        managed = sum(hi - lo for lo, hi in free_ranges)
+        present = nr_pages if present_pages is None else present_pages
+        if not managed <= present <= nr_pages:
+            raise BadSize(
+                f"Zone({name!r}): present pages {present} must lie between managed {managed} and spanned {nr_pages}"
+            )
         self.name = name
         self.node = node
         self.zone_idx = zone_idx
         self.zone_start_pfn = start_pfn
         self.spanned_pages = nr_pages
-        self.present_pages = nr_pages
-        self.managed_pages = nr_pages
+        self.present_pages = present
+        self.managed_pages = managed
+        self.free_ranges = [(lo, hi) for lo, hi in free_ranges if hi > lo]
         self.watermark_boost = 0
         self._watermark = {"min": 0, "low": 0, "high": 0, "promo": 0}
         self.lowmem_reserve: list[int] = []
@@ -187,14 +228,14 @@ class Zone:
         self.nr_free_pages = 0
         self._stale = 0
         self._trail.clear()
-        start, end = self.zone_start_pfn, self.zone_start_pfn + self.spanned_pages
-        while start < end:
-            order = MAX_PAGE_ORDER if start == 0 else min(MAX_PAGE_ORDER, (start & -start).bit_length() - 1)
-            while start + (1 << order) > end:
-                order -= 1
-            self._free_boot(start, order)
-            self.nr_free_pages += 1 << order
-            start += 1 << order
+        for start, end in self.free_ranges:  # __free_pages_memory(start, end)
+            while start < end:
+                order = MAX_PAGE_ORDER if start == 0 else min(MAX_PAGE_ORDER, (start & -start).bit_length() - 1)
+                while start + (1 << order) > end:
+                    order -= 1
+                self._free_boot(start, order)
+                self.nr_free_pages += 1 << order
+                start += 1 << order
 
     def reset(self):
         """Free everything: the zone as it was right after boot."""
@@ -228,6 +269,11 @@ class Zone:
 
     def contains_pfn(self, pfn):
         return self.zone_start_pfn <= pfn < self.zone_start_pfn + self.spanned_pages
+
+    def is_managed(self, pfn):
+        """True if ``pfn`` belongs to the buddy allocator (not a hole, not
+        reserved by the kernel at boot)."""
+        return any(lo <= pfn < hi for lo, hi in self.free_ranges)
 
     # ------------------------------------------------------------- allocation
     def alloc_pages(self, order: int = 0) -> Page:
@@ -372,6 +418,11 @@ class Zone:
                 f"free_pages: pfn {pfn} is outside zone {self.name} "
                 f"(pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1})"
             )
+        if not self.is_managed(pfn):
+            raise BadFree(
+                f"free_pages: pfn {pfn} of zone {self.name} is reserved (a hole or kept by the kernel at boot): "
+                f"the buddy allocator never owned it"
+            )
         have = self._alloc.get(pfn)
         if have is not None:
             raise BadFree(
@@ -427,11 +478,18 @@ class Zone:
 
     def page_map(self):
         """A numpy ``uint8`` array, one entry per page of the zone: the order
-        of the free block it belongs to (0..10), or 255 if allocated."""
+        of the free block it belongs to (0..10), :data:`PAGE_ALLOCATED` (255)
+        if allocated, :data:`PAGE_RESERVED` (253) if the buddy allocator does
+        not manage it (a hole, or reserved at boot)."""
         import numpy as np
 
-        out = np.full(self.spanned_pages, 255, dtype=np.uint8)
         base = self.zone_start_pfn
+        if self.managed_pages == self.spanned_pages:
+            out = np.full(self.spanned_pages, PAGE_ALLOCATED, dtype=np.uint8)
+        else:
+            out = np.full(self.spanned_pages, PAGE_RESERVED, dtype=np.uint8)
+            for lo, hi in self.free_ranges:
+                out[lo - base : hi - base] = PAGE_ALLOCATED
         for o, mem in enumerate(self._mem):
             if not mem:
                 continue
@@ -506,7 +564,9 @@ class Zone:
             assert pfn >= last_end, f"block at pfn {pfn} overlaps the previous block"
             last_end = pfn + (1 << o)
             covered += 1 << o
-        assert covered == self.present_pages, f"blocks cover {covered} pages, zone has {self.present_pages}"
+        assert covered == self.managed_pages, f"blocks cover {covered} pages, zone manages {self.managed_pages}"
+        for pfn, o in owner.items():
+            assert self.is_managed(pfn) and self.is_managed(pfn + (1 << o[1]) - 1), f"block at pfn {pfn} not managed"
 
     def __repr__(self):
         return (

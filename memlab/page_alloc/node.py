@@ -7,10 +7,19 @@ struct pglist_data, mm/page_alloc.c __alloc_pages_noprof() ->
 get_page_from_freelist() (zonelist walk with watermark checks),
 __alloc_pages_slowpath(), mm/fail_page_alloc.c should_fail_alloc_page().
 
-Deliberately not modelled: NUMA (one node, node 0), memory holes (RAM is one
-range from PFN 0; the PCI hole below 4 GiB is not cut out), reserved pages
-other than PFN 0 (present == managed: no kernel image, no memmap), kswapd,
-direct reclaim, compaction, the OOM killer, highatomic reserves, CMA. Where the
+Low memory as on a PC (the host's e820 map shows the same): RAM from PFN 0
+to 0x9fc00 (639 KiB; the EBDA and the 640 KiB-1 MiB window of video memory
+and ROMs are not RAM), PFN 0 reserved by the firmware map, and since Linux
+5.13 the whole first MiB reserved at boot (arch/x86/realmode/init.c
+reserve_real_mode(): ``memblock_reserve(0, SZ_1M)``). So the DMA zone spans
+PFN 1..4095, its present pages leave out the hole (PFN 159..255), and it
+manages only PFN 256 upwards: its first free blocks are of orders 8, 9 and
+10, as /proc/buddyinfo shows on a real machine.
+
+Deliberately not modelled: NUMA (one node, node 0), other memory holes (RAM is
+one range above 1 MiB; the PCI hole below 4 GiB is not cut out), pages the
+kernel reserves above 1 MiB (its image, the memmap, ...), kswapd, direct
+reclaim, compaction, the OOM killer, highatomic reserves, CMA. Where the
 kernel would reclaim or kill, memlab raises :class:`OutOfMemory` and says so.
 """
 
@@ -31,11 +40,15 @@ from .watermarks import (
     zone_watermark_ok,
 )
 
-__all__ = ["Node", "NodeAlloc", "NodeFree", "DMA_END_PFN", "DMA32_END_PFN"]
+__all__ = ["Node", "NodeAlloc", "NodeFree", "DMA_END_PFN", "DMA32_END_PFN", "LOW_RAM_END_PFN", "RESERVED_LOW_PFN"]
 
 DMA_END_PFN = (16 << 20) >> PAGE_SHIFT  # 4096: 16 MiB
 DMA32_END_PFN = (4 << 30) >> PAGE_SHIFT  # 1048576: 4 GiB
-_MIN_RAM = 1 << 20
+#: e820 "usable" below 1 MiB ends at 0x9fc00: PFNs 0..158 are whole pages of RAM.
+LOW_RAM_END_PFN = 0x9FC00 >> PAGE_SHIFT
+#: memblock_reserve(0, SZ_1M): nothing below PFN 256 reaches the buddy allocator.
+RESERVED_LOW_PFN = (1 << 20) >> PAGE_SHIFT
+_MIN_RAM = 2 << 20
 _TRAIL_LEN = 64
 
 
@@ -76,7 +89,10 @@ class Node:
 
         nbytes = parse_size(ram)
         if nbytes < _MIN_RAM:
-            raise BadSize(f"Machine: ram {format_size(nbytes)} is below the 1 MiB memlab needs")
+            raise BadSize(
+                f"Machine: ram {format_size(nbytes)} is below the 2 MiB memlab needs (the kernel reserves the "
+                f"first MiB at boot, memblock_reserve(0, SZ_1M))"
+            )
         if nbytes % (1 << PAGE_SHIFT):
             raise BadSize(f"Machine: ram {nbytes} bytes is not a whole number of 4 KiB pages")
         if min_free_kbytes is not None and (min_free_kbytes.__class__ is not int or min_free_kbytes < 0):
@@ -90,7 +106,13 @@ class Node:
         for idx, name in enumerate(ZONE_NAMES):
             if idx < len(spans) and spans[idx][1] > spans[idx][0]:
                 start, end = spans[idx]
-                zone = Zone(name, end - start, start_pfn=start, node=0, zone_idx=idx)
+                present = free = None
+                if start < RESERVED_LOW_PFN:  # the DMA zone: the hole and the reserved first MiB
+                    present = (min(end, LOW_RAM_END_PFN) - start) + max(0, end - RESERVED_LOW_PFN)
+                    free = [(RESERVED_LOW_PFN, end)]
+                zone = Zone(
+                    name, end - start, start_pfn=start, node=0, zone_idx=idx, present_pages=present, free_ranges=free
+                )
             else:
                 zone = Zone(name, 0, start_pfn=0, node=0, zone_idx=idx)
             self.node_zones.append(zone)
@@ -180,7 +202,7 @@ class Node:
         for zone in self.populated_zones:
             if zone.zone_start_pfn <= pfn < zone.zone_start_pfn + zone.spanned_pages:
                 return zone
-        raise BadFree(f"pfn {pfn} is in no zone of this machine (RAM is pfn 1..{self.nr_pages - 1})")
+        raise BadFree(f"pfn {pfn} is in no zone of this machine (the zones span pfn 1..{self.nr_pages - 1})")
 
     def free_pages(self, page: Page | int, order: int) -> None:
         """Free a block from :meth:`alloc_pages` back to its zone's buddy lists.
