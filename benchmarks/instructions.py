@@ -136,10 +136,12 @@ def instructions(tree, setup, body, n, n_max):
     )
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cg.out")
+        env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
         result = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", code],
             capture_output=True,
             text=True,
+            env=env,
         )
         if result.returncode:
             raise RuntimeError(result.stderr[-2000:])
