@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import memlab
-from memlab import Machine, procfs
+from memlab import PAGE_SIZE, Machine, procfs
 from memlab.mm import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -15,8 +15,10 @@ from memlab.mm import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
+    PTE_RW,
     TASK_SIZE_MAX,
     X86_64_LAYOUT,
+    ZERO_PFN,
     File,
     I386Highmem,
     SegmentationFault,
@@ -134,10 +136,13 @@ def test_demand_paging_and_fault_counters(m, p):
     addr = p.mmap(length=3 * 4096)
     steps, result = p.mm.walk(addr)
     assert "demand paging" in result["fault"]
-    free = m.nr_free_pages
-    assert p.touch(addr) == "minor"
-    assert p.touch(addr + 100, write=True) == "hit"
-    assert p.mm.min_flt == 1 and m.nr_free_pages < free
+    free, tables = m.nr_free_pages, len(p.mm.pt_pages)
+    assert p.touch(addr) == "minor"  # a read maps the shared zero page: no frame, no RSS
+    assert m.nr_free_pages == free - (len(p.mm.pt_pages) - tables) and p.mm.rss_anon == 0
+    assert p.mm.walk(addr)[1].pfn == ZERO_PFN
+    assert p.touch(addr + 100, write=True) == "minor"  # the first write: a page of its own (wp_page_copy)
+    assert p.touch(addr + 200, write=True) == "hit"
+    assert p.mm.min_flt == 2 and m.nr_free_pages < free and p.mm.rss_anon == 1
     steps, result = p.mm.walk(addr + 0x123)
     assert [s["level"] for s in steps] == ["PGD", "PUD", "PMD", "PTE"]
     assert all(s["present"] for s in steps)
@@ -165,8 +170,12 @@ def test_segfaults(p):
     with pytest.raises(SegmentationFault) as err:
         p.touch(p.symbols["main"][1], write=True)  # write to text
     assert err.value.si_code == "SEGV_ACCERR"
-    with pytest.raises(SegmentationFault, match="ring 3"):
-        p.touch(0xFFFF888000001000)
+    with pytest.raises(SegmentationFault, match="ring 3") as err:
+        p.touch(0xFFFF888000001000)  # canonical kernel address: not mapped for the user
+    assert (err.value.si_code, err.value.address) == ("SEGV_MAPERR", 0xFFFF888000001000)
+    with pytest.raises(SegmentationFault, match="general protection") as err:
+        p.touch(0x0000800000000000)  # non-canonical: #GP, si_code SI_KERNEL, si_addr 0
+    assert (err.value.si_code, err.value.address) == ("SI_KERNEL", 0)
     ro = p.mmap(length=4096, prot=PROT_READ)
     with pytest.raises(SegmentationFault, match="SEGV_ACCERR"):
         p.touch(ro, execute=True)
@@ -347,3 +356,73 @@ def test_shared_file_mapping_writes_the_page_cache(m):
     p1.write(a, b"hello")
     assert p2.read(b, 5) == b"hello"
     assert any(line.split()[1] == "rw-s" for line in procfs.maps(p1).splitlines())
+
+
+def test_zero_page_until_the_first_write(m, p):
+    # do_anonymous_page(): reads map the zero page read-only; do_wp_page(): writes copy
+    n = 64
+    base = p.mmap(length=n * PAGE_SIZE)
+    free, tables = m.nr_free_pages, len(p.mm.pt_pages)
+    for i in range(n):
+        assert p.touch(base + i * PAGE_SIZE) == "minor"
+    assert p.mm.min_flt == n and p.mm.rss_anon == 0
+    new_tables = len(p.mm.pt_pages) - tables
+    assert m.nr_free_pages == free - new_tables  # page-table pages only: the data is the zero page
+    assert p.read(base, 16) == bytes(16)
+    for i in range(n):
+        assert p.touch(base + i * PAGE_SIZE, write=True) == "minor"
+    assert p.mm.min_flt == 2 * n and p.mm.rss_anon == n
+    assert p.mm.walk(base)[1].flags & PTE_RW
+    p.munmap(base, n * PAGE_SIZE)
+    assert p.mm.rss_anon == 0 and m.nr_free_pages == free - new_tables
+    shared = p.mmap(length=PAGE_SIZE, flags=MAP_SHARED | MAP_ANONYMOUS)
+    p.touch(shared)  # shared anonymous memory (shmem) gets a real page even on a read
+    assert p.mm.walk(shared)[1].pfn != ZERO_PFN and p.mm.rss_anon == 1
+
+
+def _host_status():
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("RssAnon", "VmRSS")):
+                fields[line.split(":")[0]] = int(line.split()[1])
+    return fields
+
+
+def test_host_reads_map_the_zero_page_and_writes_allocate():
+    import mmap
+    import resource
+
+    if not hasattr(mmap, "MAP_PRIVATE") or not Path("/proc/self/status").exists():
+        pytest.skip("needs Linux")
+    n = 1000
+    region = mmap.mmap(-1, n * PAGE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    faults0, rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_status()["RssAnon"]
+    assert sum(region[i * PAGE_SIZE] for i in range(n)) == 0
+    faults1, rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_status()["RssAnon"]
+    for i in range(n):
+        region[i * PAGE_SIZE] = 1
+    faults2, rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_status()["RssAnon"]
+    region.close()
+    assert faults1 - faults0 >= n and rss1 - rss0 < 64  # n minor faults, (almost) no RSS: the zero page
+    assert faults2 - faults1 >= n and rss2 - rss1 >= n * PAGE_SIZE // 1024 - 64  # a page each
+
+
+def test_signals_match_the_host(tmp_path, p):
+    import shutil
+    import subprocess
+
+    if shutil.which("gcc") is None:
+        pytest.skip("no gcc")
+    source = Path(__file__).resolve().parents[1] / "examples" / "segv_si_code.c"
+    exe = tmp_path / "segv"
+    subprocess.run(["gcc", "-O0", "-o", str(exe), str(source)], check=True)
+    host = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+    codes = {"SEGV_MAPERR": 1, "SI_KERNEL": 128}
+    ours = []
+    for addr in (0xFFFF888000001000, 0x0000800000000000, 0x10):
+        with pytest.raises(SegmentationFault) as err:
+            p.touch(addr)
+        si_addr = f"{err.value.address:#x}" if err.value.address else "(nil)"
+        ours.append(f"si_code={codes[err.value.si_code]} si_addr={si_addr}")
+    assert ours == host

@@ -29,6 +29,7 @@ __all__ = [
     "PTE_DIRTY",
     "PTE_PSE",
     "PTE_NX",
+    "ZERO_PFN",
     "Pte",
     "TableRef",
     "WalkStep",
@@ -44,6 +45,12 @@ PTE_PRESENT, PTE_RW, PTE_USER, PTE_ACCESSED, PTE_DIRTY, PTE_PSE = 0x1, 0x2, 0x4,
 PTE_NX = 1 << 63
 LEVELS = ("PGD", "PUD", "PMD", "PTE")
 
+#: The frame of the shared zero page that read faults on anonymous memory map.
+#: Simplification: the kernel's empty_zero_page lies in its image (.bss);
+#: memlab, which does not model the kernel image, keeps it in the reserved
+#: first MiB (pfn 1), a frame the buddy allocator never hands out.
+ZERO_PFN = 1
+
 
 def pgtable_indices(vaddr):
     """``(pgd, pud, pmd, pte, offset)`` of an x86-64 4-level virtual address:
@@ -53,7 +60,8 @@ def pgtable_indices(vaddr):
 
 class Pte(namedtuple("Pte", "pfn flags kind")):
     """A present page-table entry: the frame, its x86 flag bits, and whether
-    the frame is an anonymous page ("anon") or a page-cache page ("file")."""
+    the frame is an anonymous page ("anon"), a page-cache page ("file") or
+    the shared zero page ("zero")."""
 
     __slots__ = ()
 
@@ -206,5 +214,12 @@ class PageTables:
                 prefix = entry.prefix
             else:
                 steps.append(WalkStep(LEVELS[level], idx[level], table_pfn, entry.value, True))
-                return steps, WalkResult(phys=(entry.pfn << PAGE_SHIFT) | idx[4], pfn=entry.pfn, flags=entry.flags)
+                note = (
+                    "the shared zero page: read-only, the first write gets a page of its own"
+                    if (entry.kind == "zero")
+                    else None
+                )
+                return steps, WalkResult(
+                    phys=(entry.pfn << PAGE_SHIFT) | idx[4], pfn=entry.pfn, flags=entry.flags, note=note
+                )
         raise AssertionError("unreachable: the PTE level always returns")

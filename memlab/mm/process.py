@@ -23,7 +23,7 @@ from ..errors import BadSize, SegmentationFault, SyscallError
 from ..layout import PFN_PHYS, TASK_SIZE_MAX, X86_64_LAYOUT, is_canonical
 from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .mm_struct import MmStruct
-from .pgtable import PTE_RW
+from .pgtable import PTE_RW, ZERO_PFN
 from .vma import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -289,8 +289,9 @@ class Process:
                     if entry.kind == "anon":
                         mm.rss_anon -= 1
                         self.machine.free_pages(entry.pfn, 0)
-                    else:
+                    elif entry.kind == "file":
                         mm.rss_file -= 1  # the page stays in the page cache
+                    # the zero page is shared and counted nowhere: nothing to give back
             mm.remove_vma(vma)
 
     def mprotect(self, addr: int, length: int, prot: int) -> int:
@@ -323,21 +324,41 @@ class Process:
     # --------------------------------------------------------- memory access
     def touch(self, addr: int, write: bool = False, execute: bool = False) -> str:
         """One user-mode (ring 3) access to ``addr``: walks the page tables,
-        and on a miss takes a page fault as the kernel does (demand paging:
-        a zeroed anonymous page or a file page; stack growth). Returns
-        ``"hit"``, ``"minor"`` or ``"major"``. Raises
-        :class:`SegmentationFault` for a kernel address, an unmapped address
-        or a forbidden access. Kernel: arch/x86/mm/fault.c do_user_addr_fault()
-        -> mm/memory.c handle_mm_fault()."""
+        and on a miss takes a page fault as the kernel does. Returns
+        ``"hit"``, ``"minor"`` or ``"major"``.
+
+        Demand paging (mm/memory.c handle_mm_fault()): the first *read* of a
+        private anonymous page maps the shared zero page read-only (a minor
+        fault, no frame, RSS unchanged: do_anonymous_page()); the first
+        *write* gets a zeroed frame of its own, directly or by copying the
+        zero page's mapping on write (do_wp_page() -> wp_page_copy()). A file
+        page is read into the page cache on first touch (a major fault). An
+        access just below ``[stack]`` grows the stack.
+
+        Raises :class:`SegmentationFault` as the kernel signals: a canonical
+        kernel address is not in the process's page tables, SEGV_MAPERR
+        (arch/x86/mm/fault.c do_kern_addr_fault() -> bad_area_nosemaphore());
+        a non-canonical address raises #GP before any page walk, so the
+        signal is SIGSEGV with si_code SI_KERNEL and si_addr 0
+        (arch/x86/kernel/traps.c exc_general_protection() -> force_sig());
+        no VMA: SEGV_MAPERR; a VMA that forbids the access: SEGV_ACCERR.
+        """
         if addr.__class__ is not int or addr < 0:
             raise BadSize(f"address {addr!r} must be an int >= 0")
         if addr >= TASK_SIZE_MAX:
+            if not is_canonical(addr):
+                raise SegmentationFault(
+                    0,
+                    "SI_KERNEL",
+                    f"{addr:#x} is non-canonical (bits 63-47 differ): the CPU raises a general protection "
+                    f"fault (#GP), not a page fault, so the kernel does not learn the address",
+                )
             raise SegmentationFault(
                 addr,
-                "SEGV_MAPERR" if not is_canonical(addr) or addr < 1 << 47 else "SEGV_ACCERR",
-                "user mode (ring 3) may not touch the kernel half: the page-table entries "
-                "there have the U/S bit clear, so the MMU raises a page fault with the "
-                "user bit set",
+                "SEGV_MAPERR",
+                "user mode (ring 3) may not touch the kernel half: this address is not mapped for the user "
+                "(the kernel's entries have the U/S bit clear, and with PTI most of the kernel is not even in "
+                "the user page tables), so the page fault finds no user mapping",
             )
         mm = self.mm
         vma = mm.find_vma(addr)
@@ -354,17 +375,20 @@ class Process:
         private_file = vma.file is not None and not vma.flags & VM_MAYSHARE
         if entry is not None:
             if write and not entry.flags & PTE_RW:  # write to a read-only PTE in a writable VMA
-                self._cow(vma, page_addr, entry.pfn)
+                self._cow(vma, page_addr, entry)
                 mm.min_flt += 1
                 mm.update_hiwater_rss()
                 return "minor"
             return "hit"
         if vma.file is None:
-            page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
-            self.machine.mem.write(page.pfn << PAGE_SHIFT, bytes(PAGE_SIZE))  # zeroed (page_to_phys)
-            mm.pagetables.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
-            mm.rss_anon += 1
             kind = "minor"
+            if not write and not vma.flags & VM_SHARED:  # do_anonymous_page(): read -> the shared zero page
+                mm.pagetables.set_pte(page_addr, ZERO_PFN, False, bool(vma.flags & VM_EXEC), "zero")
+            else:
+                page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
+                self.machine.mem.write(page.pfn << PAGE_SHIFT, bytes(PAGE_SIZE))  # zeroed (page_to_phys)
+                mm.pagetables.set_pte(page_addr, page.pfn, bool(vma.flags & VM_WRITE), bool(vma.flags & VM_EXEC))
+                mm.rss_anon += 1
         else:
             index = vma.pgoff + ((page_addr - vma.start) >> PAGE_SHIFT)
             pfn = vma.file.page_cache.get(index)
@@ -377,7 +401,7 @@ class Process:
             if write and private_file:  # do_cow_fault(): a private copy at once
                 mm.rss_file += 1
                 mm.pagetables.set_pte(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")
-                self._cow(vma, page_addr, pfn)
+                self._cow(vma, page_addr, mm.pagetables.lookup_pte(page_addr))
             else:
                 mm.pagetables.set_pte(
                     page_addr,
@@ -394,14 +418,20 @@ class Process:
         mm.update_hiwater_rss()
         return kind
 
-    def _cow(self, vma, page_addr, old_pfn):
-        """Copy-on-write (mm/memory.c wp_page_copy()): a private copy of a
-        page-cache page, mapped writable; RSS moves from file to anon."""
+    def _cow(self, vma, page_addr, old):
+        """Copy-on-write (mm/memory.c do_wp_page() -> wp_page_copy()): a
+        private page mapped writable in place of the read-only one. For the
+        zero page the new page is simply zeroed
+        (vma_alloc_zeroed_movable_folio()) and RSS grows; for a page-cache
+        page the data is copied and RSS moves from file to anon."""
         mm = self.mm
         page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
-        self.machine.mem.write(page.phys_addr, self.machine.mem.read(PFN_PHYS(old_pfn), PAGE_SIZE))
+        if old.kind == "zero":
+            self.machine.mem.write(page.phys_addr, bytes(PAGE_SIZE))
+        else:
+            self.machine.mem.write(page.phys_addr, self.machine.mem.read(PFN_PHYS(old.pfn), PAGE_SIZE))
+            mm.rss_file -= 1
         mm.pagetables.set_pte(page_addr, page.pfn, True, bool(vma.flags & VM_EXEC), "anon")
-        mm.rss_file -= 1
         mm.rss_anon += 1
 
     def _maybe_expand_stack(self, addr):
