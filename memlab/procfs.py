@@ -263,7 +263,7 @@ def maps(process) -> str:
             dev, ino, pgoff = vma.file.dev, vma.file.inode, vma.pgoff << 12
         else:
             dev, ino, pgoff = (0, 0), 0, 0
-            if name is None and vma.start <= mm.brk and vma.end >= mm.start_brk and mm.brk > mm.start_brk:
+            if name is None and mm.is_initial_heap(vma):
                 name = "[heap]"
         out.append(maps_line(vma.start, vma.end, vma.perms, pgoff, dev, ino, name))
     out.append(maps_line(0xFFFFFFFFFF600000, 0xFFFFFFFFFF601000, "--xp", 0, (0, 0), 0, "[vsyscall]"))

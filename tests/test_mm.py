@@ -426,3 +426,58 @@ def test_signals_match_the_host(tmp_path, p):
         si_addr = f"{err.value.address:#x}" if err.value.address else "(nil)"
         ours.append(f"si_code={codes[err.value.si_code]} si_addr={si_addr}")
     assert ours == host
+
+
+def test_brk_never_extends_the_bss_vma(m):
+    # 6.1+: brk() expands only a VMA at or above start_brk; the BSS keeps its own VMA
+    p = m.spawn("bss", data=0x1000, bss=0x6000)
+    start = p.mm.brk
+    bss_vma = p.mm.find_vma(start - 1)
+    assert bss_vma.end == start and bss_vma.file is None
+    p.brk(start + 3 * PAGE_SIZE)
+    heap = p.mm.find_vma(start)
+    assert heap is not bss_vma and (heap.start, heap.end) == (start, start + 3 * PAGE_SIZE)
+    lines = procfs.maps(p).splitlines()
+    bss_line = next(line for line in lines if line.startswith(f"{bss_vma.start:08x}-{bss_vma.end:08x} rw-p"))
+    heap_line = next(line for line in lines if line.startswith(f"{start:08x}-{start + 3 * PAGE_SIZE:08x} rw-p"))
+    assert not bss_line.endswith("[heap]") and heap_line.endswith("[heap]")  # vma_is_initial_heap(), strict bounds
+    p.brk(start + 5 * PAGE_SIZE)  # growing expands the heap VMA, still apart from the BSS
+    assert p.mm.find_vma(start).end == start + 5 * PAGE_SIZE and p.mm.find_vma(start - 1) is bss_vma
+    p.brk(start)  # shrinking to start_brk removes the heap VMA and its [heap] line
+    assert "[heap]" not in procfs.maps(p)
+
+
+def test_host_keeps_bss_and_heap_apart(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("gcc") is None or shutil.which("setarch") is None:
+        pytest.skip("needs gcc and setarch")
+    source = Path(__file__).resolve().parents[1] / "examples" / "brk_after_bss.c"
+    exe = tmp_path / "brk"
+    subprocess.run(["gcc", "-O0", "-o", str(exe), str(source)], check=True)
+    out = subprocess.run(["setarch", "x86_64", "-R", str(exe)], capture_output=True, text=True)
+    if out.returncode:
+        pytest.skip(f"cannot run without ASLR here: {out.stderr.strip()}")
+    rows = procfs.parse_maps(out.stdout)
+    heap = next(r for r in rows if r[6] == "[heap]")
+    below = next(r for r in rows if r[1] == heap[0])  # the VMA that ends where the heap starts
+    assert below[6] == "" and below[2] == "rw-p"  # the BSS: its own anonymous VMA, not part of [heap]
+
+
+def test_aslr_ranges_of_6_12():
+    from memlab.mm import BRK_RND_RANGE, STACK_RND_MASK
+
+    m = Machine(ram="64MiB")
+    offsets = []
+    for seed in range(40):
+        p = m.spawn("r", bss=0x1000, aslr=True, seed=seed)
+        bss_end = -(-p.segments["BSS"][1] // PAGE_SIZE) * PAGE_SIZE
+        offsets.append(p.mm.start_brk - bss_end)
+        stack = next(v for v in p.mm.vmas if v.name == "[stack]")
+        # mmap_base() leaves the stack's whole random range (and the guard gap) free: nothing lands above it
+        assert p.mm.mmap_base <= TASK_SIZE_MAX - (8 << 20) - (STACK_RND_MASK << 12) - (1 << 20)
+        assert all(v.end <= stack.start for v in p.mm.vmas if v is not stack)
+        p.exit()
+    assert all(0 <= off < BRK_RND_RANGE and off % PAGE_SIZE == 0 for off in offsets)
+    assert max(offsets) > 32 << 20  # beyond the 32 MiB of kernels before 6.9

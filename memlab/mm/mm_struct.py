@@ -63,13 +63,21 @@ class MmStruct:
             return self.vmas[i]
         return None
 
-    def insert_vma(self, vma):
-        """Link ``vma`` into the sorted list and merge it with compatible
-        neighbours (kernel: vma_link() then vma_merge())."""
+    def insert_vma(self, vma, merge=True):
+        """Link ``vma`` into the sorted list and (unless ``merge`` is False)
+        merge it with compatible neighbours (kernel: vma_link() then
+        vma_merge())."""
         i = bisect_right(self._starts, vma.start)
         self.vmas.insert(i, vma)
         self._starts.insert(i, vma.start)
-        self.merge_around(vma)
+        if merge:
+            self.merge_around(vma)
+
+    def is_initial_heap(self, vma):
+        """True if ``vma`` is the brk heap, as /proc/pid/maps decides it
+        (include/linux/mm.h vma_is_initial_heap(), since 6.7 with strict
+        bounds: a VMA that merely ends at start_brk, like the BSS, is not)."""
+        return vma.start < self.brk and vma.end > self.start_brk
 
     def remove_vma(self, vma):
         """Unlink ``vma`` (its pages must already be unmapped)."""
@@ -79,14 +87,19 @@ class MmStruct:
 
     def merge_around(self, vma):
         """Merge ``vma`` with the next and the previous VMA where they are
-        compatible (a simplified vma_merge())."""
+        compatible (a simplified vma_merge()). Never across ``start_brk``:
+        brk() only ever expands the heap's own VMA (since 6.1 it looks for it
+        with vma_prev_limit(start_brk)), so the heap stays apart from the BSS
+        below it. Simplification: the kernel could still merge the two in a
+        later mprotect() when their anon_vmas are compatible; memlab, which
+        does not model anon_vmas, keeps them apart."""
         i = self.vmas.index(vma)
-        if i + 1 < len(self.vmas) and self.vmas[i + 1].can_merge_after(vma):
+        if i + 1 < len(self.vmas) and self.vmas[i + 1].can_merge_after(vma) and vma.end != self.start_brk:
             nxt = self.vmas[i + 1]
             vma.end = nxt.end
             del self.vmas[i + 1]
             del self._starts[i + 1]
-        if i > 0 and vma.can_merge_after(self.vmas[i - 1]):
+        if i > 0 and vma.can_merge_after(self.vmas[i - 1]) and vma.start != self.start_brk:
             prev = self.vmas[i - 1]
             prev.end = vma.end
             del self.vmas[i]

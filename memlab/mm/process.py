@@ -43,6 +43,10 @@ from .vma import (
 )
 
 __all__ = [
+    "mmap_base",
+    "BRK_RND_RANGE",
+    "STACK_RND_MASK",
+    "MMAP_RND_BITS",
     "Process",
     "access_ok",
     "STACK_TOP",
@@ -59,6 +63,26 @@ MMAP_GAP_MIN = 128 << 20  # mmap_base(): gap clamped to at least 128 MiB
 RLIMIT_STACK = 8 << 20
 STACK_GUARD_GAP = 256 << PAGE_SHIFT  # stack_guard_gap: 1 MiB
 INITIAL_STACK = 132 << 10  # 128 KiB expansion + argv/env page, as seen in /proc/pid/maps
+
+
+#: arch/x86/kernel/process.c arch_randomize_brk(): the brk lands in [end of BSS, + 1 GiB) (6.9+).
+BRK_RND_RANGE = 1 << 30
+#: arch/x86/include/asm/elf.h STACK_RND_MASK for 64-bit tasks: 22 bits of pages (16 GiB).
+STACK_RND_MASK = 0x3FFFFF
+#: mmap_rnd_bits default (CONFIG_ARCH_MMAP_RND_BITS): 28 bits of pages.
+MMAP_RND_BITS = 28
+
+
+def mmap_base(rnd, randomized):
+    """The top of the mmap area, below the stack (arch/x86/mm/mmap.c
+    mmap_base()): the gap is RLIMIT_STACK plus, for a task with randomized
+    addresses, the stack's whole random range (stack_maxrandom_size()) and
+    stack_guard_gap, clamped to [128 MiB, 5/6 of the task size]; then the
+    random offset ``rnd`` is taken off. So no mapping can land above the
+    stack, wherever the stack was placed."""
+    pad = ((STACK_RND_MASK << PAGE_SHIFT) if randomized else 0) + STACK_GUARD_GAP
+    gap = min(max(RLIMIT_STACK + pad, MMAP_GAP_MIN), TASK_SIZE_MAX // 6 * 5)
+    return (TASK_SIZE_MAX - gap - rnd) & ~(PAGE_SIZE - 1)
 
 
 def access_ok(addr, size):
@@ -107,15 +131,14 @@ class Process:
         if extra > mm.start_data + data_pages:  # bss beyond the data pages: anonymous
             mm.insert_vma(Vma(mm.start_data + data_pages, extra, VM_READ | VM_WRITE))
         brk = -(-bss_end // page) * page
-        if aslr:
-            brk += rng.randrange(0x02000000 >> PAGE_SHIFT) << PAGE_SHIFT  # randomize_va_space=2: brk offset
+        if aslr:  # arch_randomize_brk(): randomize_page(mm->brk, SZ_1G) since 6.9 (32 MiB before)
+            brk += rng.randrange(BRK_RND_RANGE >> PAGE_SHIFT) << PAGE_SHIFT
         mm.start_brk = mm.brk = brk
         self.segments["HEAP"] = (brk, brk)
-        gap = max(MMAP_GAP_MIN, RLIMIT_STACK)
         stack_top = STACK_TOP
-        if aslr:
-            stack_top -= rng.randrange(1 << 22) << PAGE_SHIFT  # stack randomisation (22 bits of pages)
-        mm.mmap_base = (STACK_TOP - gap - ((rng.randrange(1 << 28) << PAGE_SHIFT) if aslr else 0)) & ~(page - 1)
+        if aslr:  # randomize_stack_top(): STACK_RND_MASK (22 bits) of pages
+            stack_top -= rng.randrange(STACK_RND_MASK + 1) << PAGE_SHIFT
+        mm.mmap_base = mmap_base(rng.randrange(1 << MMAP_RND_BITS) << PAGE_SHIFT if aslr else 0, aslr)
         mm.start_stack = stack_top - 0x1000
         mm.insert_vma(Vma(stack_top - INITIAL_STACK, stack_top, VM_READ | VM_WRITE | VM_GROWSDOWN, name="[stack]"))
         self.segments["STACK"] = (stack_top - INITIAL_STACK, stack_top)
@@ -183,15 +206,17 @@ class Process:
         old_end = -(-mm.brk // PAGE_SIZE) * PAGE_SIZE
         new_end = -(-new_brk // PAGE_SIZE) * PAGE_SIZE
         if new_end > old_end:
-            nxt = next((v for v in mm.vmas if v.start >= old_end), None)
-            if nxt is not None and nxt.start < new_end + (STACK_GUARD_GAP if nxt.flags & VM_GROWSDOWN else 0):
-                return mm.brk  # would collide: brk fails, break unchanged
+            # find_vma_intersection(): anything in [old_end, new_end), or a stack whose guard gap reaches in
+            for v in mm.vmas:
+                guard = STACK_GUARD_GAP if v.flags & VM_GROWSDOWN else 0
+                if v.end > old_end and v.start < new_end + guard:
+                    return mm.brk  # would collide: brk fails, break unchanged
             heap = mm.find_vma(old_end - 1) if old_end > mm.start_brk else None
             if heap is not None and heap.file is None and heap.flags == VM_READ | VM_WRITE:
-                heap.end = new_end
+                heap.end = new_end  # do_brk_flags(): expand the heap's own VMA
                 mm.merge_around(heap)
-            else:
-                mm.insert_vma(Vma(old_end, new_end, VM_READ | VM_WRITE))
+            else:  # the first page of heap: a VMA of its own, never merged into the BSS below
+                mm.insert_vma(Vma(old_end, new_end, VM_READ | VM_WRITE), merge=False)
         elif new_end < old_end:
             self._unmap_range(new_end, old_end)
         mm.brk = new_brk

@@ -81,7 +81,7 @@ def process_regions(process):
             label = f"{kind} {vma.perms} {vma.file.name.rsplit('/', 1)[-1]}"
         else:
             holds_bss = vma.start < bss_end and bss_start < vma.end
-            if vma.start <= mm.brk and vma.end >= mm.start_brk and mm.brk > mm.start_brk:
+            if mm.is_initial_heap(vma):
                 kind, label = "HEAP", ("BSS + " if holds_bss else "") + "[heap] (brk)"
             elif kind == "BSS" or holds_bss:
                 kind, label = "BSS", "BSS (anonymous)"
