@@ -351,9 +351,17 @@ class Mempool:
 
 
 def mempool_create_slab_pool(machine, min_nr, cache):
-    """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache)."""
+    """mempool_create_slab_pool(): elements from kmem_cache_alloc(cache).
+    A cache with a constructor is refused: mm/mempool.c mempool_alloc_slab()
+    has ``VM_BUG_ON(mem->ctor)`` (a reserve element handed out again would
+    not be constructed afresh)."""
     slub = machine.slub
     slub.check_cache(cache, "mempool_create_slab_pool")
+    if cache.ctor is not None:
+        raise BadPool(
+            f"mempool_create_slab_pool: cache {cache.name} has a constructor; mempool_alloc_slab() has "
+            f"VM_BUG_ON(mem->ctor): elements recycled through the reserve would skip it"
+        )
     return Mempool(
         machine,
         min_nr,

@@ -247,3 +247,12 @@ def test_malloc_chunks_tile_the_heap_and_coalesce(ops):
         for (_a0, a1), (b0, _) in zip(spans, spans[1:]):
             assert a1 <= b0 - 8, "live chunks overlap"
     assert h.stats()["requested"] == sum(live.values())
+
+
+def test_slab_pool_refuses_a_cache_with_a_constructor():
+    m = Machine(ram="64MiB")
+    cache = m.kmem_cache_create("with_ctor", 64, ctor=lambda addr: None)
+    free = m.nr_free_pages
+    with pytest.raises(BadPool, match="VM_BUG_ON"):
+        m.mempool_create_slab_pool(4, cache)
+    assert m.nr_free_pages == free and cache.objects_in_use == 0

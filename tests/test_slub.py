@@ -277,7 +277,7 @@ def test_create_rejects_bad_arguments(args):
 
 
 def test_slub_debug_layout_and_poison():
-    m = Machine(ram="64MiB", slub_debug=True)
+    m = Machine(ram="64MiB", slub_debug="FZP")
     c = m.slub.find_cache("kmalloc-32")
     assert (c.object_size, c.inuse, c.offset, c.red_left_pad, c.size) == (32, 40, 40, 8, 64)
     addr = m.kmalloc(32)
@@ -336,3 +336,55 @@ def test_free_of_slab_tail_leftover_is_refused():
     with pytest.raises(BadFree, match="not the start of an object"):
         m.kmem_cache_free(c, beyond)
     m.kmem_cache_free(c, x)
+
+
+def test_bare_slub_debug_means_fzpu_with_track_space():
+    # setup_slub_debug(): a bare "slub_debug" is DEBUG_DEFAULT_FLAGS = F Z P U
+    from memlab.slub import SLAB_CONSISTENCY_CHECKS, SLAB_STORE_USER, TRACK_SIZE
+
+    c = Machine(ram="64MiB", slub_debug=True).slub.find_cache("kmalloc-32")
+    assert c.flags & SLAB_CONSISTENCY_CHECKS and c.flags & SLAB_STORE_USER
+    # calculate_sizes(): 32 + right red zone 8 (inuse 40) + free pointer 8 (48) + two tracks of 32
+    # + the kmalloc request size 4 (116) + red zone word 8 + left red zone 8 (132), aligned to 8
+    assert TRACK_SIZE == 32
+    assert (c.inuse, c.offset, c.red_left_pad, c.size) == (40, 40, 8, 136)
+    assert (c.info_end, c.pad_start, c.size_from_object) == (48, 116, 128)
+    plain = Machine(ram="64MiB", slub_debug="ZP").slub.find_cache("kmalloc-32")
+    assert plain.size == 64 and plain.pad_start == plain.size_from_object - 8
+
+
+def test_object_checks_run_only_with_consistency_checks():
+    for letters, caught in (("ZP", False), ("FZP", True)):
+        m = Machine(ram="64MiB", slub_debug=letters)
+        addr = m.kmalloc(32)
+        m.memset(addr, 0x41, 40)  # 8 bytes past the object: the right red zone
+        if caught:
+            with pytest.raises(SlabCorruption, match="Right Redzone overwritten"):
+                m.kfree(addr)
+        else:
+            m.kfree(addr)  # free_debug_processing() without F: no check, the object is re-poisoned
+            assert m.read(addr + 32, 8) == b"\xbb" * 8 and m.dmesg() == ""
+
+
+def test_report_padding_end_poison_and_frozen_slab():
+    m = Machine(ram="64MiB", slub_debug=True)
+    c = m.kmem_cache_create("victim", 48)
+    keep = m.kmem_cache_alloc(c)
+    addr = m.kmem_cache_alloc(c)
+    m.kmem_cache_free(c, addr)
+    m.write(addr + 47, b"\x00")  # the last byte: POISON_END
+    with pytest.raises(SlabCorruption, match="End Poison overwritten") as err:
+        m.kmem_cache_alloc(c)
+    lines = err.value.report.splitlines()
+    slab_line = next(line for line in lines if line.startswith("Slab "))
+    assert f"objects={c.objperslab} used={c.objperslab} " in slab_line  # a frozen CPU slab: inuse == objects
+    assert any(line.startswith("Padding  ") for line in lines) == (c.pad_start != c.size_from_object)
+    m.kmem_cache_free(c, keep)
+    fzp = Machine(ram="64MiB", slub_debug="FZP")
+    buf = fzp.kmalloc(32)
+    k32 = fzp.slub.find_cache("kmalloc-32")
+    assert (k32.pad_start, k32.size_from_object) == (48, 56)  # object 32, red zone 8, free pointer 8, then padding
+    fzp.write(buf + k32.pad_start, b"!")
+    with pytest.raises(SlabCorruption, match="Object padding overwritten") as err:
+        fzp.kfree(buf)
+    assert any(line.startswith("Padding  ") for line in err.value.report.splitlines())

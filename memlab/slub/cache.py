@@ -17,9 +17,13 @@ from .geometry import (
     OBJECT_POISON,
     SLAB_CACHE_DMA,
     SLAB_CACHE_DMA32,
+    SLAB_DEBUG_FLAGS,
+    SLAB_KMALLOC,
     SLAB_POISON,
     SLAB_RED_ZONE,
+    SLAB_STORE_USER,
     SLUB_MAX_ORDER,
+    TRACK_SIZE,
     WORD,
     align_up,
     calc_slab_order,
@@ -92,7 +96,8 @@ class KmemCache:
         self.ctor = ctor
         self.align = calculate_alignment(flags, align, object_size)
         self._calculate_sizes(slub.nr_cpus)
-        self.debug = bool(self.flags & (SLAB_RED_ZONE | OBJECT_POISON))
+        # kmem_cache_debug(): alloc and free go through the debug processing
+        self.debug = bool(self.flags & (SLAB_DEBUG_FLAGS | OBJECT_POISON))
         self.min_partial = min(MAX_PARTIAL, max(MIN_PARTIAL, (self.size.bit_length() - 1) // 2))
         self.cpu_slab = None
         self.partial = []  # node partial list, head first
@@ -105,7 +110,12 @@ class KmemCache:
         self.requested = {}  # address -> bytes asked for (kmalloc), for internal fragmentation
 
     def _calculate_sizes(self, nr_cpus):
-        """Kernel: mm/slub.c calculate_sizes()."""
+        """Kernel: mm/slub.c calculate_sizes() (6.12): the object rounded to
+        a word; a right red zone; the free pointer after the object when it
+        may not overwrite it (poisoning, a constructor, or a red zone on a
+        tiny or tracked kmalloc object), else in the middle of it; the alloc
+        and free tracks and the kmalloc request size (SLAB_STORE_USER); the
+        left red zone; then the alignment."""
         flags = self.flags
         size = align_up(self.object_size, WORD)
         if flags & SLAB_POISON and not self.ctor:
@@ -113,17 +123,32 @@ class KmemCache:
         if flags & SLAB_RED_ZONE and size == self.object_size:
             size += WORD
         self.inuse = size
-        if flags & SLAB_POISON or self.ctor or (flags & SLAB_RED_ZONE and self.object_size < WORD):
+        # slub_debug_orig_size(): kmalloc caches with user tracking keep the requested size
+        self.orig_size_kept = bool(flags & SLAB_STORE_USER and flags & SLAB_KMALLOC)
+        if (
+            flags & SLAB_POISON
+            or self.ctor
+            or (flags & SLAB_RED_ZONE and (self.object_size < WORD or self.orig_size_kept))
+        ):
             self.offset = size  # free pointer after the object
             size += WORD
         else:
             self.offset = (self.object_size // 2) // WORD * WORD
+        # get_info_end(): where the debug metadata after the object begins
+        self.info_end = self.offset + WORD if self.offset >= self.inuse else self.inuse
+        if flags & SLAB_STORE_USER:
+            size += 2 * TRACK_SIZE
+            if flags & SLAB_KMALLOC:
+                size += 4  # sizeof(unsigned int): the original request size
+        self.pad_start = size  # check_pad_bytes(): padding from here to size_from_object()
         self.red_left_pad = 0
         if flags & SLAB_RED_ZONE:
             size += WORD
             self.red_left_pad = align_up(WORD, self.align)
             size += self.red_left_pad
         self.size = align_up(size, self.align)
+        # size_from_object(): the object's stride without the left red zone
+        self.size_from_object = self.size - self.red_left_pad
         self.order = calculate_order(self.size, nr_cpus)
         self.min_order = order_for_size(self.size)
 

@@ -17,6 +17,8 @@ from .geometry import (
     POISON_END,
     POISON_FREE,
     POISON_INUSE,
+    SLAB_CONSISTENCY_CHECKS,
+    SLAB_POISON,
     SLAB_RED_ZONE,
     SLUB_RED_ACTIVE,
     SLUB_RED_INACTIVE,
@@ -48,22 +50,28 @@ class SlubDebug:
             mem.fill(phys + cache.object_size, val, cache.inuse - cache.object_size)
 
     def _alloc_debug(self, cache, slab, index, addr):
-        """Kernel: alloc_debug_processing(): check the free object, then mark
+        """Kernel: alloc_debug_processing(): with consistency checks (F),
+        check the free object first (alloc_consistency_checks()); then mark
         its red zones active. A failed check leaves the object allocated
         (the kernel marks the slab used and leaks it); memlab raises."""
-        try:
-            self._check_object(cache, slab, addr, SLUB_RED_INACTIVE)
-        except SlabCorruption:
-            slab.isfree[index] = 1  # undo: the model is as before the call
-            slab.inuse -= 1
-            slab.freelist.append(index)
-            raise
+        if cache.flags & SLAB_CONSISTENCY_CHECKS:
+            try:
+                self._check_object(cache, slab, addr, SLUB_RED_INACTIVE)
+            except SlabCorruption:
+                slab.isfree[index] = 1  # undo: the model is as before the call
+                slab.inuse -= 1
+                slab.freelist.append(index)
+                raise
         self._init_object(cache, addr, SLUB_RED_ACTIVE)
 
     def _free_debug(self, cache, slab, index, addr):
-        """Kernel: free_debug_processing(): check red zones before the free,
-        then poison the object and mark its red zones inactive."""
-        self._check_object(cache, slab, addr, SLUB_RED_ACTIVE)
+        """Kernel: free_debug_processing(): with consistency checks (F),
+        check the red zones and padding before the free
+        (free_consistency_checks()); then poison the object and mark its red
+        zones inactive. Without F, Z and P still poison and red-zone the
+        object, but nothing is checked: a corruption goes unnoticed."""
+        if cache.flags & SLAB_CONSISTENCY_CHECKS:
+            self._check_object(cache, slab, addr, SLUB_RED_ACTIVE)
         self._init_object(cache, addr, SLUB_RED_INACTIVE)
 
     def _check_object(self, cache, slab, addr, val):
@@ -73,8 +81,13 @@ class SlubDebug:
         if cache.flags & SLAB_RED_ZONE:
             checks.append(("Left Redzone", phys - cache.red_left_pad, bytes([val]) * cache.red_left_pad))
             checks.append(("Right Redzone", phys + cache.object_size, bytes([val]) * (cache.inuse - cache.object_size)))
-        if cache.flags & OBJECT_POISON and val == SLUB_RED_INACTIVE:
-            checks.append(("Poison", phys, bytes([POISON_FREE]) * (cache.object_size - 1) + bytes([POISON_END])))
+        if cache.flags & SLAB_POISON:
+            if cache.flags & OBJECT_POISON and val == SLUB_RED_INACTIVE:
+                checks.append(("Poison", phys, bytes([POISON_FREE]) * (cache.object_size - 1)))
+                checks.append(("End Poison", phys + cache.object_size - 1, bytes([POISON_END])))
+            pad = cache.size_from_object - cache.pad_start  # check_pad_bytes()
+            if pad > 0:
+                checks.append(("Object padding", phys + cache.pad_start, bytes([POISON_INUSE]) * pad))
         for what, start, expected in checks:
             actual = mem.read(start, len(expected))
             if actual != expected:
@@ -94,6 +107,8 @@ class SlubDebug:
     def _report(self, cache, slab, addr, what, fault, end, got, want):
         va_fault, va_end = phys_to_virt(fault), phys_to_virt(end)
         slab_off = addr - slab.base
+        # a frozen CPU slab: its free objects belong to the CPU, slab->inuse == slab->objects
+        used = slab.objects if slab is cache.cpu_slab else slab.inuse
         lines = [
             "=" * 77,
             f"BUG {cache.name} (Not tainted): {what} overwritten",
@@ -101,7 +116,7 @@ class SlubDebug:
             "",
             f"0x{va_fault:016x}-0x{va_end:016x} @offset={va_fault - slab.base}. First byte {got:#x} instead of "
             f"{want:#x}",
-            f"Slab 0x{VMEMMAP_START + slab.page.pfn * 64:016x} objects={slab.objects} used={slab.inuse} "
+            f"Slab 0x{VMEMMAP_START + slab.page.pfn * 64:016x} objects={slab.objects} used={used} "
             f"fp=0x{0:016x} flags=0x{0x240:x}(head|slab)",
             f"Object 0x{addr:016x} @offset={slab_off} fp=0x{0:016x}",
             "",
@@ -113,6 +128,8 @@ class SlubDebug:
         sections.append(("Object   ", addr, cache.object_size))
         if cache.flags & SLAB_RED_ZONE:
             sections.append(("Redzone  ", addr + cache.object_size, cache.inuse - cache.object_size))
+        if cache.pad_start != cache.size_from_object:  # print_trailer(): the filler after the metadata
+            sections.append(("Padding  ", addr + cache.pad_start, cache.size_from_object - cache.pad_start))
         for label, start, length in sections:
             data = mem.read(virt_to_phys(start), length)
             for i in range(0, length, 16):
@@ -120,8 +137,5 @@ class SlubDebug:
                 hexes = " ".join(f"{b:02x}" for b in chunk)
                 text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
                 lines.append(f"{label}{start + i:016x}: {hexes:<47}  {text}")
-        lines.append(
-            f"FIX {cache.name}: Restoring {what} 0x{va_fault:016x}-0x{va_end:016x}="
-            f"{(want if what != 'Poison' else POISON_FREE):#x}"
-        )
+        lines.append(f"FIX {cache.name}: Restoring {what} 0x{va_fault:016x}-0x{va_end:016x}={want:#x}")
         return "\n".join(lines) + "\n"

@@ -35,6 +35,7 @@ __all__ = [
     "SLAB_RECLAIM_ACCOUNT",
     "SLAB_ACCOUNT",
     "SLAB_DEBUG_FLAGS",
+    "TRACK_SIZE",
     "OBJECT_POISON",
     "POISON_INUSE",
     "POISON_FREE",
@@ -69,7 +70,10 @@ SLAB_CACHE_DMA32 = 1 << 15
 SLAB_STORE_USER = 1 << 16
 SLAB_RECLAIM_ACCOUNT = 1 << 18
 SLAB_ACCOUNT = 1 << 26
-SLAB_DEBUG_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON
+SLAB_DEBUG_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER
+#: sizeof(struct track) on x86-64 with CONFIG_STACKDEPOT (which SLUB_DEBUG selects):
+#: addr 8, handle 4, cpu 4, pid 4, (4 padding), when 8.
+TRACK_SIZE = 32
 OBJECT_POISON = 1 << 31  # __OBJECT_POISON: SLUB-internal
 
 # include/linux/poison.h
@@ -161,21 +165,25 @@ def calculate_alignment(flags, align, size):
 
 
 def parse_slub_debug(value):
-    """SLAB_* flags from a ``slub_debug=`` option: True (= "FZP") or letters:
-    F consistency checks, Z red zones, P poisoning."""
+    """SLAB_* flags from a ``slub_debug=`` option: True (a bare
+    ``slub_debug``, which means "FZPU": DEBUG_DEFAULT_FLAGS) or letters:
+    F consistency checks (the object checks at alloc and free run only with
+    F), Z red zones, P poisoning, U user tracking (space for the alloc and
+    free tracks after each object). Kernel: mm/slub.c setup_slub_debug(),
+    parse_slub_debug_flags()."""
     if value in (None, False, 0, ""):
         return 0
     if value is True:
-        value = "FZP"
+        value = "FZPU"
     if not isinstance(value, str):
-        raise BadCache(f"slub_debug {value!r}: give True or letters from 'FZP'")
-    letters = {"F": SLAB_CONSISTENCY_CHECKS, "Z": SLAB_RED_ZONE, "P": SLAB_POISON}
+        raise BadCache(f"slub_debug {value!r}: give True or letters from 'FZPU'")
+    letters = {"F": SLAB_CONSISTENCY_CHECKS, "Z": SLAB_RED_ZONE, "P": SLAB_POISON, "U": SLAB_STORE_USER}
     flags = 0
     for letter in value.upper():
         if letter not in letters:
             raise BadCache(
-                f"slub_debug letter {letter!r} is not modelled (memlab has F, Z and P; "
-                f"U user tracking, T tracing and A failslab are not)"
+                f"slub_debug letter {letter!r} is not modelled (memlab has F, Z, P and U; "
+                f"T tracing and A failslab are not)"
             )
         flags |= letters[letter]
     return flags
