@@ -28,7 +28,7 @@ from .layout import PAGE_OFFSET, virt_to_phys
 from .page_alloc import Node
 from .physmem import PhysicalMemory
 from .slub import Slub
-from .units import PAGE_SHIFT, format_size
+from .units import PAGE_SHIFT, format_size, parse_size
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
 if TYPE_CHECKING:
@@ -72,6 +72,33 @@ class _Served:
         return f"<Machine.{self.name}: served by machine.{self.subsystem}.{self.name}>"
 
 
+def _swiotlb_range(ram, option):
+    """``(phys, size)`` of the swiotlb pool reserved at boot, or None.
+
+    Kernel: arch/x86/kernel/pci-dma.c pci_swiotlb_detect(): x86 sets up
+    swiotlb when RAM reaches above 4 GiB (max_possible_pfn >
+    MAX_DMA32_PFN) or with ``swiotlb=force``; ``swiotlb=noforce`` turns it
+    off. kernel/dma/swiotlb.c swiotlb_init_remap() takes
+    IO_TLB_DEFAULT_SIZE (64 MiB) from memblock below 4 GiB, top down, so the
+    pool ends where low memory ends. Simplification: there is no PCI hole
+    below 4 GiB here, so the pool ends at min(RAM, 4 GiB).
+    """
+    from .dma.swiotlb import IO_TLB_DEFAULT_SIZE
+
+    if option not in (None, "force", "noforce"):
+        raise BadSize(f"Machine: swiotlb {option!r} must be None (automatic), 'force' or 'noforce'")
+    if option == "noforce" or (option is None and ram <= 4 << 30):
+        return None
+    top = min(ram, 4 << 30)
+    start = top - IO_TLB_DEFAULT_SIZE
+    if start < 16 << 20:
+        raise BadSize(
+            f"Machine: swiotlb='force' needs its 64 MiB pool above 16 MiB and below 4 GiB; "
+            f"{format_size(ram)} of RAM is too little"
+        )
+    return start, IO_TLB_DEFAULT_SIZE
+
+
 class Machine(Node):
     """A simulated x86-64 machine: ``Machine(ram="1GiB", cpus=2)``.
 
@@ -82,8 +109,10 @@ class Machine(Node):
     zone types of node 0 (Movable and Device stay empty), as
     /proc/zoneinfo does. ``min_free_kbytes`` is the kernel's boot-time
     formula unless given; watermarks and lowmem reserves follow from it.
-    ``slub_debug`` (True or letters "FZP", like the boot option) turns on
-    SLUB red zones and poisoning for every slab cache. ``cpus`` sets SLUB's
+    ``slub_debug`` (True or letters from "FZPU", like the boot option) turns
+    on SLUB's debugging for every slab cache. ``swiotlb`` ("force",
+    "noforce", or None: set up when RAM reaches above 4 GiB) reserves the
+    DMA API's 64 MiB bounce pool at boot. ``cpus`` sets SLUB's
     slab geometry (min_objects = 4 * (fls(cpus) + 1)).
     """
 
@@ -94,10 +123,19 @@ class Machine(Node):
         min_free_kbytes: int | None = None,
         watermark_scale_factor: int = 10,
         slub_debug: bool | str | None = None,
+        swiotlb: str | None = None,
     ) -> None:
         if cpus.__class__ is not int or cpus < 1:
             raise BadSize(f"Machine: cpus {cpus!r} must be an int >= 1")
-        super().__init__(ram, min_free_kbytes=min_free_kbytes, watermark_scale_factor=watermark_scale_factor)
+        self.swiotlb_range = _swiotlb_range(parse_size(ram), swiotlb)
+        reserved = (
+            []
+            if self.swiotlb_range is None
+            else [(self.swiotlb_range[0] >> PAGE_SHIFT, (self.swiotlb_range[0] + self.swiotlb_range[1]) >> PAGE_SHIFT)]
+        )
+        super().__init__(
+            ram, min_free_kbytes=min_free_kbytes, watermark_scale_factor=watermark_scale_factor, reserved=reserved
+        )
         self.cpus = cpus
         self.slub_debug = slub_debug
         self.mem = PhysicalMemory(self.nr_pages)
@@ -238,6 +276,8 @@ class Machine(Node):
     dma_unmap_single = _Served("dma", DmaApi.dma_unmap_single)
     dma_sync_single_for_cpu = _Served("dma", DmaApi.dma_sync_single_for_cpu)
     dma_sync_single_for_device = _Served("dma", DmaApi.dma_sync_single_for_device)
+    dma_sync_single_range_for_cpu = _Served("dma", DmaApi.dma_sync_single_range_for_cpu)
+    dma_sync_single_range_for_device = _Served("dma", DmaApi.dma_sync_single_range_for_device)
     dma_pool_create = _Served("dma", DmaApi.dma_pool_create)
 
     # ------------------------------------------------------------- mempools

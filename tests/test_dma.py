@@ -16,6 +16,7 @@ from memlab.dma import (
     DMA_MODE_READ,
     DMA_MODE_WRITE,
     DMA_TO_DEVICE,
+    IO_TLB_DEFAULT_SIZE,
     DmaError,
     IsaDevice,
 )
@@ -227,11 +228,12 @@ def test_swiotlb_limits_and_mapping_error():
     assert m.dma_mapping_error(dev, m.dma_map_single(dev, big, 300 << 10, DMA_TO_DEVICE))  # > 256 KiB
     assert "IO_TLB_SEGSIZE" in m.dma.debug_log[-1]
     handles = []
-    for _ in range(5):  # the 1 MiB pool holds four 256 KiB mappings
-        b = m.kmalloc(256 << 10)
-        handles.append(m.dma_map_single(dev, b, 256 << 10, DMA_TO_DEVICE))
+    big_buf = m.kmalloc(256 << 10)  # one buffer mapped again and again: each mapping takes its own slots
+    per_pool = IO_TLB_DEFAULT_SIZE // (256 << 10)
+    for _ in range(per_pool + 1):  # the 64 MiB pool holds 256 mappings of 256 KiB
+        handles.append(m.dma_map_single(dev, big_buf, 256 << 10, DMA_TO_DEVICE))
     assert handles[-1] == DMA_MAPPING_ERROR and "swiotlb buffer is full" in m.dma.debug_log[-1]
-    assert DMA_MAPPING_ERROR not in handles[:4]
+    assert DMA_MAPPING_ERROR not in handles[:per_pool] and len(set(handles[:per_pool])) == per_pool
 
 
 def test_wrong_direction_and_size_are_refused(m):
@@ -290,6 +292,126 @@ def test_dma_pool(m):
     with pytest.raises(DmaError):
         pool.dma_pool_free(*blocks[0])
     pool.dma_pool_destroy()
+
+
+# ------------------------------------------------------------------ swiotlb, syncs, dma pools (Linux 6.12)
+
+
+def test_no_swiotlb_below_4gib_unless_forced():
+    # arch/x86/kernel/pci-dma.c pci_swiotlb_detect(): only when RAM reaches above 4 GiB, or swiotlb=force
+    small = Machine(ram="1GiB")
+    assert small.dma.swiotlb is None
+    dev = small.create_device("isa-bridge", DMA_BIT_MASK(24))
+    free_before = small.nr_free_pages
+    page = small.alloc_pages(0, "GFP_DMA32")  # ZONE_DMA32 starts at 16 MiB: out of the ISA device's reach
+    buf = memlab.layout.phys_to_virt(page.phys_addr)
+    assert small.dma_map_single(dev, buf, 64, DMA_TO_DEVICE) == DMA_MAPPING_ERROR
+    assert "no swiotlb" in small.dma.debug_log[-1] and not dev.mappings
+    forced = Machine(ram="1GiB", swiotlb="force")
+    start, size = forced.swiotlb_range
+    assert size == IO_TLB_DEFAULT_SIZE == 64 << 20 and start + size == 1 << 30  # top of low memory
+    assert forced.nr_free_pages == free_before - (64 << 20 >> 12)  # reserved at boot
+    assert Machine(ram="6GiB", swiotlb="noforce").dma.swiotlb is None
+    with pytest.raises(memlab.MemlabError, match="'sometimes'"):
+        Machine(ram="1GiB", swiotlb="sometimes")
+
+
+def test_from_device_mapping_keeps_the_bytes_the_device_did_not_write():
+    # swiotlb_tbl_map_single() copies the buffer into the slots for every direction (5.18+), so a
+    # device that writes only part of a DMA_FROM_DEVICE buffer does not leak old slot contents
+    m = Machine(ram="6GiB")
+    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))
+    dirty = m.kmalloc(512)
+    m.write(dirty, b"S" * 512)
+    h = m.dma_map_single(dev, dirty, 512, DMA_TO_DEVICE)  # leaves "SSS..." in the first slot
+    m.dma_unmap_single(dev, h, 512, DMA_TO_DEVICE)
+    buf = m.kmalloc(512)
+    m.write(buf, b"B" * 512)
+    h2 = m.dma_map_single(dev, buf, 512, DMA_FROM_DEVICE)
+    assert h2 == h  # the same slot again
+    dev.dma_write(h2, b"dev")
+    m.dma_unmap_single(dev, h2, 512, DMA_FROM_DEVICE)
+    assert m.read(buf, 8) == b"devBBBBB"  # not "devSSSSS": the slot held a copy of buf
+
+
+def test_sync_for_device_bounces_only_towards_the_device():
+    m = Machine(ram="6GiB")
+    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))
+    buf = m.kmalloc(256)
+    h = m.dma_map_single(dev, buf, 256, DMA_FROM_DEVICE)
+    copies = m.dma.bounce_copies
+    m.write(buf, b"cpu scribble")
+    m.dma_sync_single_for_device(dev, h, 256, DMA_FROM_DEVICE)
+    assert m.dma.bounce_copies == copies and dev.dma_read(h, 3) != b"cpu"  # no copy for FROM_DEVICE
+    dev.dma_write(h, b"reply")
+    m.dma_sync_single_for_cpu(dev, h, 256, DMA_FROM_DEVICE)
+    assert m.read(buf, 5) == b"reply" and m.dma.bounce_copies == copies + 1
+    m.dma_unmap_single(dev, h, 256, DMA_FROM_DEVICE)
+    h = m.dma_map_single(dev, buf, 256, DMA_TO_DEVICE)
+    m.write(buf, b"second command")
+    m.dma_sync_single_for_device(dev, h, 256, DMA_TO_DEVICE)
+    assert dev.dma_read(h, 14) == b"second command"
+    m.dma_unmap_single(dev, h, 256, DMA_TO_DEVICE)
+
+
+def test_partial_syncs_and_the_dma_debug_messages():
+    m = Machine(ram="6GiB")
+    dev = m.create_device("pci-32bit", DMA_BIT_MASK(32))
+    buf = m.kmalloc(4096)
+    h = m.dma_map_single(dev, buf, 4096, DMA_FROM_DEVICE)
+    assert h % 4096 == 0  # a mapping of a page or more starts on a page of the pool
+    dev.dma_write(h, b"A" * 4096)
+    m.dma_sync_single_range_for_cpu(dev, h, 1024, 16, DMA_FROM_DEVICE)
+    assert m.read(buf + 1024, 16) == b"A" * 16 and m.read(buf, 1) != b"A"  # only the range came back
+    with pytest.raises(DmaError, match=r"outside allocated range .*sync offset\+size=4097"):
+        m.dma_sync_single_range_for_cpu(dev, h, 4000, 97, DMA_FROM_DEVICE)
+    with pytest.raises(DmaError, match="has not allocated"):
+        m.dma_sync_single_for_cpu(dev, h + 8192, 16, DMA_FROM_DEVICE)
+    with pytest.raises(DmaError, match=r"mapped with DMA_FROM_DEVICE.*synced with DMA_TO_DEVICE"):
+        m.dma_sync_single_for_device(dev, h, 16, DMA_TO_DEVICE)
+    m.dma_unmap_single(dev, h, 4096, DMA_FROM_DEVICE)
+    bidi = m.dma_map_single(dev, buf, 100, DMA_BIDIRECTIONAL)
+    m.dma_sync_single_for_cpu(dev, bidi, 100, DMA_FROM_DEVICE)  # any direction on a bidirectional map
+    m.dma_unmap_single(dev, bidi, 100, DMA_BIDIRECTIONAL)
+    low = Machine(ram="64MiB")
+    nic = low.create_device("nic")
+    pkt = low.kmalloc(64)
+    low.dma_map_single(nic, pkt, 64, DMA_TO_DEVICE)
+    with pytest.raises(DmaError, match="overlapping mappings aren't supported"):
+        low.dma_map_single(nic, pkt, 64, DMA_TO_DEVICE)
+    assert len(nic.mappings) == 1
+
+
+def test_coherent_allocation_starts_in_the_zone_the_mask_allows():
+    m = Machine(ram="6GiB")
+    dev30 = m.create_device("30-bit", DMA_BIT_MASK(30))
+    _, handle = m.dma_alloc_coherent(dev30, 8192)
+    assert handle + 8192 <= 1 << 30 and m.zone_of_pfn(handle >> 12).name in ("DMA32", "DMA")
+    dev64 = m.create_device("64-bit", DMA_BIT_MASK(64))
+    _, high = m.dma_alloc_coherent(dev64, 4096)
+    assert m.zone_of_pfn(high >> 12).name == "Normal"
+    isa = m.create_device("isa", DMA_BIT_MASK(24))
+    _, low = m.dma_alloc_coherent(isa, 4096)
+    assert m.zone_of_pfn(low >> 12).name == "DMA" and low >= 1 << 20  # never the reserved first MiB
+
+
+def test_dma_pool_alloc_does_not_zero_but_zalloc_does(m):
+    dev = m.create_device("usb")
+    pool = m.dma_pool_create("qh", dev, 8)  # below 16 bytes: a block still holds the free-list entry
+    assert pool.size == 16
+    cpu, dma = pool.dma_pool_alloc()
+    m.write(cpu, b"old descriptor!!")
+    pool.dma_pool_free(cpu, dma)
+    again = pool.dma_pool_alloc()
+    assert again == (cpu, dma) and m.read(cpu, 16) == b"old descriptor!!"  # LIFO, not zeroed
+    pool.dma_pool_free(*again)
+    z = pool.dma_pool_zalloc()
+    assert z == (cpu, dma) and m.read(cpu, 16) == bytes(16)
+    big = m.dma_pool_create("ring", dev, 6000, boundary=8192)
+    b1, b2 = big.dma_pool_alloc(), big.dma_pool_alloc()
+    assert big.allocation == 6000 and b2[1] != b1[1] + 6000  # a block per allocation when > a page
+    with pytest.raises(memlab.MemlabError, match="boundary 4096 is smaller"):
+        m.dma_pool_create("bad", dev, 6000, boundary=4096)
 
 
 from conftest import examples  # noqa: E402

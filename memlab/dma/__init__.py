@@ -9,9 +9,10 @@ share only the error type; the names are re-exported here
 
 # The public names of every module, re-exported; each module's __all__ is the list.
 from ..errors import DmaError
-from . import api, i8237, isa
+from . import api, i8237, isa, swiotlb
 from .api import *
 from .i8237 import *
 from .isa import *
+from .swiotlb import *
 
-__all__ = ["DmaError", *api.__all__, *i8237.__all__, *isa.__all__]
+__all__ = ["DmaError", *api.__all__, *i8237.__all__, *isa.__all__, *swiotlb.__all__]

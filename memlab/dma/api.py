@@ -23,6 +23,7 @@ from ..errors import BadSize, DmaError, OutOfMemory
 from ..layout import phys_to_virt, virt_to_phys
 from ..records import Record
 from ..units import PAGE_SIZE, order_for_size
+from .swiotlb import IO_TLB_SEGSIZE, IO_TLB_SHIFT, IO_TLB_SIZE, Swiotlb
 
 __all__ = [
     "Device",
@@ -35,18 +36,12 @@ __all__ = [
     "DMA_FROM_DEVICE",
     "DMA_BIDIRECTIONAL",
     "DMA_MAPPING_ERROR",
-    "IO_TLB_SHIFT",
-    "IO_TLB_SIZE",
-    "IO_TLB_SEGSIZE",
     "CACHE_LINE",
 ]
 
 DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE = 0, 1, 2
 _DIR_NAMES = {0: "DMA_BIDIRECTIONAL", 1: "DMA_TO_DEVICE", 2: "DMA_FROM_DEVICE"}
 DMA_MAPPING_ERROR = (1 << 64) - 1
-IO_TLB_SHIFT = 11  # swiotlb slot: 2 KiB
-IO_TLB_SIZE = 1 << IO_TLB_SHIFT
-IO_TLB_SEGSIZE = 128  # at most 128 contiguous slots per mapping: 256 KiB
 CACHE_LINE = 64
 
 
@@ -128,35 +123,62 @@ class Device:
 
 class DmaApi:
     """The Linux DMA API of one machine (``machine.dma``): coherent
-    allocations, streaming mappings with swiotlb bouncing, syncs, dma pools,
-    and a CPU cache for non-coherent devices."""
+    allocations, streaming mappings with swiotlb bouncing, syncs (whole or
+    partial), dma pools, and a CPU cache for non-coherent devices.
+    ``swiotlb`` is the machine's bounce pool (:class:`Swiotlb`) or None."""
 
-    def __init__(self, machine, swiotlb_size=1 << 20):
+    def __init__(self, machine):
         self.machine = machine
-        self.swiotlb_slots = swiotlb_size >> IO_TLB_SHIFT
-        order = order_for_size(swiotlb_size)
-        self._swiotlb_page = machine.alloc_pages(order, "GFP_DMA32")  # below 4 GiB
-        self.swiotlb_start = self._swiotlb_page.phys_addr
-        self.slot_used = bytearray(self.swiotlb_slots)
-        self.bounce_copies = 0
+        pool = machine.swiotlb_range
+        self.swiotlb = Swiotlb(machine.mem, pool[0], pool[1]) if pool else None
         self.cache = {}  # line physical address -> [bytes, dirty]
         self.debug_log = []
+
+    # the pool's figures under their earlier names
+    @property
+    def swiotlb_start(self):
+        return self.swiotlb.start if self.swiotlb else None
+
+    @property
+    def swiotlb_slots(self):
+        return self.swiotlb.nslabs if self.swiotlb else 0
+
+    @property
+    def slot_used(self):
+        return self.swiotlb.used if self.swiotlb else bytearray()
+
+    @property
+    def bounce_copies(self):
+        return self.swiotlb.bounce_copies if self.swiotlb else 0
 
     # --------------------------------------------------------- coherent
     def dma_alloc_coherent(self, dev: Device, size: int) -> tuple[int, int]:
         """dma_alloc_coherent(dev, size, &handle, GFP_KERNEL): zeroed pages
-        from a zone the device reaches (ZONE_DMA for masks under 32 bits,
-        ZONE_DMA32 up to 32 bits); returns ``(cpu_addr, dma_handle)``.
-        Kernel: kernel/dma/direct.c dma_direct_alloc()."""
+        the device reaches; returns ``(cpu_addr, dma_handle)``.
+
+        Kernel: kernel/dma/direct.c dma_direct_alloc() ->
+        __dma_direct_alloc_pages(): dma_direct_optimal_gfp_mask() starts in
+        the zone the coherent mask falls into (GFP_DMA for masks up to
+        24 bits, zone_dma_limit on x86; GFP_DMA32 up to 32 bits; any zone
+        above); if the page it gets lies out of reach, it tries again with
+        GFP_DMA32, then GFP_DMA."""
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"dma_alloc_coherent: size {size!r} must be > 0")
         mask = dev.coherent_dma_mask
-        gfp = "GFP_DMA" if mask < DMA_BIT_MASK(32) else ("GFP_DMA32" if mask < DMA_BIT_MASK(64) else "GFP_KERNEL")
+        if mask <= DMA_BIT_MASK(24):
+            zones = ["GFP_DMA"]
+        elif mask <= DMA_BIT_MASK(32):
+            zones = ["GFP_DMA32", "GFP_DMA"]
+        else:
+            zones = ["GFP_KERNEL", "GFP_DMA32", "GFP_DMA"]
         order = order_for_size(size)
-        page = self.machine.alloc_pages(order, gfp)
-        phys = page.phys_addr
-        if phys + size - 1 > mask:
+        for gfp in zones:
+            page = self.machine.alloc_pages(order, gfp)
+            phys = page.phys_addr
+            if phys + size - 1 <= mask:  # dma_coherent_ok()
+                break
             self.machine.free_pages(page, order)
+        else:
             raise OutOfMemory(f"dma_alloc_coherent: no memory below {mask:#x} for {dev.name}")
         self.machine.mem.write(phys, bytes(PAGE_SIZE << order))
         cpu_addr = phys_to_virt(phys)
@@ -170,7 +192,7 @@ class DmaApi:
         if entry.size != size:
             raise DmaError(
                 f"DMA-API: {dev.name}: device driver frees DMA memory with different size "
-                f"[device address={dma_handle:#x}] [map size={entry.size} bytes] [unmap size={size} bytes]"
+                f"[device address=0x{dma_handle:016x}] [map size={entry.size} bytes] [unmap size={size} bytes]"
             )
         del dev.coherent_allocs[dma_handle]
         self.machine.free_pages(entry.page, entry.page.order)
@@ -179,16 +201,13 @@ class DmaApi:
     def dma_map_single(self, dev: Device, cpu_addr: int, size: int, direction: int) -> int:
         """dma_map_single(dev, ptr, size, dir): the DMA address of a kernel
         buffer. If the buffer lies above the device's mask, swiotlb bounces
-        it through its pool below 4 GiB (copying it there now for
-        DMA_TO_DEVICE / DMA_BIDIRECTIONAL). Returns DMA_MAPPING_ERROR when
-        no bounce slots are free (check with :meth:`dma_mapping_error`).
-        Kernel: kernel/dma/mapping.c dma_map_page_attrs() ->
-        dma_direct_map_page() -> swiotlb_map()."""
-        if direction not in _DIR_NAMES:
-            raise DmaError(
-                f"dma_map_single: direction {direction!r} is not DMA_TO_DEVICE, DMA_FROM_DEVICE or "
-                f"DMA_BIDIRECTIONAL (DMA_NONE is only for debugging)"
-            )
+        it through its pool below 4 GiB, copying the buffer into the slots
+        now, whatever the direction. Returns DMA_MAPPING_ERROR when there
+        is no swiotlb (RAM below 4 GiB), no free slots, or the pool itself is
+        out of reach (check with :meth:`dma_mapping_error`; the reason is in
+        ``debug_log``). Kernel: kernel/dma/mapping.c dma_map_page_attrs() ->
+        kernel/dma/direct.h dma_direct_map_page() -> swiotlb_map()."""
+        self._check_direction(direction, "dma_map_single")
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"dma_map_single: size {size!r} must be > 0")
         phys = virt_to_phys(cpu_addr)
@@ -197,36 +216,46 @@ class DmaApi:
                 f"dma_map_single: {cpu_addr:#x} is not a direct-map (kmalloc or page) address; "
                 f"vmalloc memory cannot be mapped with dma_map_single"
             )
+        direct = phys + size - 1 <= dev.dma_mask
+        if direct and phys in dev.mappings:
+            # kernel/dma/debug.c add_dma_entry(): memlab keys mappings by handle, so it refuses
+            # what dma-debug only reports (simplification)
+            raise DmaError(
+                f"DMA-API: {dev.name}: cacheline tracking EEXIST, overlapping mappings aren't supported "
+                f"[device address=0x{phys:016x}]: the buffer is already mapped; unmap it first"
+            )
         self._writeback(phys, size)  # arch_sync_dma_for_device on non-coherent
-        if phys + size - 1 <= dev.dma_mask:
-            handle = phys
-            bounce = None
+        if direct:
+            handle, bounce = phys, None
         else:
-            nslots = -(-size // IO_TLB_SIZE)
-            if nslots > IO_TLB_SEGSIZE:
+            tlb = self.swiotlb
+            if tlb is None:
                 self.debug_log.append(
-                    f"swiotlb: {dev.name}: mapping of {size} bytes exceeds the 256 KiB (IO_TLB_SEGSIZE) limit"
+                    f"{dev.name}: DMA addr 0x{phys:016x}+{size} overflow (mask {dev.dma_mask:x}, bus limit 0). "
+                    f"[memlab: no swiotlb on this machine: RAM ends below 4 GiB]"
                 )
                 return DMA_MAPPING_ERROR
-            start = self._find_slots(nslots)
-            if start is None:
+            if -(-size // IO_TLB_SIZE) > IO_TLB_SEGSIZE:
                 self.debug_log.append(
-                    f"{dev.name}: swiotlb buffer is full (sz: {size} bytes), total "
-                    f"{self.swiotlb_slots} (slots), used {sum(self.slot_used)} (slots)"
+                    f"{dev.name}: swiotlb buffer is full (sz: {size} bytes), total {tlb.nslabs} (slots), "
+                    f"used {tlb.slots_used} (slots) [memlab: swiotlb_find_slots() refuses more than "
+                    f"IO_TLB_SEGSIZE * IO_TLB_SIZE = 256 KiB at once]"
                 )
                 return DMA_MAPPING_ERROR
-            handle = self.swiotlb_start + (start << IO_TLB_SHIFT)
-            if handle + size - 1 > dev.dma_mask:
+            first = tlb.find_slots(size)
+            if first is None:
                 self.debug_log.append(
-                    f"{dev.name}: swiotlb addr {handle:#x}+{size} overflow (mask "
-                    f"{dev.dma_mask:#x}): the bounce pool itself is out of the device's reach"
+                    f"{dev.name}: swiotlb buffer is full (sz: {size} bytes), total {tlb.nslabs} (slots), "
+                    f"used {tlb.slots_used} (slots)"
                 )
                 return DMA_MAPPING_ERROR
-            for i in range(start, start + nslots):
-                self.slot_used[i] = 1
-            bounce = (start, nslots)
-            if direction in (DMA_TO_DEVICE, DMA_BIDIRECTIONAL):
-                self._bounce(phys, handle, size)
+            if tlb.start + (first << IO_TLB_SHIFT) + size - 1 > dev.dma_mask:
+                self.debug_log.append(
+                    f"{dev.name}: swiotlb addr 0x{tlb.start + (first << IO_TLB_SHIFT):016x}+{size} overflow (mask "
+                    f"{dev.dma_mask:x}, bus limit 0). [memlab: the bounce pool itself is out of the device's reach]"
+                )
+                return DMA_MAPPING_ERROR
+            handle, bounce = tlb.map(phys, size, first)
         dev.mappings[handle] = DmaMapping(handle, phys, size, direction, bounce)
         return handle
 
@@ -238,68 +267,106 @@ class DmaApi:
         DMA_FROM_DEVICE / BIDIRECTIONAL data is copied back to the original
         buffer now. Unmapping twice, or with another size or direction, is
         refused with the DMA-API debug message."""
-        m = self._mapping(dev, dma_addr, size, direction, "unmap")
+        m = self._mapping(dev, dma_addr, size, direction)
         if m.bounce is not None:
             if direction in (DMA_FROM_DEVICE, DMA_BIDIRECTIONAL):
-                self._bounce(dma_addr, m.phys, size)
-            start, nslots = m.bounce
-            for i in range(start, start + nslots):
-                self.slot_used[i] = 0
+                self.swiotlb.bounce(dma_addr, m.phys, size)
+            self.swiotlb.unmap(m.bounce)
         if direction in (DMA_FROM_DEVICE, DMA_BIDIRECTIONAL):
             self._invalidate(m.phys, size)
         del dev.mappings[dma_addr]
 
     def dma_sync_single_for_cpu(self, dev, dma_addr, size, direction):
-        """Give the buffer to the CPU while still mapped: bounced data is
-        copied back, stale cache lines are invalidated."""
-        m = self._mapping(dev, dma_addr, size, direction, "sync for cpu")
+        """Give (part of) a mapped buffer to the CPU: bounced data is copied
+        back, stale cache lines are invalidated. ``dma_addr`` may point
+        anywhere inside a mapping (see :meth:`dma_sync_single_range_for_cpu`)."""
+        m, offset = self._sync_target(dev, dma_addr, size, direction, to_cpu=True)
         if direction in (DMA_FROM_DEVICE, DMA_BIDIRECTIONAL):
             if m.bounce is not None:
-                self._bounce(dma_addr, m.phys, size)
-            self._invalidate(m.phys, size)
+                self.swiotlb.bounce(dma_addr, m.phys + offset, size)
+            self._invalidate(m.phys + offset, size)
 
     def dma_sync_single_for_device(self, dev, dma_addr, size, direction):
-        """Give the buffer back to the device: dirty cache lines are
-        written back, bounced data copied to the bounce buffer."""
-        m = self._mapping(dev, dma_addr, size, direction, "sync for device")
+        """Give (part of) a mapped buffer back to the device: dirty cache
+        lines are written back and, for DMA_TO_DEVICE and
+        DMA_BIDIRECTIONAL, bounced data is copied to the slots
+        (swiotlb_sync_single_for_device())."""
+        m, offset = self._sync_target(dev, dma_addr, size, direction, to_cpu=False)
         if direction in (DMA_TO_DEVICE, DMA_BIDIRECTIONAL):
-            self._writeback(m.phys, size)
+            self._writeback(m.phys + offset, size)
             if m.bounce is not None:
-                self._bounce(m.phys, dma_addr, size)
+                self.swiotlb.bounce(m.phys + offset, dma_addr, size)
 
-    def _mapping(self, dev, dma_addr, size, direction, what):
+    def dma_sync_single_range_for_cpu(self, dev, dma_handle, offset, size, direction):
+        """dma_sync_single_range_for_cpu(): sync ``size`` bytes at ``offset``
+        into the mapping at ``dma_handle`` (a partial sync is legal)."""
+        self.dma_sync_single_for_cpu(dev, dma_handle + offset, size, direction)
+
+    def dma_sync_single_range_for_device(self, dev, dma_handle, offset, size, direction):
+        """dma_sync_single_range_for_device(): the partial sync for the device."""
+        self.dma_sync_single_for_device(dev, dma_handle + offset, size, direction)
+
+    @staticmethod
+    def _check_direction(direction, what):
+        if direction.__class__ is not int or direction not in _DIR_NAMES:
+            raise DmaError(
+                f"{what}: direction {direction!r} is not DMA_TO_DEVICE, DMA_FROM_DEVICE or "
+                f"DMA_BIDIRECTIONAL (DMA_NONE is only for debugging)"
+            )
+
+    def _mapping(self, dev, dma_addr, size, direction):
+        """The mapping an unmap names, checked as kernel/dma/debug.c
+        check_unmap() checks it."""
+        self._check_direction(direction, "dma_unmap_single")
         m = dev.mappings.get(dma_addr)
         if m is None:
             raise DmaError(
-                f"DMA-API: {dev.name}: device driver tries to {what} DMA memory it has not allocated "
-                f"[device address={dma_addr:#x}] [size={size} bytes] (unmapped twice, or never mapped)"
+                f"DMA-API: {dev.name}: device driver tries to free DMA memory it has not allocated "
+                f"[device address=0x{dma_addr:016x}] [size={size} bytes] (unmapped twice, or never mapped)"
             )
         if m.size != size:
             raise DmaError(
                 f"DMA-API: {dev.name}: device driver frees DMA memory with different size "
-                f"[device address={dma_addr:#x}] [map size={m.size} bytes] [unmap size={size} bytes]"
+                f"[device address=0x{dma_addr:016x}] [map size={m.size} bytes] [unmap size={size} bytes]"
             )
         if m.direction != direction:
             raise DmaError(
                 f"DMA-API: {dev.name}: device driver frees DMA memory with different direction "
-                f"[device address={dma_addr:#x}] [size={size} bytes] "
+                f"[device address=0x{dma_addr:016x}] [size={size} bytes] "
                 f"[mapped with {_DIR_NAMES[m.direction]}] "
-                f"[unmapped with {_DIR_NAMES.get(direction, direction)}]"
+                f"[unmapped with {_DIR_NAMES[direction]}]"
             )
         return m
 
-    def _find_slots(self, n):
-        run = 0
-        for i, used in enumerate(self.slot_used):
-            run = 0 if used else run + 1
-            if run == n:
-                return i - n + 1
-        return None
-
-    def _bounce(self, src, dst, size):
-        mem = self.machine.mem
-        mem.write(dst, mem.read(src, size))
-        self.bounce_copies += 1
+    def _sync_target(self, dev, dma_addr, size, direction, to_cpu):
+        """The mapping that contains ``dma_addr`` and the offset into it,
+        checked as kernel/dma/debug.c check_sync() checks a sync: the
+        address must lie in a mapping, the range must stay inside it, the
+        direction must match (any direction for a DMA_BIDIRECTIONAL mapping)."""
+        what = "dma_sync_single_for_cpu" if to_cpu else "dma_sync_single_for_device"
+        self._check_direction(direction, what)
+        if size.__class__ is not int or size <= 0:
+            raise BadSize(f"{what}: size {size!r} must be > 0")
+        m = next((m for m in dev.mappings.values() if m.handle <= dma_addr < m.handle + m.size), None)
+        if m is None:
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver tries to sync DMA memory it has not allocated "
+                f"[device address=0x{dma_addr:016x}] [size={size} bytes]"
+            )
+        offset = dma_addr - m.handle
+        if offset + size > m.size:
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver syncs DMA memory outside allocated range "
+                f"[device address=0x{m.handle:016x}] [allocation size={m.size} bytes] "
+                f"[sync offset+size={offset + size}]"
+            )
+        if m.direction != DMA_BIDIRECTIONAL and direction != m.direction:
+            raise DmaError(
+                f"DMA-API: {dev.name}: device driver syncs DMA memory with different direction "
+                f"[device address=0x{dma_addr:016x}] [size={m.size} bytes] "
+                f"[mapped with {_DIR_NAMES[m.direction]}] [synced with {_DIR_NAMES[direction]}]"
+            )
+        return m, offset
 
     # ---------------------------------------------------- CPU cache model
     def cpu_read(self, cpu_addr, n, dev=None):
@@ -345,39 +412,71 @@ class DmaApi:
             self.cache.pop(line, None)
 
     # --------------------------------------------------------- dma pools
-    def dma_pool_create(self, name, dev, size, align=0):
+    def dma_pool_create(self, name, dev, size, align=0, boundary=0):
         """dma_pool_create(): small coherent blocks carved from coherent pages."""
-        return DmaPool(self, name, dev, size, align)
+        return DmaPool(self, name, dev, size, align, boundary)
 
 
 class DmaPool:
-    """mm/dmapool.c: blocks of ``size`` bytes (rounded to ``align``) from
-    coherent pages, never crossing a page."""
+    """mm/dmapool.c (6.12): blocks of ``size`` bytes (at least 16, the size
+    of the free-list entry, rounded up to ``align``) carved from coherent
+    allocations of ``max(size, PAGE_SIZE)`` bytes, never crossing
+    ``boundary`` (default: the allocation). Blocks larger than a page get an
+    allocation each. The free list is LIFO; a new allocation's blocks are
+    handed out in address order. :meth:`dma_pool_alloc` does not zero a
+    block (only :meth:`dma_pool_zalloc` does, or init_on_alloc)."""
 
-    def __init__(self, api, name, dev, size, align=0):
-        if size.__class__ is not int or not 0 < size <= PAGE_SIZE:
-            raise BadSize(f"dma_pool_create({name!r}): size {size!r} must be 1..{PAGE_SIZE}")
-        align = max(align, 8)
-        if align & (align - 1):
-            raise BadSize(f"dma_pool_create({name!r}): align {align} is not a power of two")
+    def __init__(self, api, name, dev, size, align=0, boundary=0):
+        if size.__class__ is not int or size <= 0:
+            raise BadSize(f"dma_pool_create({name!r}): size {size!r} must be an int > 0")
+        if align.__class__ is not int or align < 0 or (align and align & (align - 1)):
+            raise BadSize(f"dma_pool_create({name!r}): align {align!r} is not a power of two")
+        align = align or 1
+        size = max(size, 16)  # sizeof(struct dma_block)
+        size = -(-size // align) * align
+        allocation = max(size, PAGE_SIZE)
+        if boundary.__class__ is not int or boundary < 0 or (boundary and boundary & (boundary - 1)):
+            raise BadSize(f"dma_pool_create({name!r}): boundary {boundary!r} is not a power of two")
+        if boundary and boundary < size:
+            raise BadSize(f"dma_pool_create({name!r}): boundary {boundary} is smaller than a block of {size}")
         self.api, self.name, self.dev = api, name, dev
-        self.size = -(-size // align) * align
-        self.pages = []  # (cpu_addr, dma)
-        self.free = []  # (cpu_addr, dma), LIFO
+        self.size = size
+        self.allocation = allocation
+        self.boundary = boundary or allocation
+        self.pages = []  # (cpu_addr, dma) of each allocation
+        self.free = []  # (cpu_addr, dma), LIFO: the head is the last element
         self.live = {}
         self.destroyed = False
 
+    def _new_allocation(self):
+        """pool_alloc_page() + pool_initialise_page(): blocks in address order."""
+        cpu, dma = self.api.dma_alloc_coherent(self.dev, self.allocation)
+        self.pages.append((cpu, dma))
+        blocks = []
+        offset, next_boundary = 0, self.boundary
+        while offset + self.size <= self.allocation:
+            if offset + self.size > next_boundary:
+                offset, next_boundary = next_boundary, next_boundary + self.boundary
+                continue
+            blocks.append((cpu + offset, dma + offset))
+            offset += self.size
+        self.free.extend(reversed(blocks))
+
     def dma_pool_alloc(self):
-        """Returns ``(cpu_addr, dma_handle)`` of a zeroed block."""
+        """Returns ``(cpu_addr, dma_handle)`` of a block; its bytes are
+        whatever the last user left (a fresh allocation is zero, from
+        dma_alloc_coherent())."""
         if self.destroyed:
             raise DmaError(f"dma_pool_alloc: pool {self.name} was destroyed")
         if not self.free:
-            cpu, dma = self.api.dma_alloc_coherent(self.dev, PAGE_SIZE)
-            self.pages.append((cpu, dma))
-            per = PAGE_SIZE // self.size
-            self.free.extend((cpu + i * self.size, dma + i * self.size) for i in reversed(range(per)))
+            self._new_allocation()
         cpu, dma = self.free.pop()
         self.live[dma] = cpu
+        return cpu, dma
+
+    def dma_pool_zalloc(self):
+        """dma_pool_zalloc(): dma_pool_alloc() with __GFP_ZERO."""
+        cpu, dma = self.dma_pool_alloc()
         self.api.machine.mem.write(dma, bytes(self.size))
         return cpu, dma
 
@@ -394,7 +493,7 @@ class DmaPool:
                 f"'dma_pool_destroy {self.name}, ... busy')"
             )
         for cpu, dma in self.pages:
-            self.api.dma_free_coherent(self.dev, PAGE_SIZE, cpu, dma)
+            self.api.dma_free_coherent(self.dev, self.allocation, cpu, dma)
         self.pages.clear()
         self.free.clear()
         self.destroyed = True

@@ -81,10 +81,13 @@ class Node:
     (Movable and Device stay empty), as /proc/zoneinfo does.
     ``min_free_kbytes`` is the kernel's boot-time formula unless given;
     watermarks and lowmem reserves follow from it. :class:`memlab.Machine`
-    is a Node with the other subsystems on top.
+    is a Node with the other subsystems on top. ``reserved`` lists further
+    ``(start_pfn, end_pfn)`` ranges kept back at boot, as memblock_reserve()
+    keeps them (the Machine reserves its swiotlb pool this way): present,
+    but never managed by the buddy allocator.
     """
 
-    def __init__(self, ram="1GiB", min_free_kbytes=None, watermark_scale_factor=10):
+    def __init__(self, ram="1GiB", min_free_kbytes=None, watermark_scale_factor=10, reserved=()):
         from ..units import parse_size
 
         nbytes = parse_size(ram)
@@ -106,10 +109,15 @@ class Node:
         for idx, name in enumerate(ZONE_NAMES):
             if idx < len(spans) and spans[idx][1] > spans[idx][0]:
                 start, end = spans[idx]
-                present = free = None
+                present = None
+                free = [(start, end)]
                 if start < RESERVED_LOW_PFN:  # the DMA zone: the hole and the reserved first MiB
                     present = (min(end, LOW_RAM_END_PFN) - start) + max(0, end - RESERVED_LOW_PFN)
                     free = [(RESERVED_LOW_PFN, end)]
+                for lo, hi in reserved:  # memblock reservations: never handed to the buddy allocator
+                    free = [
+                        piece for a, b in free for piece in ((a, min(b, lo)), (max(a, hi), b)) if piece[1] > piece[0]
+                    ]
                 zone = Zone(
                     name, end - start, start_pfn=start, node=0, zone_idx=idx, present_pages=present, free_ranges=free
                 )

@@ -282,7 +282,10 @@ class DmaDashboard(Dashboard):
         dev, _buf, handle, size, direction = mapping
         self.machine.dma_sync_single_for_cpu(dev, handle, size, direction)
         self._refresh_api()
-        self.ok("dma_sync_single_for_cpu: bounce data copied back, stale cache lines invalidated")
+        if direction == DMA_TO_DEVICE:
+            self.ok("dma_sync_single_for_cpu(DMA_TO_DEVICE): nothing to copy back, the device only reads this buffer")
+        else:
+            self.ok("dma_sync_single_for_cpu: bounce data copied back, stale cache lines invalidated")
 
     def _on_unmap(self):
         mapping = self._need_mapping()
