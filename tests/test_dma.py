@@ -86,15 +86,30 @@ def test_golden_trace_single_mode_one_byte(m):
 
 def test_golden_trace_block_mode_keeps_the_bus(m):
     rows, phys = clocked_transfer(m, b"abc", DMA_MODE_BLOCK | 0x04, 17)  # block mode, I/O -> memory
-    assert signal_string(rows, "HLDA") == "00011111111111110"
-    assert signal_string(rows, "DACK") == "00001111111111110"
-    assert signal_string(rows, "EOP") == "00000000000000010"
+    # data sheet, Address Generation: S1 only reloads A8-A15, so the next data take S2-S4 (3 clocks)
+    assert [r["state"] for r in rows[4:15]] == ["S1", "S2", "S3", "S4", "S2", "S3", "S4", "S2", "S3", "S4", "SI"]
+    assert signal_string(rows, "HLDA") == "00011111111111000"
+    assert signal_string(rows, "DACK") == "00001111111111000"
+    assert signal_string(rows, "EOP") == "00000000000001000"
     assert m.mem.read(phys, 3) == b"abc"
+
+
+def test_block_mode_repeats_s1_only_when_a8_a15_change(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(1, IsaDevice("dev", data=bytes(6)))
+    d.program(1, phys + 0xFD, 6, DMA_MODE_BLOCK | 0x04)  # addresses ..FD, FE, FF, 100, 101, 102
+    d.dreq(1)
+    states = [r["state"] for r in d.run(40) if r["state"] not in ("SI", "S0")]
+    assert states == ["S1", "S2", "S3", "S4"] + ["S2", "S3", "S4"] * 2 + ["S1", "S2", "S3", "S4"] + ["S2", "S3", "S4"] * 2
 
 
 def test_single_mode_gives_the_bus_back_between_bytes(m):
     rows, _ = clocked_transfer(m, b"xy", DMA_MODE_READ, 16)
-    assert signal_string(rows, "HLDA") == "0001111100011111"
+    # data sheet, Single Transfer Mode: with DREQ held, HRQ goes inactive after the transfer, then rises again
+    assert signal_string(rows, "DREQ") == "1111111111111111"
+    assert signal_string(rows, "HRQ") == "1111111101111111"
+    assert signal_string(rows, "HLDA") == "0001111100001111"
 
 
 def test_read_transfer_memory_to_device_and_decrement(m):
@@ -133,7 +148,8 @@ def test_large_transfer_uses_numpy_and_counts_cpu_hold(m):
         assert m.mem.read(phys, len(data)) == data
         held[mode] = d.cpu_held_clocks
     assert held[0x80] < held[0x00] < held[0x40] * 2
-    assert held[0x80] == 4 * len(data) + 1 and held[0x40] == 5 * len(data)
+    # block: one grant, S1 once per 256 bytes (128 times for 32 KiB); single: S1-S4 + the HLDA clock per byte
+    assert held[0x80] == 3 * len(data) + len(data) // 256 + 1 and held[0x40] == 5 * len(data)
 
 
 def test_isa_limits(m):
@@ -476,14 +492,18 @@ def test_decrement_transfer_may_not_cross_a_boundary_downwards(m):
     d.set_dma_count(1, 9)
 
 
-def test_bulk_and_clocked_runs_count_the_same(m):
+@pytest.mark.parametrize("mode", [DMA_MODE_DEMAND, 0x40, DMA_MODE_BLOCK])
+@pytest.mark.parametrize("ch", [1, 5])
+def test_bulk_and_clocked_runs_count_the_same(m, mode, ch):
     counts = []
+    phys = dma_buffer(m, order=1)
     for limit in (10**6, 0):
         d = memlab.dma.Dma8237(m)
-        phys = dma_buffer(m)
-        d.attach(1, IsaDevice("dev", data=b"x" * 40, burst=4))
-        d.program(1, phys, 40, 0x00 | 0x04)  # demand mode
-        d.run_to_tc(1, trace_limit=limit)
+        d.attach(ch, IsaDevice("dev", data=b"x" * 600, burst=4))
+        d.program(ch, phys + 0xF0, 600, mode | 0x04)  # crosses 256-byte (and 512-byte) address lines
+        d.run_to_tc(ch, trace_limit=limit)
+        d.program(ch, phys + 0xF0, 600, mode | 0x04)  # a second run right after the bus release
+        d.run_to_tc(ch, trace_limit=limit)
         counts.append((d.clocks, d.cpu_held_clocks))
     assert counts[0] == counts[1]
 
@@ -506,6 +526,79 @@ def served_order(m, rotating):
             if not d.channels[ch].masked:
                 d.channels[ch].device.dreq = True
     return served
+
+
+def test_pc_at_priority_puts_channels_0_to_3_first(m):
+    # channels 0-3 come in through cascade channel 4, the second controller's highest-priority channel
+    d = m.dma8237
+    phys = dma_buffer(m, order=5)
+    for ch in (7, 5, 3, 1):
+        d.attach(ch, IsaDevice(f"dev{ch}", data=b"xxxx"))
+        d.program(ch, phys + ch * 0x400, 4, DMA_MODE_BLOCK | 0x04)
+        d.dreq(ch)
+    served = [r["DACK"] for r in d.run(200) if r["state"] == "S1"]
+    assert served == [1, 3, 5, 7]
+
+
+def test_rotating_priority_on_the_second_controller_rotates_the_cascade(m):
+    d = m.dma8237
+    d.outb(0x10, 0xD0)  # second controller's command register: rotating priority
+    phys = dma_buffer(m, order=5)
+    for ch in (1, 5, 6):
+        d.attach(ch, IsaDevice(f"dev{ch}", data=b"x" * 4))
+        d.program(ch, phys + ch * 0x400, 4, DMA_MODE_READ)
+        d.dreq(ch)
+    served = []
+    for _ in range(300):
+        row = d.clock()
+        if row["state"] == "S1":
+            served.append(row["DACK"])
+        for ch in (1, 5, 6):
+            d.channels[ch].device.dreq = not d.channels[ch].masked
+    assert served[:6] == [1, 5, 6, 1, 5, 6]  # channel 4 (here: channel 1) takes its turn with 5 and 6
+
+
+def test_controller_disable_and_the_cascade_mask(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(1, IsaDevice("dev", data=b"ab"))
+    d.program(1, phys, 2, DMA_MODE_READ)
+    d.dreq(1)
+    d.outb(0x04, 0x08)  # command bit 2: first controller disabled
+    assert all(r["HRQ"] == 0 for r in d.run(20)) and d.transfers == 0
+    d.outb(0x00, 0x08)
+    d.outb(0x04 | 0, 0xD4)  # mask channel 4 (the cascade): channels 0-3 are cut off
+    assert all(r["HRQ"] == 0 for r in d.run(20))
+    d.outb(0x00, 0xD4)
+    d.outb(0x04, 0xD0)  # second controller disabled: nothing reaches the CPU
+    assert all(r["HRQ"] == 0 for r in d.run(20))
+    d.outb(0x00, 0xD0)
+    d.run(40)
+    assert d.transfers == 2
+
+
+def test_software_requests_ignore_the_mask_and_need_block_mode(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.attach(2, IsaDevice("memory fill", data=b"soft"))
+    d.program(2, phys, 4, DMA_MODE_READ)  # single mode
+    d.disable_dma(2)
+    with pytest.raises(DmaError, match="only in block mode"):
+        d.outb(0x04 | 2, 0x09)
+    assert not d.channels[2].request
+    d.set_dma_mode(2, DMA_MODE_BLOCK | 0x04)
+    d.outb(0x04 | 2, 0x09)  # request register: software request on channel 2, which is masked
+    d.run(40)
+    assert m.mem.read(phys, 4) == b"soft" and not d.channels[2].request  # cleared at TC
+
+
+def test_odd_byte_count_on_a_16_bit_channel(m):
+    d = m.dma8237
+    phys = dma_buffer(m)
+    d.set_dma_mode(5, DMA_MODE_READ)
+    d.set_dma_addr(5, phys)
+    d.set_dma_count(5, 5)  # arch/x86/include/asm/dma.h: (count - 1) >> 1 = 2, so three words
+    assert d.channels[5].base_count == 2 and d.get_dma_residue(5) == 6
 
 
 def test_fixed_and_rotating_priority(m):

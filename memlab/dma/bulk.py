@@ -70,16 +70,24 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
             data = data.reshape(-1, width)[::-1].ravel()
         ch.device.consumed += data.tobytes()
     mode = ch.mode & MODE_SELECT
-    per = 4  # S1-S4, the bus held by the controller
-    arbitration = 1 + ctrl.cpu_bus_cycle + 1  # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
     if mode == DMA_MODE_SINGLE:
-        grants = remaining  # the bus goes back after every datum
+        burst = 1  # the bus goes back after every datum
     elif mode == DMA_MODE_BLOCK:
-        grants = 1
+        burst = remaining
     else:
-        grants = -(-remaining // max(1, ch.device.burst))
-    clocks = remaining * per + grants * arbitration
-    held = remaining * per + grants  # HLDA is up from the last S0 clock to S4
+        burst = max(1, ch.device.burst)
+    grants = -(-remaining // burst)
+    # S1 (A8-A15 into the latch) opens every grant and comes again only when A8-A15 change
+    addrs = (ch.cur_addr + step * np.arange(remaining, dtype=np.int64)) & 0xFFFF
+    new_high = np.empty(remaining, dtype=bool)
+    new_high[0] = True
+    new_high[1:] = (addrs[1:] >> 8) != (addrs[:-1] >> 8)
+    new_high[::burst] = True
+    s1_states = int(new_high.sum())
+    arbitration = 1 + ctrl.cpu_bus_cycle + 1  # SI (HRQ), S0 while the CPU finishes, S0 with HLDA
+    released = grants - 1 + int(ctrl.bus_released)  # an SI clock with HRQ low after each bus release
+    clocks = remaining * 3 + s1_states + grants * arbitration + released
+    held = remaining * 3 + s1_states + grants  # HLDA is up from the last S0 clock to S4
     ctrl.clocks += clocks
     ctrl.cpu_held_clocks += held
     ctrl.transfers += remaining
@@ -91,4 +99,6 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
     else:
         ch.masked = True
     ch.device.dreq = False
+    ch.device.burst_left = ch.device.burst
+    ctrl.bus_released = True
     return remaining

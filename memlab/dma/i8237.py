@@ -13,8 +13,28 @@ moves one datum per S1-S4 cycle (fly-by: IOR with MEMW, or MEMR with IOW),
 pulsing EOP at terminal count (the word count rolling over from 0 to 0xFFFF:
 a count of C gives C + 1 transfers).
 
-Not modelled: compressed timing, memory-to-memory transfers, the READY
-line (wait states), external EOP.
+Rules taken from the data sheet:
+
+* Priority on the PC/AT: channels 0-3 reach the CPU through cascade
+  channel 4, the highest-priority channel of the second controller, so the
+  fixed order is 0, 1, 2, 3, then 5, 6, 7. Rotating priority (command bit
+  4) works within each controller: on the second one, channel 4 (all of
+  channels 0-3) takes its turn with 5, 6 and 7. Masking channel 4 masks
+  channels 0-3.
+* Single transfer mode: HRQ goes inactive after every transfer even with
+  DREQ held, and rises again for the next one (memlab keeps it low for one
+  SI clock; how long the CPU then keeps the bus depends on the CPU: a
+  simplification).
+* Address generation: S1 only outputs A8-A15 to the external latch, so in
+  block and demand mode it is skipped unless A8-A15 change (3 clocks per
+  datum, S1 once per 256 transfers).
+* Command register bit 2 disables the controller (no DMA requests are
+  served; on the second controller this stops channels 0-3 as well).
+* The request register: software requests ignore the mask bit and work in
+  block mode only.
+
+Not modelled: compressed timing, extended write, memory-to-memory
+transfers, the READY line (wait states), external EOP.
 """
 
 from __future__ import annotations
@@ -74,7 +94,9 @@ class Dma8237:
         self.cpu_held_clocks = 0
         self.transfers = 0
         self.lock_held = False
-        self._last_served = None
+        self._last_served = [None, None]  # per controller: the channel served last (4 on the second = 0-3)
+        self.bus_released = False  # the bus was just given back: HRQ stays low for this SI clock
+        self._latch = -1  # A8-A15 in the external address latch (S1 loads it)
 
     # -------------------------------------------------------------- ports
     def outb(self, value, port):
@@ -102,7 +124,13 @@ class Dma8237:
         elif reg == 8:
             self.command[ctrl] = value
         elif reg == 9:
-            self.channels[first + (value & 3)].request = bool(value & 4)
+            ch = self.channels[first + (value & 3)]
+            if value & 4 and ch.mode & MODE_SELECT != DMA_MODE_BLOCK:
+                raise DmaError(
+                    f"request register {value:#04x}: a software DMA request works only in block mode; "
+                    f"channel {first + (value & 3)} has mode {ch.mode:#04x} (set_dma_mode with DMA_MODE_BLOCK first)"
+                )
+            ch.request = bool(value & 4)
         elif reg == 10:
             self.channels[first + (value & 3)].masked = bool(value & 4)
         elif reg == 11:
@@ -208,19 +236,23 @@ class Dma8237:
         self.outb((word >> 8) & 0xFF, port)
 
     def set_dma_count(self, dmanr: int, count: int) -> None:
-        """set_dma_count(): the count register gets ``count - 1`` (bytes, or
-        words on 16-bit channels)."""
+        """set_dma_count(): the count register gets ``count - 1`` bytes, or on
+        16-bit channels ``(count - 1) >> 1`` words, as
+        arch/x86/include/asm/dma.h writes it: an odd byte count there moves
+        ``count + 1`` bytes."""
         self.check_channel(dmanr)
         limit = 0x10000 if dmanr <= 3 else 0x20000
         if count.__class__ is not int or not 1 <= count <= limit:
             raise DmaError(f"set_dma_count: {count!r} bytes; a channel moves 1 to {limit} bytes per transfer")
         ch = self.channels[dmanr]
+        c = count - 1 if dmanr <= 3 else (count - 1) >> 1  # words: an odd byte count moves one byte more
+        span = c + 1 if dmanr <= 3 else (c + 1) << 1
         start = (ch.page << 16) | (ch.base_addr if dmanr <= 3 else ch.base_addr << 1)
         boundary = 0x10000 if dmanr <= 3 else 0x20000
         lo, hi = (
-            (start - count + (1 if dmanr <= 3 else 2), start)
+            (start - span + (1 if dmanr <= 3 else 2), start)
             if ch.mode & DMA_MODE_DECREMENT
-            else (start, start + count - 1)
+            else (start, start + span - 1)
         )
         if lo < 0 or lo // boundary != hi // boundary:
             raise DmaError(
@@ -228,7 +260,6 @@ class Dma8237:
                 f"8237's address counter would wrap inside the page (the page register does not "
                 f"count), so the transfer would overwrite the start of the page"
             )
-        c = count - 1 if dmanr <= 3 else (count >> 1) - 1
         port = ((dmanr & 3) << 1) + 1 if dmanr <= 3 else 0xC2 + ((dmanr & 3) << 2)
         self.outb(c & 0xFF, port)
         self.outb((c >> 8) & 0xFF, port)
@@ -274,26 +305,32 @@ class Dma8237:
 
     # ----------------------------------------------------------- cycles
     def _requesting(self):
-        """The channel to serve. Fixed priority: on each controller the lowest
-        channel number wins; the second controller (channels 5-7) is the
-        master, so its channels rank above channels 0-3, which reach the CPU
-        through cascade channel 4. Rotating priority (command register bit
-        4): the channel just served becomes the lowest of its controller."""
-        order = [5, 6, 7, 0, 1, 2, 3]
-        last = self._last_served
-        if last is not None:
-            first_ctrl = last <= 3
-            if self.command[0 if first_ctrl else 1] & 0x10:
-                group = [0, 1, 2, 3] if first_ctrl else [5, 6, 7]
+        """The channel to serve, or None. The second controller is the
+        master: its channel 4 stands for channels 0-3 of the first, and it
+        ranks first (fixed order 0, 1, 2, 3, 5, 6, 7). With rotating
+        priority (command bit 4) the channel a controller served last
+        becomes its lowest. A disabled controller (command bit 2) serves
+        nothing; software requests ignore the mask."""
+        if self.command[1] & 0x04:
+            return None
+        channels = self.channels
+        master = [4, 5, 6, 7]
+        slave = [0, 1, 2, 3]
+        for ctrl, group in ((1, master), (0, slave)):
+            last = self._last_served[ctrl]
+            if last is not None and self.command[ctrl] & 0x10:
                 i = group.index(last)
-                rotated = group[i + 1 :] + group[: i + 1]
-                order = ([5, 6, 7] + rotated) if first_ctrl else (rotated + [0, 1, 2, 3])
-        for n in order:
-            ch = self.channels[n]
-            if not ch.masked and (ch.request or (ch.device is not None and ch.device.dreq)):
-                if ch.mode & MODE_SELECT == DMA_MODE_CASCADE:
+                group[:] = group[i + 1 :] + group[: i + 1]
+        slave_on = not self.command[0] & 0x04 and not channels[4].masked
+        for n in master:
+            for k in (slave if n == 4 else (n,)):
+                if k < 4 and not slave_on:
                     continue
-                return n
+                ch = channels[k]
+                if ch.request or (not ch.masked and ch.device is not None and ch.device.dreq):
+                    if ch.mode & MODE_SELECT == DMA_MODE_CASCADE:
+                        continue
+                    return k
         return None
 
     def clock(self):
@@ -306,7 +343,8 @@ class Dma8237:
         aen = eop = 0
         strobes = _NO_STROBES
         if st is _SI:
-            n = self._requesting()
+            n = None if self.bus_released else self._requesting()
+            self.bus_released = False
             if n is not None:
                 self.hrq = True
                 self._cpu_wait = self.cpu_bus_cycle
@@ -325,6 +363,7 @@ class Dma8237:
                     self.state = _S1
         elif st is _S1:
             dack, aen = self.active, 1
+            self._latch = self.channels[self.active].cur_addr >> 8  # ADSTB: A8-A15 into the latch
             self.state = _S2
         elif st is _S2 or st is _S3:
             dack, aen, strobes = self.active, 1, self._strobes(self.active)
@@ -333,7 +372,9 @@ class Dma8237:
             dack, aen, strobes = self.active, 1, self._strobes(self.active)
             dreq = [int(bool(c.device and c.device.dreq) or c.request) for c in self.channels]
             tc = self._move_one(self.active)
-            self._last_served = self.active
+            self._last_served[0 if self.active <= 3 else 1] = self.active
+            if self.active <= 3:
+                self._last_served[1] = 4  # the cascade channel took its turn on the second controller
             eop = int(tc)
             self.state = self._after_transfer(self.active, tc)
             self.cpu_held_clocks += 1
@@ -380,8 +421,6 @@ class Dma8237:
         ch.cur_addr = (ch.cur_addr + step) & 0xFFFF
         ch.cur_count = (ch.cur_count - 1) & 0xFFFF
         self.transfers += 1
-        if ch.request and ch.mode & MODE_SELECT != DMA_MODE_BLOCK:
-            ch.request = False
         if ch.cur_count == 0xFFFF:  # rollover: terminal count
             ch.tc = True
             ch.request = False
@@ -399,14 +438,18 @@ class Dma8237:
         mode = ch.mode & MODE_SELECT
         dev = ch.device
         if not tc:
-            if mode == DMA_MODE_BLOCK:
-                return _S1
+            keep = mode == DMA_MODE_BLOCK
             if mode == DMA_MODE_DEMAND and dev is not None and dev.dreq:
                 dev.burst_left -= 1
-                if dev.burst_left > 0:
-                    return _S1
-                dev.burst_left = dev.burst
+                keep = dev.burst_left > 0
+                if not keep:
+                    dev.burst_left = dev.burst
+            if keep:  # S1 only when A8-A15 must change in the latch
+                return _S1 if ch.cur_addr >> 8 != self._latch else _S2
+        elif dev is not None:
+            dev.burst_left = dev.burst  # the service is over: the next one starts a fresh burst
         self.hrq = self.hlda = False  # release the bus (single mode: after every datum)
+        self.bus_released = True
         self.active = None
         return _SI
 
