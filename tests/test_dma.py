@@ -101,7 +101,8 @@ def test_block_mode_repeats_s1_only_when_a8_a15_change(m):
     d.program(1, phys + 0xFD, 6, DMA_MODE_BLOCK | 0x04)  # addresses ..FD, FE, FF, 100, 101, 102
     d.dreq(1)
     states = [r["state"] for r in d.run(40) if r["state"] not in ("SI", "S0")]
-    assert states == ["S1", "S2", "S3", "S4"] + ["S2", "S3", "S4"] * 2 + ["S1", "S2", "S3", "S4"] + ["S2", "S3", "S4"] * 2
+    grant_start, same_latch = ["S1", "S2", "S3", "S4"], ["S2", "S3", "S4"]
+    assert states == grant_start + same_latch * 2 + grant_start + same_latch * 2  # S1 again at 0x100
 
 
 def test_single_mode_gives_the_bus_back_between_bytes(m):

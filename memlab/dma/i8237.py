@@ -323,7 +323,7 @@ class Dma8237:
                 group[:] = group[i + 1 :] + group[: i + 1]
         slave_on = not self.command[0] & 0x04 and not channels[4].masked
         for n in master:
-            for k in (slave if n == 4 else (n,)):
+            for k in slave if n == 4 else (n,):
                 if k < 4 and not slave_on:
                     continue
                 ch = channels[k]
