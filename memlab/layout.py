@@ -38,6 +38,7 @@ __all__ = [
     "VMEMMAP_START",
     "START_KERNEL_MAP",
     "MODULES_VADDR",
+    "MODULES_VADDR_NO_KASLR",
     "FIXADDR_TOP",
     "VSYSCALL_ADDR",
     "X86_64_LAYOUT",
@@ -46,6 +47,15 @@ __all__ = [
     "I386_LAST_PKMAP",
     "I386_PKMAP_BASE",
     "I386_LAYOUT",
+    "I386_LDT_BASE_ADDR",
+    "I386_CPU_ENTRY_AREA_BASE",
+    "I386_FIXADDR_TOP",
+    "I386_FIXADDR_TOT_START",
+    "I386_FIX_KMAP_BEGIN",
+    "I386_KM_MAX_IDX",
+    "I386_NR_CPUS",
+    "I386_VMALLOC_START",
+    "I386_VMALLOC_END",
     "region_of",
 ]
 
@@ -57,7 +67,11 @@ VMALLOC_START, VMALLOC_END = 0xFFFFC90000000000, 0xFFFFE8FFFFFFFFFF
 #: The ``struct page`` array (64 bytes per page frame).
 VMEMMAP_START = 0xFFFFEA0000000000
 START_KERNEL_MAP = 0xFFFFFFFF80000000
-MODULES_VADDR = 0xFFFFFFFFA0000000
+#: arch/x86/include/asm/pgtable_64_types.h: MODULES_VADDR = __START_KERNEL_map + KERNEL_IMAGE_SIZE, and
+#: KERNEL_IMAGE_SIZE is 1 GiB with CONFIG_RANDOMIZE_BASE (every distribution kernel; this host's
+#: /proc/kallsyms shows modules at 0xffffffffc...), 512 MiB without it (MODULES_VADDR_NO_KASLR).
+MODULES_VADDR = 0xFFFFFFFFC0000000
+MODULES_VADDR_NO_KASLR = 0xFFFFFFFFA0000000
 FIXADDR_TOP = 0xFFFFFFFFFF5FF000
 VSYSCALL_ADDR = 0xFFFFFFFFFF600000
 
@@ -81,27 +95,54 @@ X86_64_LAYOUT = [
     (0xFFFFFF8000000000, 0xFFFFFFEEFFFFFFFF, "unused hole"),
     (0xFFFFFFEF00000000, 0xFFFFFFFEFFFFFFFF, "EFI region mapping space (64 GiB)"),
     (0xFFFFFFFF00000000, 0xFFFFFFFF7FFFFFFF, "unused hole"),
-    (0xFFFFFFFF80000000, 0xFFFFFFFF9FFFFFFF, "kernel text mapping, mapped to physical 0 (512 MiB)"),
-    (0xFFFFFFFFA0000000, 0xFFFFFFFFFEFFFFFF, "module mapping space (1520 MiB)"),
+    (0xFFFFFFFF80000000, 0xFFFFFFFFBFFFFFFF, "kernel text mapping (1 GiB with RANDOMIZE_BASE)"),
+    (0xFFFFFFFFC0000000, 0xFFFFFFFFFEFFFFFF, "module mapping space (1008 MiB)"),
     (0xFFFFFFFFFF000000, 0xFFFFFFFFFF5FFFFF, "fixmap (kernel-internal, variable size)"),
     (0xFFFFFFFFFF600000, 0xFFFFFFFFFF600FFF, "legacy vsyscall ABI (4 KiB)"),
     (0xFFFFFFFFFF601000, 0xFFFFFFFFFFFFFFFF, "unused hole"),
 ]
 
-# i386 with the 3G/1G split, no PAE (arch/x86/include/asm/pgtable_32_areas.h)
+# i386 with the 3G/1G split, no PAE: arch/x86/include/asm/pgtable_32_areas.h (6.12) builds the top of
+# the address space downwards from the fixmap; PMD_SIZE is 4 MiB with 2-level paging.
 I386_PAGE_OFFSET = 0xC0000000
-#: 896 MiB of lowmem is direct-mapped; the rest of RAM is ZONE_HIGHMEM.
-I386_MAXMEM = 0x38000000
+I386_PMD_SIZE = 4 << 20
+I386_FIXADDR_TOP = 0xFFFFF000  # __FIXADDR_TOP
+#: Illustrative configuration (the real figures depend on the kernel's .config): NR_CPUS 8, a
+#: fixmap with FIX_HOLE, FIX_DBGP_BASE and FIX_EARLYCON_MEM_BASE before the kmap_local slots
+#: (no APIC slots), KM_MAX_IDX 16 slots per CPU, 64 * 8 boot-time ioremap slots, and a
+#: cpu_entry_area of 40 pages per CPU.
+I386_NR_CPUS = 8
+I386_FIX_KMAP_BEGIN = 3
+I386_KM_MAX_IDX = 16
+_I386_FIXMAP_PAGES = I386_FIX_KMAP_BEGIN + I386_KM_MAX_IDX * I386_NR_CPUS + 64 * 8  # up to FIX_BTMAP_BEGIN
+I386_FIXADDR_TOT_START = I386_FIXADDR_TOP - (_I386_FIXMAP_PAGES << 12)
+_I386_CEA_PAGES = I386_NR_CPUS * 40
+#: CPU_ENTRY_AREA_BASE = (FIXADDR_TOT_START - PAGE_SIZE * (CPU_ENTRY_AREA_PAGES + 1)) & PMD_MASK
+I386_CPU_ENTRY_AREA_BASE = (I386_FIXADDR_TOT_START - 4096 * (_I386_CEA_PAGES + 1)) & ~(I386_PMD_SIZE - 1)
+#: LDT_BASE_ADDR = (CPU_ENTRY_AREA_BASE - PAGE_SIZE) & PMD_MASK: the LDT remap for PTI, one PMD
+I386_LDT_BASE_ADDR = (I386_CPU_ENTRY_AREA_BASE - 4096) & ~(I386_PMD_SIZE - 1)
+#: PKMAP_BASE = (LDT_BASE_ADDR - PAGE_SIZE) & PMD_MASK; LAST_PKMAP is 1024 without PAE
+I386_PKMAP_BASE = (I386_LDT_BASE_ADDR - 4096) & ~(I386_PMD_SIZE - 1)
 I386_LAST_PKMAP = 1024
-I386_PKMAP_BASE = 0xFF800000
+#: VMALLOC_END = PKMAP_BASE - 2 * PAGE_SIZE (with CONFIG_HIGHMEM)
+I386_VMALLOC_END = I386_PKMAP_BASE - 2 * 4096
+#: MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE (128 MiB, arch/x86/mm/pgtable_32.c): the
+#: lowmem the kernel can direct-map. The classic "896 MiB" predates the cpu_entry_area and the LDT
+#: remap (4.15); with them it is just under 884 MiB.
+I386_MAXMEM = I386_VMALLOC_END - I386_PAGE_OFFSET - (128 << 20)
+#: VMALLOC_START = high_memory + VMALLOC_OFFSET (8 MiB), for a machine with at least MAXMEM of RAM
+I386_VMALLOC_START = I386_PAGE_OFFSET + I386_MAXMEM + (8 << 20)
 I386_LAYOUT = [
-    (0x00000000, 0xBFFFFFFF, "user space (3 GiB)"),
-    (0xC0000000, 0xF7FFFFFF, "direct map of lowmem (896 MiB, ZONE_DMA + ZONE_NORMAL)"),
-    (0xF8000000, 0xF87FFFFF, "VMALLOC_OFFSET gap (8 MiB)"),
-    (0xF8800000, 0xFF7FDFFF, "vmalloc/ioremap space (~112 MiB)"),
-    (0xFF800000, 0xFFBFFFFF, "PKMAP: permanent kmap window (1024 pages)"),
-    (0xFFC00000, 0xFFFFEFFF, "fixmap"),
-    (0xFFFFF000, 0xFFFFFFFF, "unused top page"),
+    (0x00000000, I386_PAGE_OFFSET - 1, "user space (3 GiB)"),
+    (I386_PAGE_OFFSET, I386_PAGE_OFFSET + I386_MAXMEM - 1, "direct map of lowmem (MAXMEM, ZONE_DMA + ZONE_NORMAL)"),
+    (I386_PAGE_OFFSET + I386_MAXMEM, I386_VMALLOC_START - 1, "VMALLOC_OFFSET gap (8 MiB)"),
+    (I386_VMALLOC_START, I386_VMALLOC_END - 1, "vmalloc/ioremap space (120 MiB)"),
+    (I386_VMALLOC_END, I386_PKMAP_BASE - 1, "guard pages"),
+    (I386_PKMAP_BASE, I386_LDT_BASE_ADDR - 1, "PKMAP: permanent kmap window (1024 pages)"),
+    (I386_LDT_BASE_ADDR, I386_CPU_ENTRY_AREA_BASE - 1, "LDT remap for PTI (one PMD)"),
+    (I386_CPU_ENTRY_AREA_BASE, I386_FIXADDR_TOT_START - 1, "cpu_entry_area (GDT, TSS, entry stacks per CPU)"),
+    (I386_FIXADDR_TOT_START, I386_FIXADDR_TOP - 1, "fixmap (kmap_local slots, boot-time ioremap)"),
+    (I386_FIXADDR_TOP, 0xFFFFFFFF, "unused top page"),
 ]
 
 

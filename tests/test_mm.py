@@ -53,7 +53,8 @@ def test_layout_constants():
     assert starts["direct mapping of all physical memory"] == 0xFFFF888000000000 == memlab.layout.PAGE_OFFSET
     assert starts["vmalloc/ioremap space"] == 0xFFFFC90000000000
     assert starts["virtual memory map: struct page array"] == 0xFFFFEA0000000000
-    assert starts["kernel text mapping, mapped to physical 0"] == 0xFFFFFFFF80000000
+    assert starts["kernel text mapping"] == 0xFFFFFFFF80000000
+    assert starts["module mapping space"] == memlab.layout.MODULES_VADDR == 0xFFFFFFFFC0000000  # RANDOMIZE_BASE
     for (_s1, e1, _), (s2, _, _) in zip(X86_64_LAYOUT, X86_64_LAYOUT[1:]):
         assert e1 + 1 == s2  # the table covers the 64-bit space without gaps
 
@@ -312,21 +313,59 @@ def test_ioremap_maps_device_memory_only(m, p):
 
 def test_i386_highmem_kmap():
     k = I386Highmem(ram="2GiB")
-    assert k.zones["Normal"][1] == 0x38000000 >> 12
+    # MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE: below the classic 896 MiB since 4.15
+    assert k.zones["Normal"][1] == memlab.layout.I386_MAXMEM >> 12 and 880 << 8 < k.lowmem_pages < 896 << 8
     assert "HighMem" in k.zones
     assert k.kmap(100) == 0xC0000000 + (100 << 12)  # lowmem: permanent address
     high = k.lowmem_pages + 5
     addr = k.kmap(high)
-    assert 0xFF800000 <= addr < 0xFFC00000
+    assert addr == memlab.layout.I386_PKMAP_BASE + (1 << 12)  # get_next_pkmap_nr() pre-increments: slot 1 first
     assert k.kmap(high) == addr  # same slot, counted twice
     k.kunmap(high)
     k.kunmap(high)
-    assert k.pkmap.count(None) == 1024
-    for i in range(1024):
-        k.kmap(k.lowmem_pages + i)
+    assert k.pkmap[1] == high and k.pkmap_count[1] == 1  # unmapped lazily: the PTE stays until a flush
+    assert k.kmap(high) == addr and k.tlb_flushes == 0  # found again without a new slot
+    k.kunmap(high)
+    with pytest.raises(SyscallError, match="not kmapped"):
+        k.kunmap(high)
+    for i in range(1, 1023):  # slots 2..1023
+        k.kmap(k.lowmem_pages + 100 + i)
+    assert k.tlb_flushes == 0
+    k.kmap(k.lowmem_pages + 2000)  # wraps to slot 0: flush_all_zero_pkmaps() frees slot 1, one TLB flush
+    assert k.tlb_flushes == 1 and k.pkmap[0] == k.lowmem_pages + 2000 and k.pkmap[1] is None
+    k.kmap(k.lowmem_pages + 2001)  # slot 1, freed by that flush
     with pytest.raises(SyscallError, match="PKMAP"):
-        k.kmap(k.lowmem_pages + 2000)
+        k.kmap(k.lowmem_pages + 3000)
     assert "HighMem" not in I386Highmem(ram="512MiB").zones
+
+
+def test_i386_kmap_local_uses_per_cpu_fixmap_slots_in_stack_order():
+    k = I386Highmem(ram="2GiB")
+    a, b = k.lowmem_pages + 1, k.lowmem_pages + 2
+    va = k.kmap_local_page(a, cpu=0)
+    vb = k.kmap_atomic(b, cpu=0)
+    assert vb == va - 4096  # the next fixmap index: fixmap addresses count down
+    assert k.kmap_local_page(a, cpu=1) == va - 16 * 4096  # KM_MAX_IDX slots per CPU
+    assert any(s <= va <= e and "fixmap" in n for s, e, n in memlab.layout.I386_LAYOUT)
+    assert k.kmap_local_page(100) == 0xC0000000 + (100 << 12)  # lowmem: no slot
+    with pytest.raises(SyscallError, match="nest"):
+        k.kunmap_local(va, cpu=0)  # not the last one
+    k.kunmap_atomic(vb, cpu=0)
+    k.kunmap_local(va, cpu=0)
+    assert k.pkmap_count == [0] * 1024 and k.tlb_flushes == 0  # no PKMAP slot, no global flush
+    for i in range(16):
+        k.kmap_local_page(k.lowmem_pages + i, cpu=2)
+    with pytest.raises(SyscallError, match="KM_MAX_IDX"):
+        k.kmap_local_page(k.lowmem_pages + 99, cpu=2)
+
+
+def test_i386_layout_is_contiguous_and_built_from_the_macros():
+    layout = memlab.layout.I386_LAYOUT
+    assert layout[0][0] == 0 and layout[-1][1] == 0xFFFFFFFF
+    assert all(prev[1] + 1 == cur[0] for prev, cur in zip(layout, layout[1:], strict=False))
+    names = " ".join(n for _, _, n in layout)
+    assert "cpu_entry_area" in names and "LDT" in names and "PKMAP" in names
+    assert memlab.layout.I386_LDT_BASE_ADDR - memlab.layout.I386_PKMAP_BASE == 4 << 20  # 1024 pages, one PMD
 
 
 def test_private_file_mapping_copy_on_write(m):
@@ -481,3 +520,17 @@ def test_aslr_ranges_of_6_12():
         p.exit()
     assert all(0 <= off < BRK_RND_RANGE and off % PAGE_SIZE == 0 for off in offsets)
     assert max(offsets) > 32 << 20  # beyond the 32 MiB of kernels before 6.9
+
+
+def test_modules_live_where_the_host_puts_them():
+    # with RANDOMIZE_BASE (distribution kernels) KERNEL_IMAGE_SIZE is 1 GiB: modules from 0xffffffffc0000000
+    try:
+        with open("/proc/kallsyms") as f:
+            addrs = [int(line.split()[0], 16) for line in f if line.rstrip().endswith("]")]
+    except OSError:
+        addrs = []
+    addrs = [a for a in addrs if a]
+    if not addrs:
+        pytest.skip("this host hides module addresses (kptr_restrict, not root, or no modules)")
+    assert all(memlab.layout.MODULES_VADDR <= a < memlab.layout.FIXADDR_TOP for a in addrs)
+    assert {memlab.layout.region_of(a) for a in addrs} == {"module mapping space (1008 MiB)"}

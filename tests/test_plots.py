@@ -109,7 +109,7 @@ def test_dma_timing_lanes_follow_the_trace():
     d.attach(1, memlab.dma.IsaDevice("dev", data=b"ab"))
     d.program(1, phys, 2, memlab.dma.DMA_MODE_READ)
     d.dreq(1)
-    d.run(16)
+    d.run(17)  # single mode: two transfers, with the bus released for a clock between them
     fig = Figure()
     ax = fig.subplots()
     plots.dma_timing(ax, d.trace, 1)
