@@ -31,6 +31,7 @@ __all__ = [
     "host_slabinfo",
     "host_self_maps",
     "host_self_status",
+    "host_zero_page_experiment",
 ]
 
 
@@ -356,3 +357,44 @@ def host_self_maps():
 def host_self_status():
     """The real /proc/self/status of this Python process, or None."""
     return read_host("/proc/self/status")
+
+
+def _host_rss_anon_kb():
+    for line in (host_self_status() or "").splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    return None
+
+
+def host_zero_page_experiment(pages=1000):
+    """The zero page on the real kernel: mmap ``pages`` private anonymous
+    pages in this Python process, read one byte of each, then write one.
+    Returns ``[(step, minor faults, RssAnon kB), ...]`` measured with
+    getrusage(RUSAGE_SELF) and /proc/self/status after "mmap", "read" and
+    "write", or None where the host cannot show it (not Linux). The reads
+    take ``pages`` minor faults and leave RssAnon (almost) unchanged: they
+    map the shared zero page (mm/memory.c do_anonymous_page()); the writes
+    take ``pages`` more and add a frame each (wp_page_copy())."""
+    import mmap
+    import resource
+
+    if not hasattr(mmap, "MAP_PRIVATE") or _host_rss_anon_kb() is None:
+        return None
+    page_size = mmap.PAGESIZE
+
+    def sample(step):
+        return (step, resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_rss_anon_kb())
+
+    region = mmap.mmap(-1, pages * page_size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        rows = [sample("mmap")]
+        total = 0
+        for i in range(pages):
+            total += region[i * page_size]
+        rows.append(sample("read"))
+        for i in range(pages):
+            region[i * page_size] = 1
+        rows.append(sample("write"))
+    finally:
+        region.close()
+    return rows

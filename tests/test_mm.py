@@ -419,32 +419,14 @@ def test_zero_page_until_the_first_write(m, p):
     assert p.mm.walk(shared)[1].pfn != ZERO_PFN and p.mm.rss_anon == 1
 
 
-def _host_status():
-    fields = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(("RssAnon", "VmRSS")):
-                fields[line.split(":")[0]] = int(line.split()[1])
-    return fields
-
-
 def test_host_reads_map_the_zero_page_and_writes_allocate():
-    import mmap
-    import resource
-
-    if not hasattr(mmap, "MAP_PRIVATE") or not Path("/proc/self/status").exists():
+    rows = procfs.host_zero_page_experiment(1000)
+    if rows is None:
         pytest.skip("needs Linux")
-    n = 1000
-    region = mmap.mmap(-1, n * PAGE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    faults0, rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_status()["RssAnon"]
-    assert sum(region[i * PAGE_SIZE] for i in range(n)) == 0
-    faults1, rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_status()["RssAnon"]
-    for i in range(n):
-        region[i * PAGE_SIZE] = 1
-    faults2, rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, _host_status()["RssAnon"]
-    region.close()
-    assert faults1 - faults0 >= n and rss1 - rss0 < 64  # n minor faults, (almost) no RSS: the zero page
-    assert faults2 - faults1 >= n and rss2 - rss1 >= n * PAGE_SIZE // 1024 - 64  # a page each
+    (_, f0, rss0), (_, f1, rss1), (_, f2, rss2) = rows
+    assert [step for step, _, _ in rows] == ["mmap", "read", "write"]
+    assert f1 - f0 >= 1000 and rss1 - rss0 < 256  # 1000 minor faults, (almost) no RSS: the zero page
+    assert f2 - f1 >= 1000 and rss2 - rss1 >= 4000 - 256  # a frame for each written page
 
 
 def test_signals_match_the_host(tmp_path, p):
