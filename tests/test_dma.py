@@ -251,6 +251,7 @@ def test_swiotlb_limits_and_mapping_error():
         handles.append(m.dma_map_single(dev, big_buf, 256 << 10, DMA_TO_DEVICE))
     assert handles[-1] == DMA_MAPPING_ERROR and "swiotlb buffer is full" in m.dma.debug_log[-1]
     assert DMA_MAPPING_ERROR not in handles[:per_pool] and len(set(handles[:per_pool])) == per_pool
+    assert m.dma.swiotlb.slots_used == sum(m.dma.slot_used) == m.dma.swiotlb_slots  # the count and the slots agree
 
 
 def test_wrong_direction_and_size_are_refused(m):
@@ -509,6 +510,19 @@ def test_bulk_and_clocked_runs_count_the_same(m, mode, ch):
     assert counts[0] == counts[1]
 
 
+def served_with_dreq_held(d, channels, clocks):
+    """Clock ``d`` with every unmasked channel of ``channels`` holding DREQ;
+    the channel served by each S1, in order."""
+    served = []
+    for _ in range(clocks):
+        row = d.clock()
+        if row["state"] == "S1":
+            served.append(row["DACK"])
+        for ch in channels:
+            d.channels[ch].device.dreq = not d.channels[ch].masked
+    return served
+
+
 def served_order(m, rotating):
     d = memlab.dma.Dma8237(m)
     phys = dma_buffer(m)
@@ -518,15 +532,7 @@ def served_order(m, rotating):
         d.attach(ch, IsaDevice(f"dev{ch}", data=b"x" * 4))
         d.program(ch, phys + ch * 16, 4, DMA_MODE_READ)
         d.dreq(ch)
-    served = []
-    for _ in range(200):
-        row = d.clock()
-        if row["state"] == "S1":
-            served.append(row["DACK"])
-        for ch in (1, 2, 3):
-            if not d.channels[ch].masked:
-                d.channels[ch].device.dreq = True
-    return served
+    return served_with_dreq_held(d, (1, 2, 3), 200)
 
 
 def test_pc_at_priority_puts_channels_0_to_3_first(m):
@@ -549,13 +555,7 @@ def test_rotating_priority_on_the_second_controller_rotates_the_cascade(m):
         d.attach(ch, IsaDevice(f"dev{ch}", data=b"x" * 4))
         d.program(ch, phys + ch * 0x400, 4, DMA_MODE_READ)
         d.dreq(ch)
-    served = []
-    for _ in range(300):
-        row = d.clock()
-        if row["state"] == "S1":
-            served.append(row["DACK"])
-        for ch in (1, 5, 6):
-            d.channels[ch].device.dreq = not d.channels[ch].masked
+    served = served_with_dreq_held(d, (1, 5, 6), 300)
     assert served[:6] == [1, 5, 6, 1, 5, 6]  # channel 4 (here: channel 1) takes its turn with 5 and 6
 
 

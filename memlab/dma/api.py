@@ -347,7 +347,9 @@ class DmaApi:
         self._check_direction(direction, what)
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"{what}: size {size!r} must be > 0")
-        m = next((m for m in dev.mappings.values() if m.handle <= dma_addr < m.handle + m.size), None)
+        m = dev.mappings.get(dma_addr)  # the usual case: the handle itself
+        if m is None:
+            m = next((m for m in dev.mappings.values() if m.handle <= dma_addr < m.handle + m.size), None)
         if m is None:
             raise DmaError(
                 f"DMA-API: {dev.name}: device driver tries to sync DMA memory it has not allocated "

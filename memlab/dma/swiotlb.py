@@ -42,6 +42,7 @@ class Swiotlb:
         self.start = start
         self.nslabs = size >> IO_TLB_SHIFT
         self.used = bytearray(self.nslabs)
+        self.nr_used = 0  # mem_used(): kept as a count, not summed over the 32768 slots
         self.bounce_copies = 0
 
     @property
@@ -50,7 +51,7 @@ class Swiotlb:
 
     @property
     def slots_used(self):
-        return sum(self.used)
+        return self.nr_used
 
     def contains(self, addr):
         return self.start <= addr < self.end
@@ -70,16 +71,16 @@ class Swiotlb:
         """Take slots ``first``.. for ``size`` bytes and copy the original
         buffer in (swiotlb_tbl_map_single(): for every direction)."""
         n = -(-size // IO_TLB_SIZE)
-        for i in range(first, first + n):
-            self.used[i] = 1
+        self.used[first : first + n] = b"\x01" * n
+        self.nr_used += n
         tlb = self.start + (first << IO_TLB_SHIFT)
         self.bounce(orig, tlb, size)
         return tlb, (first, n)
 
     def unmap(self, slots):
         first, n = slots
-        for i in range(first, first + n):
-            self.used[i] = 0
+        self.used[first : first + n] = bytes(n)
+        self.nr_used -= n
 
     def bounce(self, src, dst, size):
         """swiotlb_bounce(): copy ``size`` bytes between the buffer and its slots."""

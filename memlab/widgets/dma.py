@@ -211,7 +211,7 @@ class DmaDashboard(Dashboard):
     def _refresh_api(self):
         api = self.machine.dma
         lines = [
-            f"swiotlb: {sum(api.slot_used)} of {api.swiotlb_slots} 2 KiB slots in use, pool at "
+            f"swiotlb: {api.swiotlb.slots_used} of {api.swiotlb_slots} 2 KiB slots in use, pool at "
             f"{api.swiotlb_start:#x} (below 4 GiB); bounce copies so far: {api.bounce_copies}"
         ]
         if self.mapping:
