@@ -24,6 +24,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
+#: Browser width in px: 1400 by default; MEMLAB_BROWSER_WIDTH=1024 checks the narrow layout
+#: (screenshots then get a _1024 suffix).
+WIDTH = int(os.environ.get("MEMLAB_BROWSER_WIDTH", "1400"))
 CHROMIUM = os.environ.get("MEMLAB_CHROMIUM", "/usr/bin/chromium")
 TOKEN = "memlab-browser-test"
 REQUIRED = os.environ.get("MEMLAB_REQUIRE_BROWSER") == "1"
@@ -139,7 +142,7 @@ def browser_context(lab, tmp_path_factory):
             str(profile),
             executable_path=CHROMIUM,
             headless=True,
-            viewport={"width": 1400, "height": 1000},
+            viewport={"width": WIDTH, "height": 1000},
             args=[
                 "--headless",
                 "--no-sandbox",
@@ -201,7 +204,7 @@ def assert_no_errors(page):
 
 def screenshot(page, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / (Path(name).stem + ".png")
+    path = ARTIFACTS / (Path(name).stem + ("" if WIDTH == 1400 else f"_{WIDTH}") + ".png")
     page.screenshot(path=str(path), full_page=False)
     return path
 
