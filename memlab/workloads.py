@@ -17,6 +17,8 @@ __all__ = [
     "buddy_v1",
     "BuddyWorkloadResult",
     "fill_and_free",
+    "fill_and_reclaim",
+    "FILL_AND_RECLAIM_ORDERS",
     "kmalloc_mix",
     "pool_vs_malloc",
     "bio_writeback",
@@ -44,18 +46,21 @@ BUDDY_V1_CUMULATIVE = _cumulative(BUDDY_V1_ORDER_WEIGHTS)
 class BuddyWorkloadResult:
     """What a workload run did: counts, the live blocks it left, samples."""
 
-    def __init__(self, ops, allocs, frees, failures, live, samples):
+    def __init__(self, ops, allocs, frees, failures, live, samples, pinned=None):
         self.ops = ops
         self.allocs = allocs
         self.frees = frees
         self.failures = failures
         self.live = live
         self.samples = samples
+        #: long-lived blocks that are never freed (fill_and_reclaim), else None
+        self.pinned = pinned
 
     def __repr__(self):
+        pinned = "" if self.pinned is None else f", pinned={len(self.pinned)}"
         return (
             f"BuddyWorkloadResult(ops={self.ops}, allocs={self.allocs}, frees={self.frees}, "
-            f"failures={self.failures}, live={len(self.live)})"
+            f"failures={self.failures}, live={len(self.live)}{pinned})"
         )
 
 
@@ -135,6 +140,80 @@ def fill_and_free(zone, seed, free_share=0.5, order=0):
     kept = live[cut:]
     kept.sort(key=lambda p: p.pfn)
     return kept
+
+
+#: fill_and_reclaim: the orders of its allocations, drawn uniformly from this tuple.
+FILL_AND_RECLAIM_ORDERS = (0, 0, 0, 0, 1, 1, 2, 3)
+
+
+def fill_and_reclaim(
+    zone, n_ops, seed, pinned_share=0.01, low=0.02, high=0.70, sample_every=0, sample_order=9, progress=None
+):
+    """Fill ``zone``, reclaim, fill again: external fragmentation with plenty
+    of memory free.
+
+    Most allocations are short-lived, like page-cache pages: the zone fills
+    until less than ``low`` of it is free (or an allocation fails), then
+    "reclaim" frees seeded random short-lived blocks until more than
+    ``high`` is free, and the cycle repeats. A ``pinned_share`` of the
+    allocations is long-lived (a kernel object, a page table): it is never
+    freed. Orders are drawn from :data:`FILL_AND_RECLAIM_ORDERS`. The pinned
+    blocks end up scattered over the zone, so after reclaim most memory is
+    free but hardly any large block can form: the failure of a large request
+    is then due to fragmentation, not to a lack of memory. (The kernel's
+    answer, grouping allocations by mobility so that unmovable ones share
+    pageblocks, is not modelled here.)
+
+    One operation is one allocation or one free. Samples, every
+    ``sample_every`` operations, are ``(op, nr_free_pages,
+    fragmentation_index, unusable_index)`` at ``sample_order``, as
+    :func:`buddy_v1` records them. Returns a :class:`BuddyWorkloadResult`
+    whose ``pinned`` lists the long-lived blocks.
+    """
+    for label, value in (("pinned_share", pinned_share), ("low", low), ("high", high)):
+        if not 0.0 <= value <= 1.0:
+            raise BadSize(f"fill_and_reclaim: {label} {value!r} must be between 0 and 1")
+    if not low < high:
+        raise BadSize(
+            f"fill_and_reclaim: low {low!r} must be below high {high!r} (fill down to low, reclaim up to high)"
+        )
+    rng = random.Random(seed)
+    rand = rng.random
+    orders = FILL_AND_RECLAIM_ORDERS
+    alloc, free = zone.alloc_pages, zone.free_pages
+    low_pages, high_pages = low * zone.managed_pages, high * zone.managed_pages
+    live, pinned, samples = [], [], []
+    allocs = frees = failures = 0
+    filling = True
+    for done in range(1, n_ops + 1):
+        if filling or not live:
+            try:
+                page = alloc(orders[int(rand() * len(orders))])
+            except OutOfMemory:
+                failures += 1
+                filling = False
+            else:
+                allocs += 1
+                (pinned if rand() < pinned_share else live).append(page)
+                if zone.nr_free_pages < low_pages:
+                    filling = False
+        else:
+            i = int(rand() * len(live))
+            page = live[i]
+            last = live.pop()
+            if i < len(live):
+                live[i] = last
+            free(page, page.order)
+            frees += 1
+            if zone.nr_free_pages > high_pages:
+                filling = True
+        if sample_every > 0 and done % sample_every == 0:
+            samples.append(
+                (done, zone.nr_free_pages, zone.fragmentation_index(sample_order), zone.unusable_index(sample_order))
+            )
+            if progress is not None:
+                progress(done)
+    return BuddyWorkloadResult(n_ops, allocs, frees, failures, live, samples, pinned)
 
 
 def kmalloc_mix(machine, n, seed, max_size=4096):

@@ -286,3 +286,57 @@ def test_stale_entries_are_swept():
     for p in live:
         z.free_pages(p, 0)
     assert z.free_area[10].nr_free == 4
+
+
+def test_compaction_suitable_skips_when_memory_is_short_whatever_the_index():
+    from memlab.page_alloc import COMPACT_SKIPPED, compaction_suitable
+
+    z = Zone("Normal", 4096)
+    pages = [z.alloc_pages(0) for _ in range(4096)]
+    for p in pages[::4]:  # 1024 single pages free: index high, but not more than 2 << 9
+        z.free_pages(p, 0)
+    assert z.nr_free_pages == 1024 and z.fragmentation_index(9) > 900
+    verdict = compaction_suitable(z, 9)
+    assert verdict.result == COMPACT_SKIPPED and not verdict.suitable
+    assert verdict.fragindex is None and verdict.needed == 1025
+    assert "1024 pages free" in str(verdict) and "compact_gap(order 9) 1024" in str(verdict)
+    z.free_pages(pages[1], 0)  # one more page: now more than 1024
+    assert compaction_suitable(z, 9).suitable
+
+
+def test_compaction_suitable_reads_the_index_for_costly_orders_only():
+    from memlab.page_alloc import COMPACT_CONTINUE, COMPACT_NOT_SUITABLE_ZONE, compaction_suitable
+
+    z = Zone("Normal", 128)
+    blocks = [z.alloc_pages(3) for _ in range(16)]
+    for p in blocks[::2][:5]:  # five order-3 blocks free, no two of them buddies: 40 pages
+        z.free_pages(p, 3)
+    assert z.nr_free_pages == 40 and z.fragmentation_index(4) == 1000 - (1000 + 40 * 1000 // 16) // 5 == 300
+    verdict = compaction_suitable(z, 4)  # 40 > 2 << 4, but index 300 <= 500: lack of memory
+    assert (verdict.result, verdict.suitable, verdict.fragindex) == (COMPACT_NOT_SUITABLE_ZONE, False, 300)
+    assert compaction_suitable(z, 4, extfrag_threshold=299).result == COMPACT_CONTINUE
+    small = compaction_suitable(z, 3)  # not costly: always compacted, index not read
+    assert small.result == COMPACT_CONTINUE and small.fragindex is None
+
+    z = Zone("Normal", 128)
+    pages = [z.alloc_pages(0) for _ in range(128)]
+    for p in pages[::2]:
+        z.free_pages(p, 0)  # 64 single pages
+    verdict = compaction_suitable(z, 4)
+    assert verdict.result == COMPACT_CONTINUE and verdict.fragindex == 1000 - (1000 + 64 * 1000 // 16) // 64
+    with pytest.raises(memlab.BadSize, match="extfrag_threshold"):
+        compaction_suitable(z, 4, extfrag_threshold=1001)
+
+
+def test_compaction_suitable_on_a_machine_zone_adds_the_low_watermark_for_costly_orders():
+    from memlab.page_alloc import compaction_suitable
+
+    m = memlab.Machine(ram="64MiB")
+    zone = m.zones["DMA32"]
+    idx = zone.zone_idx
+    assert zone.wmark_pages("low") > 0
+    costly = compaction_suitable(zone, 9)
+    assert costly.needed == zone.wmark_pages("low") + (2 << 9) + zone.lowmem_reserve[idx] + 1
+    assert costly.watermark == "low" and costly.suitable == (zone.nr_free_pages >= costly.needed)
+    cheap = compaction_suitable(zone, 2)
+    assert cheap.needed == zone.wmark_pages("min") + (2 << 2) + zone.lowmem_reserve[idx] + 1

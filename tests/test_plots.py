@@ -21,10 +21,24 @@ def test_memory_map_image_colours_follow_page_state():
     assert all(tuple(img[0, i]) == tuple(colors[3]) for i in range(8, 16))
 
 
-def test_order_colours_are_distinct_from_allocated():
+def _lab(rgb):
+    """sRGB (0..1) to CIELAB (D65), for colour distances."""
+    c = np.array(rgb[:3], dtype=float)
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    x, y, z = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x / 0.95047, y, z / 1.08883)]
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_order_colours_are_distinct_from_allocated_and_from_each_other():
     colors = [tuple(c) for c in plots.order_colors()]
     assert len(set(colors)) == 11
     assert plots.ALLOCATED_COLOR not in colors
+    lab = [_lab(c) for c in colors]
+    # CIE76 distance: plain viridis has 13 between orders 0 and 1 and 21 between 4 and 5 (both teal)
+    assert min(np.linalg.norm(a - b) for i, a in enumerate(lab) for b in lab[i + 1 :]) >= 19
+    grey = _lab(plots.ALLOCATED_COLOR)
+    assert min(np.linalg.norm(a - grey) for a in lab) >= 25
 
 
 def test_big_zone_is_one_image_not_patches():
@@ -62,10 +76,25 @@ def test_fragmentation_plot_masks_undefined_values():
     fig = Figure()
     ax = fig.subplots()
     plots.fragmentation_over_time(ax, samples, order=4)
-    unusable, frag = ax.lines
+    unusable, frag, threshold = ax.lines
+    assert list(threshold.get_ydata()) == [500, 500]
     assert list(unusable.get_ydata()) == [10, 900]
     ydata = frag.get_ydata()
     assert np.isnan(ydata[0]) and ydata[1] == 800
+    legend = ax.get_legend()
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # the legend sits right of the axes
+
+
+def test_fragmentation_timeline_shows_free_pages_above_the_indices():
+    samples = [(100, 3000, -1000, 10), (200, 900, 950, 1000)]
+    fig = plots.fragmentation_timeline(samples, 4096, order=9)
+    top, bottom = fig.axes[:2]
+    free_line = top.lines[0]
+    assert list(free_line.get_ydata()) == [3000, 900]
+    gap_lines = [line for line in top.lines if list(line.get_ydata()) == [1024, 1024]]
+    assert len(gap_lines) == 1  # compact_gap(9) = 2 << 9
+    assert list(bottom.lines[0].get_ydata()) == [10, 1000]
+    assert any(list(line.get_ydata()) == [500, 500] for line in bottom.lines)  # extfrag_threshold
 
 
 def test_process_regions_tile_user_space():

@@ -6,7 +6,7 @@ import memlab
 from memlab import BadSize, format_size, parse_size
 from memlab.gfp import gfp_names, parse_gfp
 from memlab.units import order_for_size
-from memlab.workloads import buddy_v1, fill_and_free
+from memlab.workloads import buddy_v1, fill_and_free, fill_and_reclaim
 
 
 def test_buddy_v1_is_deterministic_and_seed_dependent():
@@ -81,3 +81,34 @@ def test_gfp_names_roundtrip():
         assert gfp_names(parse_gfp(expr)) == expr
     assert gfp_names(parse_gfp("GFP_KERNEL|__GFP_DMA32")) == "GFP_KERNEL|__GFP_DMA32"
     assert parse_gfp(parse_gfp("GFP_KERNEL")) == parse_gfp("GFP_KERNEL")
+
+
+def test_fill_and_reclaim_fragments_with_plenty_free_and_keeps_pinned_blocks():
+    z = memlab.Zone("Normal", 16384)
+    result = fill_and_reclaim(z, 20000, seed=42, sample_every=1000)
+    assert result.allocs + result.frees == 20000 and result.failures == 0
+    held = sorted((p.pfn, p.order) for p in result.live + result.pinned)
+    assert sorted(z.allocated_blocks()) == held  # every allocated block is live or pinned
+    assert z.nr_free_pages > z.managed_pages // 2 and not z.has_free_block(9)  # plenty free, no 2 MiB block
+    assert len(result.samples) == 20 and result.samples[-1][:2] == (20000, z.nr_free_pages)
+    assert 0.005 < len(result.pinned) / result.allocs < 0.02  # about pinned_share=0.01
+    again = memlab.Zone("Normal", 16384)
+    assert fill_and_reclaim(again, 20000, seed=42).samples == []
+    assert bytes(again.page_map()) == bytes(z.page_map())  # deterministic
+    other = memlab.Zone("Normal", 16384)
+    fill_and_reclaim(other, 20000, seed=43)
+    assert bytes(other.page_map()) != bytes(z.page_map())
+    # without pinned pages, reclaiming everything brings the zone back whole
+    z = memlab.Zone("Normal", 4096)
+    result = fill_and_reclaim(z, 8000, seed=1, pinned_share=0.0)
+    for p in result.live:
+        z.free_pages(p, p.order)
+    assert z.nr_free_by_order()[10] == 4 and not result.pinned
+
+
+@pytest.mark.parametrize("kwargs", [{"pinned_share": 1.5}, {"low": -0.1}, {"low": 0.8, "high": 0.7}])
+def test_fill_and_reclaim_rejects_bad_shares(kwargs):
+    z = memlab.Zone("Normal", 64)
+    with pytest.raises(BadSize):
+        fill_and_reclaim(z, 10, seed=1, **kwargs)
+    assert z.nr_free_pages == 64

@@ -3,11 +3,19 @@ the zoned allocator of a node. The names are re-exported here so that
 ``from memlab.page_alloc import Zone, unusable_index, ...`` keeps working."""
 
 # The public names of every module, re-exported; each module's __all__ is the list.
-from . import buddy, explain, fragmentation, node, watermarks
+from . import buddy, compaction, explain, fragmentation, node, watermarks
 from .buddy import *
+from .compaction import *
 from .explain import *
 from .fragmentation import *
 from .node import *
 from .watermarks import *
 
-__all__ = [*buddy.__all__, *explain.__all__, *fragmentation.__all__, *node.__all__, *watermarks.__all__]
+__all__ = [
+    *buddy.__all__,
+    *compaction.__all__,
+    *explain.__all__,
+    *fragmentation.__all__,
+    *node.__all__,
+    *watermarks.__all__,
+]

@@ -16,6 +16,8 @@ __all__ = [
     "draw_block_outlines",
     "free_area_chart",
     "fragmentation_over_time",
+    "free_pages_over_time",
+    "fragmentation_timeline",
     "buddy_figure",
     "show_buddy",
     "BuddyDrawing",
@@ -120,13 +122,15 @@ def free_area_chart(ax, zone, pages=False):
     return ax
 
 
-def fragmentation_over_time(ax, samples, order=None):
+def fragmentation_over_time(ax, samples, order=None, threshold=500):
     """Unusable and fragmentation index (x1000) from workload samples.
 
     ``samples`` are ``(op, nr_free_pages, fragmentation_index,
     unusable_index)`` tuples, as :func:`memlab.workloads.buddy_v1` records.
     The fragmentation index is only defined when a request would fail; where
-    the kernel returns -1000 (a suitable block exists) the line has a gap.
+    the kernel returns -1000 (a suitable block exists) the line has a gap. A
+    dotted line marks ``vm.extfrag_threshold`` (``threshold``; None: no
+    line). The legend sits outside the axes, off the curves.
     """
     ops = [s[0] for s in samples]
     frag = [float("nan") if s[2] == -1000 else s[2] for s in samples]
@@ -139,14 +143,56 @@ def fragmentation_over_time(ax, samples, order=None):
         color="#D55E00",
         linestyle="--",
         marker=".",
-        label="fragmentation index" + label + "; gap: a block was free",
+        label="fragmentation index" + label + "\n(gap: a suitable block was free)",
     )
+    if threshold is not None:
+        ax.axhline(threshold, color="#555555", linestyle=":", linewidth=1, label=f"extfrag_threshold {threshold}")
     ax.set_ylim(-20, 1050)
     ax.set_xlabel("operations")
     ax.set_ylabel("index (thousandths)")
-    ax.set_title("fragmentation over time")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title("fragmentation indices")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     return ax
+
+
+def free_pages_over_time(ax, samples, managed_pages, order=None):
+    """Free pages over a workload run (``samples`` as for
+    :func:`fragmentation_over_time`), against the zone's size; with
+    ``order``, a dashed line at ``compact_gap(order) = 2 << order`` pages:
+    below it a failed order-``order`` request is a lack of memory and the
+    fragmentation index is not to be trusted (mm/compaction.c
+    compaction_suitable(); the zone's watermark comes on top). The legend
+    sits outside the axes."""
+    ops = [s[0] for s in samples]
+    ax.plot(ops, [s[1] for s in samples], color="#009E73", label="free pages")
+    ax.axhline(managed_pages, color="#999999", linewidth=1, label=f"zone size {managed_pages}")
+    if order is not None:
+        gap = 2 << order
+        ax.axhline(
+            gap, color="#CC79A7", linestyle="--", linewidth=1.2, label=f"2 << {order} = {gap}: compaction's minimum"
+        )
+    ax.set_ylim(0, managed_pages * 1.05)
+    ax.set_xlabel("operations")
+    ax.set_ylabel("free pages")
+    ax.set_title("free memory")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+def fragmentation_timeline(samples, managed_pages, order, title=None, figsize=(10, 4.6)):
+    """A figure: free pages (top) and the two indices (bottom) over one
+    workload run, on a shared x axis, so that whether the index can be
+    trusted (enough memory free?) is read off directly above it."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    free_pages_over_time(top, samples, managed_pages, order)
+    top.set_xlabel("")
+    fragmentation_over_time(bottom, samples, order)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def buddy_figure(zone, figsize=(11, 4.2)):
