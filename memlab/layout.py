@@ -37,6 +37,9 @@ __all__ = [
     "VMALLOC_END",
     "VMEMMAP_START",
     "START_KERNEL_MAP",
+    "START_KERNEL",
+    "KERNEL_PHYS_START",
+    "KERNEL_IMAGE_PHYS_END",
     "MODULES_VADDR",
     "MODULES_VADDR_NO_KASLR",
     "FIXADDR_TOP",
@@ -67,6 +70,14 @@ VMALLOC_START, VMALLOC_END = 0xFFFFC90000000000, 0xFFFFE8FFFFFFFFFF
 #: The ``struct page`` array (64 bytes per page frame).
 VMEMMAP_START = 0xFFFFEA0000000000
 START_KERNEL_MAP = 0xFFFFFFFF80000000
+#: CONFIG_PHYSICAL_START (default 16 MiB): where the kernel image is loaded without KASLR, so
+#: __START_KERNEL = _text = __START_KERNEL_map + 16 MiB (this host: _text 0xffffffff81000000 in
+#: /proc/kallsyms, "Kernel code" at 0x01000000 in /proc/iomem).
+KERNEL_PHYS_START = 0x1000000
+START_KERNEL = START_KERNEL_MAP + KERNEL_PHYS_START
+#: Simplification: the physical end of the image (_brk_end) differs with every build; memlab uses
+#: this host's (6.18, "Kernel bss" ends at 0x3c57fff in /proc/iomem): about 44 MiB of image.
+KERNEL_IMAGE_PHYS_END = 0x3C58000
 #: arch/x86/include/asm/pgtable_64_types.h: MODULES_VADDR = __START_KERNEL_map + KERNEL_IMAGE_SIZE, and
 #: KERNEL_IMAGE_SIZE is 1 GiB with CONFIG_RANDOMIZE_BASE (every distribution kernel; this host's
 #: /proc/kallsyms shows modules at 0xffffffffc...), 512 MiB without it (MODULES_VADDR_NO_KASLR).

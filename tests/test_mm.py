@@ -516,3 +516,32 @@ def test_modules_live_where_the_host_puts_them():
         pytest.skip("this host hides module addresses (kptr_restrict, not root, or no modules)")
     assert all(memlab.layout.MODULES_VADDR <= a < memlab.layout.FIXADDR_TOP for a in addrs)
     assert {memlab.layout.region_of(a) for a in addrs} == {"module mapping space (1008 MiB)"}
+
+
+def test_stack_growth_is_a_pure_query_matching_the_fault_path():
+    m = memlab.Machine(ram="64MiB")
+    p = m.spawn("a")
+    stack = next(v for v in p.mm.vmas if v.name == "[stack]")
+    start = stack.start
+    assert p.mm.stack_growth(start - 8) is stack and stack.start == start
+    assert p.mm.stack_growth(start) is None  # mapped already
+    assert p.mm.stack_growth(stack.end - (8 << 20) - 4096) is None  # beyond RLIMIT_STACK
+    _steps, result = p.mm.walk(start - 8)
+    assert result.phys is None and "grows the stack" in result.fault
+    p.touch(start - 8)
+    assert stack.start == start - 4096
+
+
+def test_kernel_image_walk_uses_2mib_pages_from_start_kernel():
+    from memlab.layout import KERNEL_IMAGE_PHYS_END, START_KERNEL, START_KERNEL_MAP
+
+    m = memlab.Machine(ram="64MiB")
+    p = m.spawn("a")
+    steps, result = p.mm.walk(START_KERNEL + 0x234567)
+    assert [s.level for s in steps] == ["PGD", "PUD", "PMD"] and steps[-1].huge.startswith("2 MiB")
+    assert (steps[0].index, steps[1].index, steps[2].index) == (511, 510, 9)
+    assert result.phys == 0x1234567 and steps[2].entry & ~0xFFF == 0x1200000
+    end = START_KERNEL_MAP + ((KERNEL_IMAGE_PHYS_END + (1 << 21) - 1) & ~((1 << 21) - 1))
+    assert p.mm.walk(end - 1)[1].phys == end - 1 - START_KERNEL_MAP
+    for outside in (START_KERNEL - 1, end):
+        assert "cleanup_highmap" in p.mm.walk(outside)[1].fault

@@ -325,3 +325,71 @@ def test_dma_dashboard_errors_and_bounce():
     d.unmap_button.click()
     d.cpu_read_button.click()
     assert "Map a buffer first" in d.status.value
+
+
+def test_address_space_dashboard_reads_maps_addresses_as_hex_and_says_so():
+    d = AddressSpaceDashboard()
+    start = d.process.mm.start_code  # 0x555555554000: all digits when printed by /proc/pid/maps
+    d.address.value = f"{start:x}"
+    assert d.address.value.isdigit()
+    d.walk_button.click()
+    status = d.status.value.replace("&#x27;", "'")
+    assert f"read '{start:x}' as hexadecimal" in status and f"= {start:#x}" in status and "(TEXT)" in status
+    d.address.value = f"{start:#x}"
+    d.walk_button.click()
+    assert "as hexadecimal" not in d.status.value
+
+
+def test_address_space_dashboard_kernel_text_is_mapped_with_2mib_pages():
+    d = AddressSpaceDashboard()
+    d.pick.value = dict(d.pick.options)["kernel text"]
+    status = d.status.value.replace("&gt;", ">")
+    assert "PGD[511] PUD[510] PMD[8] + offset 0x0 (2 MiB page) -> physical 0x1000000" in status
+    assert "oops" not in status
+    d.address.value = "0xffffffff80000000"  # below _text: cleared by cleanup_highmap()
+    d.walk_button.click()
+    assert "cleanup_highmap()" in d.status.value and "oops" in d.status.value
+    d.pick.value = dict(d.pick.options)["kernel: direct map of pfn 1"]
+    assert "PUD[0] + offset 0x1000 (1 GiB page)" in d.status.value
+
+
+def test_address_space_dashboard_walk_below_the_stack_says_it_would_grow():
+    d = AddressSpaceDashboard()
+    stack = next(v for v in d.process.mm.vmas if v.name == "[stack]")
+    start = stack.start
+    d.pick.value = dict(d.pick.options)["just below the stack"]
+    assert "grows the stack" in d.status.value and "SEGV_MAPERR" not in d.status.value
+    assert stack.start == start  # walking changed nothing
+    d.read_button.click()
+    assert stack.start == start - 4096 and "minor page fault" in d.status.value
+    d.address.value = f"{stack.end - (9 << 20):#x}"  # beyond RLIMIT_STACK: no growth
+    d.walk_button.click()
+    assert "SEGV_MAPERR" in d.status.value
+
+
+def test_address_space_dashboard_brk_down_on_an_empty_heap_changes_nothing_and_says_so():
+    d = AddressSpaceDashboard()
+    mm = d.process.mm
+    maps = d.maps.value
+    d.brk_down.click()
+    assert mm.brk == mm.start_brk and "heap is empty" in d.status.value and "memlab-ok" not in d.status.value
+    assert d.maps.value == maps
+    d.pages.value = 2
+    d.brk_up.click()
+    d.pages.value = 8
+    d.brk_down.click()
+    assert mm.brk == mm.start_brk and "moved to start_brk instead" in d.status.value
+
+
+def test_address_space_dashboard_walk_picture_follows_munmap():
+    d = AddressSpaceDashboard()
+    d.pages.value = 1
+    d.mmap_button.click()
+    addr = d.mappings[-1][0]
+    d.write_button.click()
+    assert d.walk_drawing.result.phys is not None
+    before = d.walk_image.value
+    d.munmap_button.click()
+    assert d.address.value == f"{addr:#x}"
+    assert d.walk_drawing.result.phys is None and "SEGV_MAPERR" in d.walk_drawing.result.fault
+    assert d.walk_image.value != before

@@ -4,17 +4,33 @@ space and ioremap.
 Kernel: mm/vmalloc.c vmalloc(), vfree() (order-0 pages from anywhere, a
 guard page after each area), arch/x86/mm/ioremap.c ioremap(),
 Documentation/arch/x86/x86_64/mm.rst for where each region lies; the direct
-map uses 1 GiB pages where the CPU has them (X86_FEATURE_GBPAGES).
+map uses 1 GiB pages where the CPU has them (X86_FEATURE_GBPAGES). The
+kernel image is mapped at __START_KERNEL_map + phys with 2 MiB pages
+(arch/x86/kernel/head_64.S level2_kernel_pgt), from _text to _brk_end rounded
+up to 2 MiB (arch/x86/mm/init_64.c cleanup_highmap() clears the rest).
 
 Deliberately not modelled: the kernel's own page-table pages (the upper
 levels shown by :meth:`KernelSpace.walk` are illustrative, not allocated),
-lazy vunmap purging, vmap_area trees, huge vmalloc mappings.
+lazy vunmap purging, vmap_area trees, huge vmalloc mappings, KASLR
+(phys_base is 0: the image sits at 16 MiB, as on a kernel booted without
+relocation), the 4 KiB splits that set_memory_ro()/set_memory_nx() make at
+the text/rodata/data boundaries, and the image's frames: a simplification,
+memlab does not reserve them, so the buddy allocator may hand them out.
 """
 
 from __future__ import annotations
 
 from ..errors import BadSize, MemlabError, SyscallError
-from ..layout import PAGE_OFFSET, VMALLOC_END, VMALLOC_START, region_of, virt_to_phys
+from ..layout import (
+    KERNEL_IMAGE_PHYS_END,
+    PAGE_OFFSET,
+    START_KERNEL,
+    START_KERNEL_MAP,
+    VMALLOC_END,
+    VMALLOC_START,
+    region_of,
+    virt_to_phys,
+)
 from ..records import Record
 from ..units import PAGE_SHIFT, PAGE_SIZE
 from .pgtable import (
@@ -29,7 +45,10 @@ from .pgtable import (
     pgtable_indices,
 )
 
-__all__ = ["KernelSpace", "VmapArea"]
+__all__ = ["KernelSpace", "VmapArea", "PMD_SIZE"]
+
+#: A 2 MiB page: what one PMD entry with the PS bit maps.
+PMD_SIZE = 1 << 21
 
 
 class VmapArea(Record):
@@ -145,6 +164,35 @@ class KernelSpace:
                 pfn=pfn,
                 flags=PTE_PRESENT | PTE_RW | PTE_NX,
                 note="vmalloc space: 4 KiB pages, physically scattered",
+            )
+        image_end = START_KERNEL_MAP + (-(-KERNEL_IMAGE_PHYS_END // PMD_SIZE) * PMD_SIZE)
+        if START_KERNEL <= vaddr < image_end:
+            phys = vaddr - START_KERNEL_MAP  # __pa_symbol(): vaddr - __START_KERNEL_map + phys_base (0)
+            upper = PTE_PRESENT | PTE_RW | PTE_ACCESSED
+            pgd.entry, pgd.present = (5 << PAGE_SHIFT) | upper, True
+            steps.append(WalkStep("PUD", idx[1], None, (6 << PAGE_SHIFT) | upper, True))
+            steps.append(
+                WalkStep(
+                    "PMD",
+                    idx[2],
+                    None,
+                    (phys & ~(PMD_SIZE - 1)) | PTE_PRESENT | PTE_ACCESSED | PTE_DIRTY | PTE_PSE,
+                    True,
+                    huge="2 MiB page (PS bit): the walk ends here",
+                )
+            )
+            return steps, WalkResult(
+                phys=phys,
+                pfn=phys >> PAGE_SHIFT,
+                flags=PTE_PRESENT | PTE_PSE,
+                note="kernel image: 2 MiB pages from head_64.S; __pa_symbol(vaddr) = vaddr - __START_KERNEL_map "
+                "+ phys_base (0 without KASLR: _text at 16 MiB)",
+            )
+        if START_KERNEL_MAP <= vaddr < START_KERNEL_MAP + (1 << 30):
+            return steps, WalkResult(
+                fault=f"kernel text mapping, but outside the image (_text {START_KERNEL:#x} to _brk_end "
+                f"{image_end:#x}): cleanup_highmap() cleared these 2 MiB entries at boot; in ring 0 this "
+                f"is an oops (unable to handle page fault)"
             )
         return steps, WalkResult(
             fault=f"kernel address in '{region_of(vaddr)}' with no mapping here: in ring 0 "

@@ -18,7 +18,7 @@ from ..errors import BadSize
 from ..layout import is_canonical
 from ..units import PAGE_SHIFT
 from .pgtable import LEVELS, PageTables, WalkResult, WalkStep
-from .vma import Vma
+from .vma import RLIMIT_STACK, STACK_GUARD_GAP, VM_GROWSDOWN, Vma
 
 __all__ = ["MmStruct"]
 
@@ -164,6 +164,26 @@ class MmStruct:
         """See :meth:`PageTables.set_pte_writable`."""
         self.pagetables.set_pte_writable(vaddr, writable, executable, shared)
 
+    def stack_growth(self, addr: int):
+        """The ``[stack]`` VMA an access to ``addr`` would grow down to
+        cover, or None (the address is mapped, above the stack, beyond
+        RLIMIT_STACK, or within stack_guard_gap of the mapping below).
+        Nothing changes; kernel: mm/mmap.c expand_stack_locked() ->
+        expand_downwards(), reached from arch/x86/mm/fault.c via
+        lock_mm_and_find_vma() when the VMA above is VM_GROWSDOWN."""
+        if self.find_vma(addr) is not None:
+            return None
+        stack = next((v for v in self.vmas if v.flags & VM_GROWSDOWN), None)
+        if stack is None or addr >= stack.start:
+            return None
+        new_start = addr & ~((1 << PAGE_SHIFT) - 1)
+        if stack.end - new_start > RLIMIT_STACK:
+            return None
+        below = [v for v in self.vmas if v.end <= stack.start]
+        if below and new_start - below[-1].end < STACK_GUARD_GAP:
+            return None
+        return stack
+
     def walk(self, vaddr: int) -> tuple[list[WalkStep], WalkResult]:
         """The 4-level page walk of ``vaddr`` as the MMU does it: a list of
         :class:`WalkStep` records ``(level, index, table_pfn, entry,
@@ -180,12 +200,19 @@ class MmStruct:
 
         def why_missing(level, index):
             vma = self.find_vma(vaddr)
-            why = (
-                "not present: no mapping at this address (SEGV_MAPERR on access)"
-                if vma is None
-                else f"not present yet: the address is in {vma!r}; the first access takes a page fault "
-                f"and the kernel fills the entry (demand paging)"
-            )
+            stack = self.stack_growth(vaddr) if vma is None else None
+            if stack is not None:
+                why = (
+                    f"not present: no VMA holds this address yet, but it lies below {stack!r}: an access "
+                    f"grows the stack down to this page (expand_stack()), then faults the page in"
+                )
+            elif vma is None:
+                why = "not present: no mapping at this address (SEGV_MAPERR on access)"
+            else:
+                why = (
+                    f"not present yet: the address is in {vma!r}; the first access takes a page fault "
+                    f"and the kernel fills the entry (demand paging)"
+                )
             return f"{LEVELS[level]} entry {index} {why}"
 
         return self.pagetables.walk(vaddr, why_missing)

@@ -31,6 +31,8 @@ from .vma import (
     MAP_SHARED,
     PROT_READ,
     PROT_WRITE,
+    RLIMIT_STACK,
+    STACK_GUARD_GAP,
     VM_EXEC,
     VM_GROWSDOWN,
     VM_MAYSHARE,
@@ -60,8 +62,6 @@ __all__ = [
 STACK_TOP = TASK_SIZE_MAX
 ELF_ET_DYN_BASE = 0x555555554000  # 2/3 of TASK_SIZE, page aligned, no randomisation
 MMAP_GAP_MIN = 128 << 20  # mmap_base(): gap clamped to at least 128 MiB
-RLIMIT_STACK = 8 << 20
-STACK_GUARD_GAP = 256 << PAGE_SHIFT  # stack_guard_gap: 1 MiB
 INITIAL_STACK = 132 << 10  # 128 KiB expansion + argv/env page, as seen in /proc/pid/maps
 
 
@@ -461,18 +461,13 @@ class Process:
 
     def _maybe_expand_stack(self, addr):
         """expand_stack(): an access just below [stack] grows it, within
-        RLIMIT_STACK and keeping stack_guard_gap to the mapping below."""
+        RLIMIT_STACK and keeping stack_guard_gap to the mapping below
+        (the test is :meth:`MmStruct.stack_growth`)."""
         mm = self.mm
-        stack = next((v for v in mm.vmas if v.flags & VM_GROWSDOWN), None)
-        if stack is None or addr >= stack.start:
+        stack = mm.stack_growth(addr)
+        if stack is None:
             return None
-        new_start = addr & ~(PAGE_SIZE - 1)
-        if stack.end - new_start > RLIMIT_STACK:
-            return None
-        below = [v for v in mm.vmas if v.end <= stack.start]
-        if below and new_start - below[-1].end < STACK_GUARD_GAP:
-            return None
-        mm.move_vma_start(stack, new_start)
+        mm.move_vma_start(stack, addr & ~(PAGE_SIZE - 1))
         mm.update_hiwater()
         return stack
 

@@ -31,6 +31,11 @@ __all__ = [
     "prot_to_vm_flags",
 ]
 
+#: The default stack limit (ulimit -s 8192): how far [stack] may grow.
+RLIMIT_STACK = 8 << 20
+#: mm/mmap.c stack_guard_gap: 256 pages (1 MiB) kept free below a growing stack.
+STACK_GUARD_GAP = 256 << 12
+
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 VM_READ, VM_WRITE, VM_EXEC, VM_SHARED = 0x1, 0x2, 0x4, 0x8

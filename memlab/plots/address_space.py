@@ -183,6 +183,9 @@ def page_walk(ax, vaddr, steps, result):
             ax.annotate("", xy=(bx + 2.6, 1.6), xytext=(bx + 2.0, 1.6), arrowprops=dict(arrowstyle="->"))
     mapped = result.phys is not None
     verdict = f"physical address {result.phys:#x} (pfn {result.pfn})" if mapped else result.fault
+    if mapped and steps and steps[-1].huge:
+        shift = 12 + 9 * (4 - len(steps))
+        verdict += f"; {steps[-1].huge}: the offset is bits {shift - 1}-0"
     ax.text(5, -0.3, verdict, ha="center", fontsize="small", wrap=True, color="#1a6e1a" if mapped else "#B00020")
     ax.set_xlim(-0.2, 10.6)
     ax.set_ylim(-0.7, 4.8)

@@ -8,9 +8,9 @@ import ipywidgets as W
 
 from .. import procfs
 from ..errors import BadSize, SegmentationFault
-from ..layout import START_KERNEL_MAP, TASK_SIZE_MAX, pfn_to_virt
+from ..layout import START_KERNEL, pfn_to_virt
 from ..machine import Machine
-from ..mm import PROT_EXEC, PROT_READ, PROT_WRITE, pgtable_indices
+from ..mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from ..plots import AddressSpaceDrawing, PageWalkDrawing
 from ..units import PAGE_SIZE
 from .base import Dashboard, parse_int, pre
@@ -124,18 +124,26 @@ class AddressSpaceDashboard(Dashboard):
             ("just below the stack", stack.start - 8),
             ("NULL + 0x10", 0x10),
             ("kernel: direct map of pfn 1", pfn_to_virt(1)),
-            ("kernel text", START_KERNEL_MAP + 0x1000000),
+            ("kernel text", START_KERNEL),
             ("non-canonical", 1 << 47),
         ]
         opts += [(f"mmap #{i + 1}", a) for i, (a, _) in enumerate(self.mappings)]
         return opts
 
     def _parse(self):
-        """The typed address: always hexadecimal, with or without ``0x``."""
+        """The typed address: always hexadecimal, with or without ``0x``
+        (as /proc/pid/maps prints addresses)."""
         value = parse_int(self.address.value, "address", base=16)
         if not 0 <= value < 1 << 64:
             raise BadSize(f"address {value:#x} does not fit in 64 bits")
         return value
+
+    def _understood(self):
+        """'read ... as hex: ' when the address was typed without 0x."""
+        text = self.address.value.strip()
+        if text.lower().startswith("0x"):
+            return ""
+        return f"read {text!r} as hexadecimal (addresses in /proc/pid/maps are hex) = {self._parse():#x}; "
 
     def _refresh_text(self):
         self.maps.value = pre(procfs.maps(self.process), wrap=False)
@@ -167,16 +175,20 @@ class AddressSpaceDashboard(Dashboard):
 
     def _on_walk(self):
         vaddr = self._parse()
-        _steps, result = self._show_walk(vaddr)
-        idx = pgtable_indices(vaddr)
-        where = self.process.segment_of(vaddr) if vaddr < TASK_SIZE_MAX else "kernel half"
+        steps, result = self._show_walk(vaddr)
+        where = self.process.segment_of(vaddr)
+        heard = self._understood()
         if result.phys is not None:
+            # a huge page ends the walk early: the offset takes the bits of the levels not walked
+            shift = 12 + 9 * (4 - len(steps))
+            path = " ".join(f"{s.level}[{s.index}]" for s in steps)
+            size = {12: "4 KiB", 21: "2 MiB", 30: "1 GiB"}[shift]
             self.ok(
-                f"{vaddr:#x} ({where}): PGD[{idx[0]}] PUD[{idx[1]}] PMD[{idx[2]}] PTE[{idx[3]}] + offset "
-                f"{idx[4]:#x} -> physical {result.phys:#x}"
+                f"{heard}{vaddr:#x} ({where}): {path} + offset {vaddr & ((1 << shift) - 1):#x} "
+                f"({size} page) -> physical {result.phys:#x}"
             )
         else:
-            self.info(f"{vaddr:#x} ({where}): {result.fault}")
+            self.info(f"{heard}{vaddr:#x} ({where}): {result.fault}")
 
     def _touch(self, write):
         vaddr = self._parse()
@@ -201,11 +213,19 @@ class AddressSpaceDashboard(Dashboard):
     def _on_write(self):
         self._touch(True)
 
+    def _rewalk(self):
+        """Redraw the walk of the address in the box after the address space changed."""
+        try:
+            self._show_walk(self._parse())
+        except BadSize:
+            pass  # the box holds no address: nothing to redraw
+
     def _on_brk_up(self):
         p = self.process
         old = p.mm.brk
         new = p.brk(old + self.pages.value * PAGE_SIZE)
         self._refresh_space()
+        self._rewalk()
         refused = "" if new != old else " (refused: the break did not move)"
         self.report(
             f"brk({old + self.pages.value * PAGE_SIZE:#x}) -> {new:#x}{refused}", "ok" if new != old else "error"
@@ -213,10 +233,24 @@ class AddressSpaceDashboard(Dashboard):
 
     def _on_brk_down(self):
         p = self.process
-        target = max(p.mm.start_brk, p.mm.brk - self.pages.value * PAGE_SIZE)
+        old = p.mm.brk
+        if old == p.mm.start_brk:
+            self.info(
+                f"The heap is empty: the break {old:#x} is already at start_brk, and brk() refuses to go lower "
+                "(it would return the break unchanged). Nothing changed."
+            )
+            return
+        wanted = old - self.pages.value * PAGE_SIZE
+        target = max(p.mm.start_brk, wanted)
         new = p.brk(target)
         self._refresh_space()
-        self.ok(f"brk({target:#x}) -> {new:#x}: pages above the break are unmapped")
+        self._rewalk()
+        clamped = (
+            f" ({self.pages.value} pages would go below start_brk {p.mm.start_brk:#x}: moved to start_brk instead)"
+            if wanted < target
+            else ""
+        )
+        self.ok(f"brk({target:#x}) -> {new:#x}: the heap's pages above the new break are unmapped{clamped}")
 
     def _on_mmap(self):
         prot = (
@@ -229,6 +263,7 @@ class AddressSpaceDashboard(Dashboard):
         self.mappings.append((addr, length))
         self._refresh_space()
         self.address.value = f"{addr:#x}"
+        self._rewalk()
         self.ok(
             f"mmap(NULL, {length:#x}, prot {prot}) -> {addr:#x} (top-down below "
             f"mmap_base); no page is allocated until it is touched"
@@ -241,4 +276,5 @@ class AddressSpaceDashboard(Dashboard):
         addr, length = self.mappings.pop()
         self.process.munmap(addr, length)
         self._refresh_space()
+        self._rewalk()
         self.ok(f"munmap({addr:#x}, {length:#x}): mapping and its pages are gone")
