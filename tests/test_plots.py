@@ -164,3 +164,15 @@ def test_slab_and_mempool_drawings():
     ax2 = fig2.subplots()
     plots.mempool_history(ax2, pool)
     assert list(ax2.lines[0].get_ydata()) == [e[2] for e in pool.history]
+
+
+def test_mempool_history_of_a_new_pool_has_whole_event_ticks():
+    m = memlab.Machine(ram="64MiB")
+    pool = m.mempool_create_kmalloc_pool(2, 64)
+    fig = Figure()
+    ax = fig.subplots()
+    plots.mempool_history(ax, pool)
+    lo, hi = ax.get_xlim()
+    assert hi - lo >= 10  # not the -0.04..0.04 of a single point
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks)

@@ -393,3 +393,26 @@ def test_address_space_dashboard_walk_picture_follows_munmap():
     assert d.address.value == f"{addr:#x}"
     assert d.walk_drawing.result.phys is None and "SEGV_MAPERR" in d.walk_drawing.result.fault
     assert d.walk_image.value != before
+
+
+def test_mempool_dashboard_status_agrees_with_the_counters_with_two_sleepers():
+    d = MempoolDashboard(min_nr=1)
+    d.fault_mode.value = "always"
+    d.fault_button.click()
+    d.alloc_button.click()  # from the reserve: it is now empty
+    d.alloc_button.click()
+    d.alloc_button.click()  # two tasks asleep on pool->wait
+    assert [w.task for w in d.pool.wait] == ["kworker/0:2", "kworker/0:3"]
+    d.free_oldest_button.click()
+    status = d.status.value
+    assert d.pool.stats["freed_to_reserve"] == 1 and d.pool.stats["freed_to_backing"] == 0
+    assert "into the reserve" in status and "backing allocator" not in status
+    assert "woke kworker/0:2, who took an element" in status
+    assert "kworker/0:3 retried and sleeps again" in status
+    assert "freed into reserve 1, freed to backing allocator 0" in d.state_text.value
+    d.fault_mode.value = "off"
+    d.fault_button.click()
+    d.free_oldest_button.click()  # the woken task's element: the reserve is empty, so it refills it
+    assert "into the reserve" in d.status.value and "woke kworker/0:3" in d.status.value
+    d.free_oldest_button.click()  # reserve full now: back to the backing allocator
+    assert "back to the backing allocator" in d.status.value and d.pool.stats["freed_to_backing"] == 1

@@ -35,7 +35,14 @@ def mempool_history(ax, pool, last=200):
         ys = [lvl for s, e, lvl in events if e == kind]
         if xs:
             ax.scatter(xs, ys, marker=marker, color=color, s=28, zorder=3, label=label)
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_ylim(-0.5, max(pool.min_nr, max(levels, default=0)) + 1.5)
+    # event numbers are whole: at least ten events wide, so a new pool's lone event is not at -0.04..0.04
+    first = steps[0] if steps else 0
+    ax.set_xlim(first - 0.5, max(steps[-1] if steps else 0, first + 10) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("event")
     ax.set_ylabel("elements in reserve")
     ax.set_title(f"mempool {pool.name}: reserve over time")

@@ -151,18 +151,25 @@ class MempoolDashboard(Dashboard):
 
     def _free_index(self, i):
         element = self.held[i]
-        woke = [w for w in self.pool.wait]
-        self.machine.mempool_free(element, self.pool)
+        pool = self.pool
+        woke = list(pool.wait)
+        to_reserve = pool.stats["freed_to_reserve"]
+        self.machine.mempool_free(element, pool)
         self.held.pop(i)
         done = [w.task for w in woke if w.state == "done"]
+        still = [w.task for w in woke if w.state != "done"]
         self.refresh()
-        where = (
-            "into the reserve"
-            if self.pool.last_event.event in (PoolEvent.FREE_TO_RESERVE, PoolEvent.WOKEN)
-            else "back to the backing allocator"
-        )
-        extra = f"; woke {', '.join(done)}, who took an element" if done else ""
-        self.ok(f"mempool_free({self.pool.describe(element)}): {where}{extra}")
+        # read the counters, not the last history event: a woken sleeper's retry is logged after the free
+        if pool.stats["freed_to_reserve"] > to_reserve:
+            where = f"into the reserve (curr_nr was below min_nr {pool.min_nr})"
+        else:
+            where = f"back to the backing allocator (the reserve was full: curr_nr = min_nr = {pool.min_nr})"
+        extra = ""
+        if done:
+            extra += f"; woke {', '.join(done)}, who took an element"
+        if still:
+            extra += f"; {', '.join(still)} retried and sleeps again"
+        self.ok(f"mempool_free({pool.describe(element)}): {where}{extra}")
 
     # ------------------------------------------------------------ callbacks
     def _on_create(self):
