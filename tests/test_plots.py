@@ -176,3 +176,23 @@ def test_mempool_history_of_a_new_pool_has_whole_event_ticks():
     assert hi - lo >= 10  # not the -0.04..0.04 of a single point
     ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
     assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_swiotlb_bounce_picture_draws_the_copies_of_its_direction():
+    from matplotlib.patches import FancyArrowPatch
+
+    from memlab import DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE
+
+    def arrows_and_text(direction):
+        fig = Figure()
+        ax = fig.subplots()
+        plots.swiotlb_bounce(ax, 0x100008000, 0xFC000000, 3000, direction)
+        n = sum(isinstance(p, FancyArrowPatch) for p in ax.patches)
+        return n, " ".join(t.get_text() for t in ax.texts)
+
+    n, text = arrows_and_text(DMA_TO_DEVICE)
+    assert n == 2 and "device reads" in text and "nothing is copied back" in text and "0xfc000000" in text
+    n, text = arrows_and_text(DMA_FROM_DEVICE)
+    assert n == 3 and "device writes" in text and "copy the slot back" in text
+    n, text = arrows_and_text(DMA_BIDIRECTIONAL)
+    assert n == 4 and "device reads" in text and "device writes" in text

@@ -416,3 +416,45 @@ def test_mempool_dashboard_status_agrees_with_the_counters_with_two_sleepers():
     assert "into the reserve" in d.status.value and "woke kworker/0:3" in d.status.value
     d.free_oldest_button.click()  # reserve full now: back to the backing allocator
     assert "back to the backing allocator" in d.status.value and d.pool.stats["freed_to_backing"] == 1
+
+
+def test_dma_dashboard_counts_clocks_per_transfer_not_since_creation():
+    import re
+
+    d = DmaDashboard()
+    figures = {}
+    for mode in ("single", "block"):
+        d.mode.value = mode
+        d.count.value = 8
+        d.program_button.click()
+        assert "this transfer (since programmed): transfers 0  clocks 0  CPU held off 0" in d.registers.value
+        clocks0, held0 = d.ctrl.clocks, d.ctrl.cpu_held_clocks
+        d.dreq_button.click()
+        d.tc_button.click()
+        held, total = map(int, re.search(r"held off the bus for (\d+) of (\d+) clocks", d.status.value).groups())
+        assert (held, total) == (d.ctrl.cpu_held_clocks - held0, d.ctrl.clocks - clocks0)
+        assert f"transfers 8  clocks {total}  CPU held off {held}" in d.registers.value
+        figures[mode] = (held, total)
+    # the second transfer's figures are its own: the cumulative counters are larger
+    assert d.ctrl.clocks == figures["single"][1] + figures["block"][1]
+    assert figures["block"][1] < d.ctrl.clocks
+
+
+def test_dma_dashboard_sync_says_what_it_did():
+    d = DmaDashboard()
+    d.mask.value = 64  # the device reaches the buffer: no bounce
+    d.coherent.value = True
+    d.direction.value = next(k for k in d.direction.options if "FROM" in k)
+    d.map_button.click()
+    d.sync_button.click()
+    assert "nothing to do" in d.status.value and "bounce" in d.status.value and "copied back" not in d.status.value
+    d.unmap_button.click()
+    d.coherent.value = False
+    d.map_button.click()
+    d.sync_button.click()
+    assert "cache lines" in d.status.value and "copied back" not in d.status.value
+    d.unmap_button.click()
+    d.mask.value = 32  # a buffer above 4 GiB: bounced
+    d.map_button.click()
+    d.sync_button.click()
+    assert "swiotlb slot" in d.status.value and "copied back" in d.status.value

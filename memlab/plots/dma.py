@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .figure import Drawing
 
-__all__ = ["dma_timing", "DmaTimingDrawing"]
+__all__ = ["dma_timing", "DmaTimingDrawing", "swiotlb_bounce"]
 
 
 def dma_timing(ax, trace, channel, last=48):
@@ -89,3 +89,56 @@ class DmaTimingDrawing(Drawing):
         self.fig.clear()
         dma_timing(self.fig.subplots(), controller.trace, channel, last=self.last)
         return self
+
+
+def swiotlb_bounce(ax, buffer_phys, slot_phys, size, direction, mask_bits=32):
+    """How swiotlb bounces one streaming mapping, as a picture: the CPU's
+    buffer (out of the device's reach), the slot in the pool below the
+    mask, the device, and the copies in order (numbered arrows, the steps
+    listed in words). Kernel: kernel/dma/swiotlb.c swiotlb_tbl_map_single()
+    copies the buffer into the slot at map time whatever the direction (so
+    bytes the device does not write come back unchanged);
+    swiotlb_tbl_unmap_single() and swiotlb_sync_single_for_cpu() copy the
+    slot back for DMA_FROM_DEVICE and DMA_BIDIRECTIONAL. ``direction`` is a
+    DMA_* value."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    names = {0: "DMA_BIDIRECTIONAL", 1: "DMA_TO_DEVICE", 2: "DMA_FROM_DEVICE"}
+    boxes = (
+        (0.2, 2.7, f"CPU buffer (kmalloc)\nphysical {buffer_phys:#x}"),
+        (4.2, 0.2, f"swiotlb slot\nphysical {slot_phys:#x}\n= the DMA address"),
+        (9.0, 0.2, f"device\nDMA mask {mask_bits} bits"),
+    )
+    for x, y, text in boxes:
+        ax.add_patch(FancyBboxPatch((x, y), 3.2, 1.3, boxstyle="round,pad=0.05", fc="#F5F5F5", ec="#333333"))
+        ax.text(x + 1.6, y + 0.65, text, ha="center", va="center", fontsize="small")
+    reach = f"{1 << (mask_bits - 30)} GiB" if mask_bits >= 30 else f"{1 << (mask_bits - 20)} MiB"
+    ax.axhline(2.2, color="#CC79A7", linestyle="--", linewidth=1)
+    ax.text(0.2, 2.27, f"above {reach}: out of the device's reach", fontsize="x-small", color="#CC79A7")
+    ax.text(0.2, 2.0, f"below {reach}", fontsize="x-small", color="#CC79A7", va="top")
+
+    def arrow(a, b, number, color):
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, color=color, linewidth=1.6))
+        mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+        ax.text(mx, my, number, fontsize="small", color="white", ha="center", va="center",
+                bbox=dict(boxstyle="circle,pad=0.2", fc=color, ec="none"))  # fmt: skip
+
+    from_dev = direction in (0, 2)
+    steps = [f"1  dma_map_single(): copy the {size} bytes into the slot (any direction)"]
+    arrow((2.4, 2.7), (4.9, 1.5), "1", "#0072B2")
+    if direction in (0, 1):
+        arrow((7.4, 1.05), (9.0, 1.05), "2", "#009E73")
+        steps.append("2  the device reads the slot")
+    if from_dev:
+        arrow((9.0, 0.6), (7.4, 0.6), "2", "#D55E00")
+        steps.append("2  the device writes the slot")
+        arrow((6.6, 1.5), (3.4, 3.3), "3", "#D55E00")
+        steps.append("3  dma_unmap_single() / dma_sync_single_for_cpu(): copy the slot back")
+    else:
+        steps.append("3  dma_unmap_single(): nothing is copied back")
+    ax.text(4.0, 4.15, "\n".join(steps), fontsize="small", va="top")
+    ax.set_title(f"swiotlb bounce, {names.get(direction, direction)}")
+    ax.set_xlim(0, 12.4)
+    ax.set_ylim(0, 4.3)
+    ax.axis("off")
+    return ax

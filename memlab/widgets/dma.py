@@ -61,6 +61,7 @@ class DmaDashboard(Dashboard):
         m.mem.write(self.buffer, bytes(64))
         self.drawing = DmaTimingDrawing()
         self.mapping = None
+        self._programmed_at = (0, 0, 0)  # controller counters when the channel was last programmed
         # 8237 panel
         self.channel = W.Dropdown(
             options=[1, 2, 3, 5, 6, 7], value=2, description="channel", layout=W.Layout(width="150px")
@@ -154,11 +155,20 @@ class DmaDashboard(Dashboard):
             f"base address {ch.base_addr:#06x}  current {ch.cur_addr:#06x}  page {ch.page:#04x}\n"
             f"base count   {ch.base_count:#06x}  current {ch.cur_count:#06x}  residue {self.ctrl.get_dma_residue(n)}\n"
             f"mode {ch.mode:#04x}  masked {int(ch.masked)}  TC {int(ch.tc)}\n"
-            f"transfers {self.ctrl.transfers}  clocks {self.ctrl.clocks}  CPU held off {self.ctrl.cpu_held_clocks}",
+            f"this transfer (since programmed): {self._since()}\n"
+            f"since power-on: transfers {self.ctrl.transfers}  clocks {self.ctrl.clocks}  "
+            f"CPU held off {self.ctrl.cpu_held_clocks}",
             wrap=False,
         )
         addr = self._address()
         self.memory.value = pre(_hexdump(self.machine.mem.read(addr, 48), addr), wrap=False)
+
+    def _since(self):
+        """Bytes moved, clocks and clocks the CPU was held off the bus since
+        the channel was last programmed (the counters are cumulative)."""
+        t0, c0, h0 = self._programmed_at
+        c = self.ctrl
+        return f"transfers {c.transfers - t0}  clocks {c.clocks - c0}  CPU held off {c.cpu_held_clocks - h0}"
 
     def _address(self):
         """The typed physical address (hex with 0x, else decimal)."""
@@ -176,6 +186,7 @@ class DmaDashboard(Dashboard):
         self.ctrl.attach(n, self.device)
         self.device.dreq = False
         self.ctrl.program(n, addr, self.count.value, mode)
+        self._programmed_at = (self.ctrl.transfers, self.ctrl.clocks, self.ctrl.cpu_held_clocks)
         if _KINDS[self.kind.value] == READ_TRANSFER:
             self.machine.mem.write(addr, b"memory contents for the device..."[: self.count.value])
         self.refresh()
@@ -202,9 +213,10 @@ class DmaDashboard(Dashboard):
     def _on_tc(self):
         moved = self.ctrl.run_to_tc(self.channel.value)
         self.refresh()
+        _t0, c0, h0 = self._programmed_at
         self.ok(
-            f"run to terminal count: {moved} transfers; CPU held off the bus for "
-            f"{self.ctrl.cpu_held_clocks} of {self.ctrl.clocks} clocks"
+            f"run to terminal count: {moved} transfers; since this transfer was programmed the CPU was held off "
+            f"the bus for {self.ctrl.cpu_held_clocks - h0} of {self.ctrl.clocks - c0} clocks"
         )
 
     # ------------------------------------------------------------ DMA API
@@ -279,13 +291,24 @@ class DmaDashboard(Dashboard):
         mapping = self._need_mapping()
         if mapping is None:
             return
-        dev, _buf, handle, size, direction = mapping
+        dev, buf, handle, size, direction = mapping
         self.machine.dma_sync_single_for_cpu(dev, handle, size, direction)
         self._refresh_api()
         if direction == DMA_TO_DEVICE:
             self.ok("dma_sync_single_for_cpu(DMA_TO_DEVICE): nothing to copy back, the device only reads this buffer")
+            return
+        done = []
+        if handle != virt_to_phys(buf):
+            done.append(f"the swiotlb slot at {handle:#x} copied back into the buffer (a bounce)")
+        if not dev.coherent:
+            done.append("the CPU's stale cache lines for the buffer invalidated")
+        if not done:
+            self.ok(
+                "dma_sync_single_for_cpu: nothing to do - the device reached the buffer itself (no bounce) and "
+                "is cache-coherent; the call is still required, it costs nothing here"
+            )
         else:
-            self.ok("dma_sync_single_for_cpu: bounce data copied back, stale cache lines invalidated")
+            self.ok("dma_sync_single_for_cpu: " + "; ".join(done))
 
     def _on_unmap(self):
         mapping = self._need_mapping()
