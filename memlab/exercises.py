@@ -283,7 +283,8 @@ def objs_per_slab(seed):
         cache.objperslab,
         steps,
         hint="round the size up to 8 bytes; min_objects = 4 * (fls(cpus) + 1); find the smallest "
-        "order whose slab holds that many with at most 1/16 left over",
+        "order (up to 3) whose slab holds that many with at most 1/16 of it left over; if no order "
+        "manages that, accept 1/8, then 1/4, then 1/2",
     )
 
 

@@ -204,6 +204,8 @@ class Machine(Node):
     kmalloc = _Served("slub", Slub.kmalloc)
     kfree = _Served("slub", Slub.kfree)
     ksize = _Served("slub", Slub.ksize)
+    kzalloc = _Served("slub", Slub.kzalloc)
+    krealloc = _Served("slub", Slub.krealloc)
 
     # --------------------------------------------------------- address spaces
     @cached_property
@@ -221,6 +223,15 @@ class Machine(Node):
     def vfree(self, addr: int) -> None:
         """``vfree(addr)``."""
         self.kernel.vfree(addr)
+
+    def kvmalloc(self, size: int, gfp: str | int = "GFP_KERNEL") -> int | None:
+        """``kvmalloc(size, gfp)``: kmalloc, else vmalloc; see
+        :meth:`memlab.mm.KernelSpace.kvmalloc`."""
+        return self.kernel.kvmalloc(size, gfp)
+
+    def kvfree(self, addr: int) -> None:
+        """``kvfree(addr)``: vfree or kfree, whichever fits the address."""
+        self.kernel.kvfree(addr)
 
     def ioremap(self, phys_addr: int, size: int) -> int:
         """``ioremap(phys, size)``: map device registers into kernel space."""

@@ -388,3 +388,51 @@ def test_report_padding_end_poison_and_frozen_slab():
     with pytest.raises(SlabCorruption, match="Object padding overwritten") as err:
         fzp.kfree(buf)
     assert any(line.startswith("Padding  ") for line in err.value.report.splitlines())
+
+
+def test_kzalloc_zeroes_the_whole_object_and_krealloc_follows_ksize():
+    m = Machine(ram="64MiB")
+    dirty = m.kmalloc(100)
+    m.write(dirty, b"\xff" * 128)
+    m.kfree(dirty)
+    z = m.kzalloc(100)
+    assert z == dirty and m.read(z, 128) == bytes(128)  # the same object, zeroed up to ksize
+    m.write(z, b"abc")
+    assert m.krealloc(z, 128) == z  # still fits ksize(): same pointer, never shrinks
+    assert m.krealloc(z, 16) == z
+    m.write(z + 100, b"\xee" * 28)
+    assert m.krealloc(z, 100, "GFP_KERNEL | __GFP_ZERO") == z and m.read(z + 100, 28) == bytes(28)
+    moved = m.krealloc(z, 129)
+    assert moved != z and m.read(moved, 3) == b"abc" and m.ksize(moved) == 192
+    with pytest.raises(memlab.BadFree):
+        m.ksize(z)  # the old object was freed
+    assert m.krealloc(None, 10) is not None
+    assert m.krealloc(moved, 0) == 0x10  # ZERO_SIZE_PTR
+    with pytest.raises(memlab.BadSize):
+        m.krealloc(None, -1)
+
+
+def test_kvmalloc_prefers_kmalloc_and_falls_back_to_vmalloc():
+    from memlab.layout import VMALLOC_START
+
+    m = Machine(ram="64MiB")
+    small = m.kvmalloc(100)
+    assert small < VMALLOC_START and m.ksize(small) == 128
+    mid = m.kvmalloc(64 << 10)
+    assert mid < VMALLOC_START and m.ksize(mid) == 64 << 10  # an order-4 block
+    big = m.kvmalloc(6 << 20)  # above MAX_PAGE_ORDER: kmalloc fails, vmalloc serves
+    assert big >= VMALLOC_START
+    assert m.kvmalloc(6 << 20, "GFP_ATOMIC") is None  # vmalloc may sleep: no fallback
+    free_before = m.nr_free_pages
+    for addr in (small, mid, big):
+        m.kvfree(addr)
+    assert m.nr_free_pages > free_before and not m.kernel.vmap_areas
+
+
+def test_explain_geometry_shows_the_fraction_fallback_of_calculate_order():
+    m = Machine(ram="64MiB", cpus=2)
+    steps = m.kmem_cache_create("task_struct", 4224).explain_geometry()
+    assert any("at most 1/16 left over: no order from 3" in s and "3200 > 2048" in s for s in steps)
+    assert steps[-1].endswith("at most 1/8 of the slab (4096 bytes) may be left over.")
+    steps = m.kmem_cache_create("dentry", 192).explain_geometry()
+    assert not any("relaxes" in s for s in steps) and "1/16" in steps[-1]

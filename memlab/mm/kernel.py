@@ -106,6 +106,47 @@ class KernelSpace:
                 return
         raise SyscallError("EINVAL", f"vfree: {addr!r} is not the start of a vmalloc area")
 
+    def kvmalloc(self, size, gfp="GFP_KERNEL"):
+        """Kernel: __kvmalloc_node_noprof() with kmalloc_gfp_adjust() (6.12):
+        try kmalloc first, physically contiguous; above one page with
+        __GFP_NOWARN and __GFP_NORETRY added (unless __GFP_RETRY_MAYFAIL) and
+        __GFP_NOFAIL dropped, so a large request gives up quickly instead of
+        reclaiming hard. If that fails and the request is above a page,
+        fall back to vmalloc, which needs a caller that may sleep (NULL
+        otherwise). Returns the address, or None (NULL). Not modelled: the
+        huge-page vmalloc mapping kvmalloc allows (VM_ALLOW_HUGE_VMAP) and
+        the memory-pressure effect of __GFP_NORETRY (the model's page
+        allocator does not reclaim)."""
+        from ..gfp import GFP, parse_gfp
+
+        if size.__class__ is not int or size <= 0:
+            raise BadSize(f"kvmalloc: size {size!r} must be an int > 0")
+        flags = parse_gfp(gfp)
+        if size > PAGE_SIZE:
+            flags |= GFP["__GFP_NOWARN"]
+            if not flags & GFP["__GFP_RETRY_MAYFAIL"]:
+                flags |= GFP["__GFP_NORETRY"]
+            flags &= ~GFP["__GFP_NOFAIL"]
+        try:
+            return self.machine.slub.kmalloc(size, flags)
+        except MemlabError:
+            if size <= PAGE_SIZE:
+                return None
+        if not flags & GFP["__GFP_DIRECT_RECLAIM"]:  # gfpflags_allow_blocking()
+            return None
+        try:
+            return self.vmalloc(size)
+        except MemlabError:
+            return None
+
+    def kvfree(self, addr):
+        """Kernel: kvfree(): vfree() for a vmalloc address
+        (is_vmalloc_addr()), else kfree()."""
+        if addr.__class__ is int and VMALLOC_START <= addr <= VMALLOC_END:
+            self.vfree(addr)
+        else:
+            self.machine.slub.kfree(addr)
+
     def ioremap(self, phys_addr, size):
         """Kernel: ioremap(): map device registers (physical addresses
         outside RAM, e.g. a PCI BAR) into vmalloc space, uncached."""

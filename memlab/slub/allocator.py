@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from ..errors import BadCache, BadFree, BadSize, OutOfMemory
 from ..gfp import GFP, parse_gfp
-from ..layout import pfn_to_virt
+from ..layout import pfn_to_virt, virt_to_phys
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, format_size, order_for_size
 from .cache import KmemCache, Slab, SlabState
 from .debug import SlubDebug
@@ -436,6 +436,52 @@ class Slub(SlubDebug):
         if slab.isfree[index]:
             raise BadFree(f"ksize: object {addr:#x} of {slab.cache.name} is free")
         return slab.cache.object_size
+
+    # ------------------------------------------------------- kmalloc family
+    def _zero_object(self, addr, start=0):
+        """Zero a kmalloc object from ``start`` to its ksize()."""
+        size = self.ksize(addr)
+        if size > start:
+            self.machine.mem.write(virt_to_phys(addr) + start, bytes(size - start))
+
+    def kzalloc(self, size: int, gfp: str | int = "GFP_KERNEL") -> int:
+        """Kernel: include/linux/slab.h kzalloc() = ``kmalloc(size, flags |
+        __GFP_ZERO)``: the object comes zeroed (the whole object, up to
+        ksize(), as slab_post_alloc_hook() memsets it)."""
+        addr = self.kmalloc(size, gfp)
+        self._zero_object(addr)
+        return addr
+
+    def krealloc(self, addr: int | None, new_size: int, gfp: str | int = "GFP_KERNEL") -> int | None:
+        """Kernel: mm/slab_common.c krealloc() and __do_krealloc() (6.12).
+
+        ``addr`` None (NULL) is kmalloc(new_size). ``new_size`` 0 frees the
+        object and returns ZERO_SIZE_PTR. If the object's ksize() is at
+        least ``new_size`` it is returned unchanged: krealloc never shrinks
+        (with __GFP_ZERO the spare bytes after ``new_size`` are zeroed).
+        Otherwise a new object is kmalloc'ed, the old ksize() bytes are
+        copied, and the old object is freed. Not modelled: KASAN's
+        re-poisoning, init_on_alloc (a boot option; off here).
+        """
+        if new_size.__class__ is not int or new_size < 0:
+            raise BadSize(f"krealloc: new_size {new_size!r} must be an int >= 0")
+        zero = bool(parse_gfp(gfp) & GFP["__GFP_ZERO"])
+        if new_size == 0:
+            if addr is not None and addr != ZERO_SIZE_PTR:  # kfree(NULL) and kfree(ZERO_SIZE_PTR) do nothing
+                self.kfree(addr)
+            return ZERO_SIZE_PTR
+        if addr is None or addr == ZERO_SIZE_PTR:
+            return self.kzalloc(new_size, gfp) if zero else self.kmalloc(new_size, gfp)
+        ks = self.ksize(addr)
+        if ks >= new_size:
+            if zero:
+                self._zero_object(addr, new_size)
+            return addr
+        new = self.kzalloc(new_size, gfp) if zero else self.kmalloc(new_size, gfp)
+        mem = self.machine.mem
+        mem.write(virt_to_phys(new), mem.read(virt_to_phys(addr), ks))
+        self.kfree(addr)
+        return new
 
     def slab_of(self, addr):
         """The :class:`Slab` whose pages hold kernel address ``addr``, or None

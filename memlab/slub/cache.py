@@ -180,6 +180,19 @@ class KmemCache:
             if fraction
             else "no order up to slub_max_order fits, so get_order(size) is used"
         )
+        # calculate_order() asks calc_slab_order() for at most 1/16 left over first, then 1/8, 1/4, 1/2
+        for stricter in (16, 8, 4, 2):
+            if stricter == fraction or min_order > SLUB_MAX_ORDER:
+                break
+            tried = ", ".join(
+                f"order {o} leaves {(PAGE_SIZE << o) % size} > {(PAGE_SIZE << o) // stricter}"
+                for o in range(min_order, SLUB_MAX_ORDER + 1)
+            )
+            steps.append(
+                f"calc_slab_order() with at most 1/{stricter} left over: no order from {min_order} to "
+                f"slub_max_order {SLUB_MAX_ORDER} qualifies ({tried}); calculate_order() relaxes to "
+                f"1/{stricter // 2}."
+            )
         steps.append(
             f"Order {self.order}: {slab_bytes} bytes hold {slab_bytes // size} objects with {waste} "
             f"bytes left over; {rule}."
