@@ -13,7 +13,7 @@ from ..machine import Machine
 from ..mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from ..plots import AddressSpaceDrawing, PageWalkDrawing
 from ..units import PAGE_SIZE
-from .base import Dashboard, parse_int, pre
+from .base import Dashboard, panels, parse_int, pre, row
 
 __all__ = ["AddressSpaceDashboard"]
 
@@ -78,18 +78,16 @@ class AddressSpaceDashboard(Dashboard):
         )
         controls = W.VBox(
             [
-                W.HBox([self.address, self.pick, self.walk_button, self.read_button, self.write_button]),
-                W.HBox(
-                    [
-                        self.pages,
-                        self.brk_up,
-                        self.brk_down,
-                        self.prot_r,
-                        self.prot_w,
-                        self.prot_x,
-                        self.mmap_button,
-                        self.munmap_button,
-                    ]
+                row(self.address, self.pick, self.walk_button, self.read_button, self.write_button),
+                row(
+                    self.pages,
+                    self.brk_up,
+                    self.brk_down,
+                    self.prot_r,
+                    self.prot_w,
+                    self.prot_x,
+                    self.mmap_button,
+                    self.munmap_button,
                 ),
             ]
         )
@@ -101,7 +99,7 @@ class AddressSpaceDashboard(Dashboard):
             controls,
             self.status,
             self.walk_image,
-            W.HBox([self.space_image, text]),
+            panels(self.space_image, text, min_width="300px"),
             W.HTML("<b>/proc/%d/maps</b>" % process.pid),
             self.maps,
         ]

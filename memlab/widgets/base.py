@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from ..errors import MemlabError
 
-__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int"]
+__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "row", "panels"]
 
 
 def status_html(message, kind="info"):
@@ -66,6 +66,35 @@ def parse_int(text, what, base=16):
         return int(cleaned, 16) if cleaned.startswith("0x") else int(cleaned, base)
     except ValueError:
         raise BadSize(f"{what} {text!r} is not a number (write hex like 0x1000)") from None
+
+
+def row(*children):
+    """A row of controls that wraps onto the next line when the page is
+    narrow (JupyterLab at 1024 px with the file browser open leaves about
+    600 px), instead of squeezing buttons to "pro..." and labels to
+    "alloc_...": every child keeps its natural size (no shrinking),
+    buttons are as wide as their text, and descriptions are never cut."""
+    for child in children:
+        child.layout.flex = "0 0 auto"
+        if isinstance(child, (W.Button, W.Checkbox)):
+            child.layout.width = "auto"
+        style = getattr(child, "style", None)
+        labelled = bool(getattr(child, "description", ""))
+        if labelled and hasattr(style, "description_width") and not isinstance(child, (W.Button, W.Checkbox)):
+            style.description_width = "initial"
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 6px"))
+
+
+def panels(*children, min_width="280px"):
+    """Side-by-side panels (a picture and a text, registers and a memory
+    dump) that stack when there is no room for both: each takes an equal
+    share of the row but never less than ``min_width``."""
+    for child in children:
+        child.layout.flex = f"1 1 {min_width}"
+        child.layout.min_width = min_width
+        if child.layout.width and child.layout.width.endswith("%"):
+            child.layout.width = None
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px 16px"))
 
 
 class Dashboard(W.VBox):

@@ -17,7 +17,7 @@ from ..page_alloc import Page, Zone
 from ..plots import BuddyDrawing
 from ..units import MAX_PAGE_ORDER, PAGE_SIZE, format_size
 from ..workloads import buddy_v1
-from .base import Dashboard, pre
+from .base import Dashboard, pre, row
 
 __all__ = ["BuddyDashboard"]
 
@@ -75,8 +75,8 @@ class BuddyDashboard(Dashboard):
         )
         controls = W.VBox(
             [
-                W.HBox([self.order, self.alloc_button, self.block, self.free_button, self.free_random_button]),
-                W.HBox([self.ops, self.workload_seed, self.run_button, self.progress, self.reset_button]),
+                row(self.order, self.alloc_button, self.block, self.free_button, self.free_random_button),
+                row(self.ops, self.workload_seed, self.run_button, self.progress, self.reset_button),
             ]
         )
         text = W.VBox([self.summary, self.buddyinfo, W.HTML("<b>What happened</b>"), self.trail])

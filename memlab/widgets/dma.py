@@ -24,7 +24,7 @@ from ..dma import (
 from ..layout import virt_to_phys
 from ..machine import Machine
 from ..plots import DmaTimingDrawing
-from .base import Dashboard, parse_int, pre
+from .base import Dashboard, panels, parse_int, pre, row
 
 __all__ = ["DmaDashboard"]
 
@@ -114,23 +114,22 @@ class DmaDashboard(Dashboard):
         isa = W.VBox(
             [
                 W.HTML("<b>8237A DMA controller</b> (ISA: 24-bit addresses, 64/128 KiB pages)"),
-                W.HBox([self.channel, self.address, self.count, self.mode]),
-                W.HBox([self.kind, self.autoinit, self.decrement, self.program_button]),
-                W.HBox([self.dreq_button, self.step_button, self.step8_button, self.tc_button]),
+                row(self.channel, self.address, self.count, self.mode),
+                row(self.kind, self.autoinit, self.decrement, self.program_button),
+                row(self.dreq_button, self.step_button, self.step8_button, self.tc_button),
                 self.image,
-                W.HBox(
-                    [
-                        W.VBox([W.HTML("<b>registers</b>"), self.registers], layout=W.Layout(width="45%")),
-                        W.VBox([W.HTML("<b>memory at the buffer</b>"), self.memory]),
-                    ]
+                panels(
+                    W.VBox([W.HTML("<b>registers</b>"), self.registers]),
+                    W.VBox([W.HTML("<b>memory at the buffer</b>"), self.memory]),
+                    min_width="420px",
                 ),
             ]
         )
         api = W.VBox(
             [
                 W.HTML("<b>Linux DMA API</b> (streaming mapping; swiotlb bounce buffers below 4 GiB)"),
-                W.HBox([self.mask, self.coherent, self.direction, self.map_button]),
-                W.HBox([self.dev_write_button, self.cpu_read_button, self.sync_button, self.unmap_button]),
+                row(self.mask, self.coherent, self.direction, self.map_button),
+                row(self.dev_write_button, self.cpu_read_button, self.sync_button, self.unmap_button),
                 self.api_text,
             ]
         )

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as W
 
-from .base import Dashboard
+from .base import Dashboard, row
 
 __all__ = ["ExerciseWidget"]
 
@@ -27,7 +27,7 @@ class ExerciseWidget(Dashboard):
         self.wire([(self.check_button, self._on_check), (self.explain_button, self._on_explain)])
         self.children = [
             self.question,
-            W.HBox([self.answer, self.check_button, self.explain_button]),
+            row(self.answer, self.check_button, self.explain_button),
             self.status,
             self.explanation,
         ]

@@ -11,7 +11,7 @@ import ipywidgets as W
 from ..machine import Machine
 from ..mempool import MempoolWaiter, PoolEvent
 from ..plots import MempoolDrawing
-from .base import Dashboard, pre
+from .base import Dashboard, pre, row
 
 __all__ = ["MempoolDashboard"]
 
@@ -95,10 +95,10 @@ class MempoolDashboard(Dashboard):
         )
         controls = W.VBox(
             [
-                W.HBox([self.kind, self.min_nr, self.create_button]),
-                W.HBox([self.gfp, self.alloc_button, self.element, self.free_button, self.free_oldest_button]),
-                W.HBox([self.fault_mode, self.fault_value, self.spare_reclaim, self.fault_button]),
-                W.HBox([self.resize_to, self.resize_button, self.destroy_button]),
+                row(self.kind, self.min_nr, self.create_button),
+                row(self.gfp, self.alloc_button, self.element, self.free_button, self.free_oldest_button),
+                row(self.fault_mode, self.fault_value, self.spare_reclaim, self.fault_button),
+                row(self.resize_to, self.resize_button, self.destroy_button),
             ]
         )
         self.children = [controls, self.status, self.image, self.state_text]

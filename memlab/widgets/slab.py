@@ -13,7 +13,7 @@ from ..machine import Machine
 from ..plots import SlabDrawing
 from ..slub import SLAB_HWCACHE_ALIGN
 from ..units import format_size
-from .base import Dashboard, pre
+from .base import Dashboard, pre, row
 
 __all__ = ["SlabDashboard"]
 
@@ -91,11 +91,9 @@ class SlabDashboard(Dashboard):
 
         rows = W.VBox(
             [
-                W.HBox([self.name, self.size, self.align, self.hwcache, self.create_button]),
-                W.HBox([self.cache, self.alloc_button, self.object, self.free_button, self.free_random_button]),
-                W.HBox(
-                    [self.kmalloc_size, self.kmalloc_button, self.kfree_button, self.shrink_button, self.destroy_button]
-                ),
+                row(self.name, self.size, self.align, self.hwcache, self.create_button),
+                row(self.cache, self.alloc_button, self.object, self.free_button, self.free_random_button),
+                row(self.kmalloc_size, self.kmalloc_button, self.kfree_button, self.shrink_button, self.destroy_button),
             ]
         )
         self.children = [

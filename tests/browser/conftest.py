@@ -88,6 +88,10 @@ def lab(browser_available, tmp_path_factory):
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    # never write back to the repository's notebooks (a run in the browser would store its outputs)
+    docmanager = home / "lab-settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     # render every cell (JupyterLab 4 virtualises off-screen cells by default)
     tracker = home / "lab-settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
