@@ -458,3 +458,32 @@ def test_dma_dashboard_sync_says_what_it_did():
     d.map_button.click()
     d.sync_button.click()
     assert "swiotlb slot" in d.status.value and "copied back" in d.status.value
+
+
+def test_dashboard_pictures_are_shown_at_natural_size_with_readable_text():
+    from matplotlib.text import Text
+
+    from memlab.plots import CSS_DPI, Drawing
+
+    dashboards = [BuddyDashboard(), SlabDashboard(), MempoolDashboard(), AddressSpaceDashboard(), DmaDashboard()]
+    dashboards[-1].program_button.click()
+    dashboards[-1].dreq_button.click()
+    dashboards[-1].tc_button.click()  # the timing diagram with its lane labels and states
+    seen = 0
+    for dash in dashboards:
+        for name, drawing in vars(dash).items():
+            if not isinstance(drawing, Drawing):
+                continue
+            image = next(v for v in vars(dash).values() if isinstance(v, W.Image) and v.value == drawing.png())
+            assert image.layout.width == f"{drawing.css_width}px" and image.layout.max_width == "100%"
+            assert drawing.css_width <= 700, f"{name}: {drawing.css_width} px is wider than a narrow notebook"
+            drawing.fig.canvas.draw()
+            sizes = [
+                t.get_fontsize()
+                for t in drawing.fig.findobj(Text)
+                if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+            ]
+            smallest_px = min(sizes) * CSS_DPI / 72
+            assert smallest_px >= 10, f"{type(dash).__name__}.{name}: smallest text {smallest_px:.1f} CSS px"
+            seen += 1
+    assert seen == 6

@@ -9,7 +9,7 @@ import math
 from ..layout import I386_LAYOUT, TASK_SIZE_MAX, X86_64_LAYOUT
 from ..mm import VM_EXEC
 from ..units import format_size
-from .figure import Drawing
+from .figure import RENDER_DPI, Drawing
 from .style import REGION_COLORS
 
 __all__ = [
@@ -152,19 +152,19 @@ def page_walk(ax, vaddr, steps, result):
     for (name, hi, lo), color in zip(fields, colors):
         w = (hi - lo + 1) / 64 * 10
         value = (vaddr >> lo) & ((1 << (hi - lo + 1)) - 1)
-        ax.add_patch(_rect(x, 3.2, w, 0.6, color))
+        ax.add_patch(_rect(x, 3.7, w, 0.6, color))
         ax.text(
             x + w / 2,
-            3.5,
+            4.0,
             f"{name}\n{value}" if name != "sign ext." else name,
             ha="center",
             va="center",
             fontsize="x-small",
             color="white" if name not in ("sign ext.",) else "black",
         )
-        ax.text(x + w / 2, 3.9, f"{hi}-{lo}", ha="center", va="bottom", fontsize="xx-small")
+        ax.text(x + w / 2, 4.4, f"{hi}-{lo}", ha="center", va="bottom", fontsize="x-small")
         x += w
-    ax.text(5, 4.4, f"virtual address {vaddr:#018x}", ha="center", fontsize="small")
+    ax.text(5, 4.95, f"virtual address {vaddr:#018x}", ha="center", fontsize="small")
     for i, step in enumerate(steps):
         bx = i * 2.6
         ax.add_patch(_rect(bx, 0.6, 2.0, 2.0, "#F5F5F5"))
@@ -173,10 +173,11 @@ def page_walk(ax, vaddr, steps, result):
         ax.text(bx + 1.0, 2.75, f"{step.level} table\n({where})", ha="center", fontsize="x-small")
         ax.text(
             bx + 1.0,
-            0.35,
-            f"[{step.index}] = {step.entry:#x}" if step.present else f"[{step.index}] not present",
+            0.5,
+            f"[{step.index}] =\n{step.entry:#x}" if step.present else f"[{step.index}]\nnot present",
             ha="center",
-            fontsize="xx-small",
+            va="top",
+            fontsize="x-small",
             color="black" if step.present else "#B00020",
         )
         if i + 1 < len(steps):
@@ -186,9 +187,11 @@ def page_walk(ax, vaddr, steps, result):
     if mapped and steps and steps[-1].huge:
         shift = 12 + 9 * (4 - len(steps))
         verdict += f"; {steps[-1].huge}: the offset is bits {shift - 1}-0"
-    ax.text(5, -0.3, verdict, ha="center", fontsize="small", wrap=True, color="#1a6e1a" if mapped else "#B00020")
+    ax.text(
+        5, -0.4, verdict, ha="center", va="top", fontsize="small", wrap=True, color="#1a6e1a" if mapped else "#B00020"
+    )
     ax.set_xlim(-0.2, 10.6)
-    ax.set_ylim(-0.7, 4.8)
+    ax.set_ylim(-1.3, 5.3)
     ax.axis("off")
     return ax
 
@@ -197,13 +200,12 @@ class AddressSpaceDrawing(Drawing):
     """A process's address space to scale, following it (no address ranges
     in the labels: the dashboard shows /proc/pid/maps beside it)."""
 
-    def __init__(self, figsize=(5.0, 4.6), dpi=64, ranges=False):
-        super().__init__(figsize, dpi)
-        self.fig.subplots_adjust(left=0.04, right=0.99, bottom=0.01, top=0.94)
+    def __init__(self, figsize=(4.6, 4.4), dpi=RENDER_DPI, ranges=False):
+        super().__init__(figsize, dpi, margins=dict(left=0.04, right=0.99, bottom=0.01, top=0.94))
         self.ranges = ranges
 
     def update(self, process):
-        self.fig.clear()
+        self.clear()
         address_space(self.fig.subplots(), process, ranges=self.ranges)
         return self
 
@@ -212,13 +214,12 @@ class PageWalkDrawing(Drawing):
     """The page walk of one address in a process, redrawn per address:
     ``update(process, vaddr)``; ``steps`` and ``result`` keep the walk."""
 
-    def __init__(self, figsize=(11, 3.2), dpi=64):
-        super().__init__(figsize, dpi)
-        self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.98)
+    def __init__(self, figsize=(7.2, 3.4), dpi=RENDER_DPI):
+        super().__init__(figsize, dpi, margins=dict(left=0.01, right=0.99, bottom=0.02, top=0.98))
         self.steps, self.result = [], None
 
     def update(self, process, vaddr):
         self.steps, self.result = process.mm.walk(vaddr)
-        self.fig.clear()
+        self.clear()
         page_walk(self.fig.subplots(), vaddr, self.steps, self.result)
         return self

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..units import NR_PAGE_ORDERS, PAGE_SIZE, format_size
-from .figure import Drawing, canvas_png
+from .figure import RENDER_DPI, Drawing, canvas_png
 from .style import ALLOCATED_COLOR, OUTSIDE_COLOR, grid_width, order_colors
 
 __all__ = [
@@ -48,11 +48,13 @@ def memory_map_image(zone, width=None):
     return _lut()[padded.reshape(rows, width)], width
 
 
-def memory_map(ax, zone, width=None, legend=True, title=None, outline_blocks=None):
+def memory_map(ax, zone, width=None, legend=True, title=None, outline_blocks=None, compact=False):
     """Every page of ``zone`` coloured by the order of its free block, grey if
     allocated; drawn as one image (fast for 262,144 pages). Zones of at most
     4096 pages also get a thin outline around each block (``outline_blocks``
-    forces it on or off). Returns ``ax``."""
+    forces it on or off). ``compact`` shortens the axis labels (for a
+    dashboard, where the bars beside the map serve as its colour key).
+    Returns ``ax``."""
     img, width = memory_map_image(zone, width)
     rows = img.shape[0]
     ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, width, rows, 0))
@@ -60,8 +62,15 @@ def memory_map(ax, zone, width=None, legend=True, title=None, outline_blocks=Non
         outline_blocks = zone.spanned_pages <= 4096
     if outline_blocks:
         draw_block_outlines(ax, zone, width)
-    ax.set_xlabel(f"page within row ({width} pages = {format_size(width * PAGE_SIZE)} per row)")
-    ax.set_ylabel(f"row (first pfn of row = {zone.zone_start_pfn} + row x {width})")
+    if compact:
+        ax.set_xlabel(f"page in row ({format_size(width * PAGE_SIZE)} per row)")
+        ax.set_ylabel(f"row of {width} pages")
+    else:
+        ax.set_xlabel(f"page within row ({width} pages = {format_size(width * PAGE_SIZE)} per row)")
+        ax.set_ylabel(f"row (first pfn of row = {zone.zone_start_pfn} + row x {width})")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if rows <= 16:
         ax.set_yticks(range(rows + 1))
     ax.set_title(
@@ -227,9 +236,9 @@ class BuddyDrawing(Drawing):
     The background is redrawn when the bar chart needs a new scale.
     """
 
-    def __init__(self, zone, figsize=(10.5, 3.8), dpi=80):
+    def __init__(self, zone, figsize=(7.2, 3.4), dpi=RENDER_DPI):
         super().__init__(figsize, dpi, layout="constrained")
-        self.ax_map, self.ax_bar = self.fig.subplots(1, 2, width_ratios=[1.45, 1])
+        self.ax_map, self.ax_bar = self.fig.subplots(1, 2, width_ratios=[1.2, 1])
         self.background = None
         self.update(zone, full=True)
 
@@ -265,8 +274,15 @@ class BuddyDrawing(Drawing):
     def _redraw_background(self, zone):
         self.ax_map.clear()
         self.ax_bar.clear()
-        memory_map(self.ax_map, zone, title=f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}")
+        memory_map(
+            self.ax_map,
+            zone,
+            legend=False,
+            compact=True,
+            title=f"{zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1} (grey: allocated)",
+        )
         free_area_chart(self.ax_bar, zone)
+        self.ax_bar.set_title("free_area[]: colour = order")
         self.fig.set_layout_engine("constrained")
         self.fig.canvas.draw()
         self.fig.set_layout_engine("none")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .figure import Drawing
+from .figure import RENDER_DPI, Drawing
 
 __all__ = ["dma_timing", "DmaTimingDrawing", "swiotlb_bounce"]
 
@@ -63,7 +63,7 @@ def dma_timing(ax, trace, channel, last=48):
             r["state"],
             ha="center",
             va="bottom",
-            fontsize=6,
+            fontsize="x-small",
             color="#B00020" if r["state"] in ("S1", "S2", "S3", "S4") else "#444444",
         )
     ax.set_xlim(clocks[0] - 4, clocks[-1] + 1.5)
@@ -80,13 +80,12 @@ class DmaTimingDrawing(Drawing):
     """The timing diagram of one channel, following a controller:
     ``update(controller, channel)``."""
 
-    def __init__(self, figsize=(11, 3.6), dpi=64, last=48):
-        super().__init__(figsize, dpi)
-        self.fig.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9)
+    def __init__(self, figsize=(7.2, 3.4), dpi=RENDER_DPI, last=32):
+        super().__init__(figsize, dpi, margins=dict(left=0.02, right=0.99, bottom=0.2, top=0.88))
         self.last = last
 
     def update(self, controller, channel):
-        self.fig.clear()
+        self.clear()
         dma_timing(self.fig.subplots(), controller.trace, channel, last=self.last)
         return self
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import io
 
-__all__ = ["new_figure", "figure_png", "canvas_png", "Drawing"]
+__all__ = ["new_figure", "figure_png", "canvas_png", "Drawing", "CSS_DPI", "RENDER_DPI", "DRAWING_FONT_SIZE"]
+
+#: A CSS inch is 96 CSS pixels: a drawing is shown at ``figsize * 96`` px, never stretched.
+CSS_DPI = 96
+#: Drawings are rendered at 1.5 device pixels per CSS pixel: sharp on ordinary screens
+#: (shown scaled down), acceptable on 2x screens, at a third of the cost of 2x.
+RENDER_DPI = 144
+#: The base font size (points) while a drawing draws: with it the smallest text
+#: of any drawing ("x-small") is 7.6 pt, about 10 CSS px at natural size.
+DRAWING_FONT_SIZE = 11
 
 
 def new_figure(figsize=(10, 4), dpi=80, layout=None):
@@ -47,17 +56,60 @@ def figure_png(fig, dpi=80):
     return canvas_png(fig.canvas)
 
 
+def _with_drawing_style(method):
+    """Run a drawing method with the drawings' font size in effect (named
+    sizes such as "small" are resolved when a text is created)."""
+    import functools
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        from matplotlib import rc_context
+
+        with rc_context({"font.size": DRAWING_FONT_SIZE}):
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class Drawing:
     """A figure that follows a model: ``update(model)`` then ``png()``.
 
     Subclasses draw in :meth:`update`; the default :meth:`png` renders the
     whole figure. Drawings that redraw often keep a cached background and
     draw only the changing artists on top (see :class:`memlab.plots.BuddyDrawing`).
+
+    Every drawing is rendered at :data:`RENDER_DPI` and meant to be shown at
+    its natural size, :attr:`css_width` CSS pixels wide (at most the width
+    of the page): text stays the size it was drawn at instead of being
+    stretched or squeezed. A subclass's ``__init__`` and ``update`` run with
+    :data:`DRAWING_FONT_SIZE`.
     """
 
-    def __init__(self, figsize=(10, 4), dpi=80, layout=None):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("__init__", "update"):
+            if name in cls.__dict__:
+                setattr(cls, name, _with_drawing_style(cls.__dict__[name]))
+
+    def __init__(self, figsize=(7, 3), dpi=RENDER_DPI, layout=None, margins=None):
         self.dpi = dpi
         self.fig = new_figure(figsize, dpi, layout)
+        #: ``subplots_adjust()`` arguments, kept across :meth:`clear`
+        self.margins = margins
+        if margins:
+            self.fig.subplots_adjust(**margins)
+
+    def clear(self):
+        """Empty the figure for a redraw, keeping its margins
+        (``Figure.clear()`` resets them to matplotlib's defaults)."""
+        self.fig.clear()
+        if self.margins:
+            self.fig.subplots_adjust(**self.margins)
+
+    @property
+    def css_width(self):
+        """The width (CSS pixels) to show the picture at: ``figsize * 96``."""
+        return round(self.fig.get_figwidth() * CSS_DPI)
 
     def update(self, model):
         """Redraw from ``model``; returns self so calls can be chained."""

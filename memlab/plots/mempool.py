@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figure import Drawing
+from .figure import RENDER_DPI, Drawing
 from .style import FREE_COLOR, NO_OBJECT_COLOR, USED_COLOR
 
 __all__ = ["mempool_history", "object_pool_map", "MempoolDrawing"]
 
 _EVENT_STYLE = {
-    "backing": ("o", "#009E73", "element from the backing allocator"),
-    "reserve": ("v", "#E69F00", "backing failed: element from the reserve"),
-    "backing_failed": ("x", "#D55E00", "backing failed, reserve empty"),
-    "null": ("s", "#CC79A7", "NULL returned (caller may not sleep)"),
-    "sleep": ("D", "#000000", "caller sleeps on pool->wait"),
-    "woken": ("*", "#0072B2", "sleeper woken with an element"),
+    "backing": ("o", "#009E73", "from the backing allocator"),
+    "reserve": ("v", "#E69F00", "from the reserve\n(backing failed)"),
+    "backing_failed": ("x", "#D55E00", "backing failed,\nreserve empty"),
+    "null": ("s", "#CC79A7", "NULL (may not sleep)"),
+    "sleep": ("D", "#000000", "sleeps on pool->wait"),
+    "woken": ("*", "#0072B2", "woken with an element"),
 }
 
 
@@ -77,9 +77,8 @@ def object_pool_map(ax, pool, width=32):
 class MempoolDrawing(Drawing):
     """The reserve of a mempool over its last ``last`` events, following it."""
 
-    def __init__(self, figsize=(10.5, 3.0), dpi=72, last=60):
-        super().__init__(figsize, dpi)
-        self.fig.subplots_adjust(left=0.07, right=0.68, bottom=0.17, top=0.88)
+    def __init__(self, figsize=(7.2, 3.0), dpi=RENDER_DPI, last=40):
+        super().__init__(figsize, dpi, margins=dict(left=0.1, right=0.66, bottom=0.17, top=0.88))
         self.ax = self.fig.subplots()
         self.last = last
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figure import Drawing, canvas_png
+from .figure import RENDER_DPI, Drawing, canvas_png
 from .style import (
     ALLOCATED_COLOR,
     FREE_COLOR,
@@ -171,9 +171,8 @@ class SlabDrawing(Drawing):
 
     ROWS = 12
 
-    def __init__(self, figsize=(11, 3.8), dpi=72):
-        super().__init__(figsize, dpi)
-        self.fig.subplots_adjust(left=0.13, right=0.985, bottom=0.17, top=0.88, wspace=0.22)
+    def __init__(self, figsize=(7.2, 3.6), dpi=RENDER_DPI):
+        super().__init__(figsize, dpi, margins=dict(left=0.15, right=0.985, bottom=0.2, top=0.9, wspace=0.25))
         self.key = None
         self.dynamic = []
 
@@ -182,7 +181,7 @@ class SlabDrawing(Drawing):
         from matplotlib.ticker import MaxNLocator
 
         fig = self.fig
-        fig.clear()
+        self.clear()
         self.ax_slab, self.ax_map = fig.subplots(1, 2, width_ratios=[1.6, 1])
         ax = self.ax_slab
         width = cache.objperslab if cache is not None else 1
@@ -202,9 +201,7 @@ class SlabDrawing(Drawing):
         ax.hlines(range(1, self.ROWS), 0, width, colors="black", linewidth=0.4)
         ax.set_yticks([])
         ax.set_xlabel(
-            f"object index ({cache.size}-byte slots, {cache.objperslab} per {cache.pagesperslab}-page slab)"
-            if cache is not None
-            else "no cache"
+            f"object ({cache.size}-byte slots, {cache.objperslab} per slab)" if cache is not None else "no cache"
         )
         self.row_labels = [
             ax.text(-0.01, r + 0.5, "", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize="small")
@@ -225,10 +222,8 @@ class SlabDrawing(Drawing):
             extent=(0, self.map_width, self.map_rows, 0),
         )
         self.ax_map.yaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ax_map.set_title(
-            f"zone {zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}", fontsize="medium"
-        )
-        self.ax_map.set_xlabel(f"page within row ({self.map_width} per row)")
+        self.ax_map.set_title(f"{zone.name}: pfn {zone.zone_start_pfn}..{zone.zone_end_pfn - 1}", fontsize="medium")
+        self.ax_map.set_xlabel(f"page in row ({self.map_width} per row)")
         spines = list(self.ax_slab.spines.values()) + list(self.ax_map.spines.values())
         dynamic = [self.slab_img, self.map_img, self.slab_title] + self.row_labels + spines
         for artist in dynamic:

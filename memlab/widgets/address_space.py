@@ -13,7 +13,7 @@ from ..machine import Machine
 from ..mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from ..plots import AddressSpaceDrawing, PageWalkDrawing
 from ..units import PAGE_SIZE
-from .base import Dashboard, panels, parse_int, pre, row
+from .base import Dashboard, panels, parse_int, picture, pre, row
 
 __all__ = ["AddressSpaceDashboard"]
 
@@ -58,8 +58,8 @@ class AddressSpaceDashboard(Dashboard):
         self.prot_x = W.Checkbox(value=False, description="PROT_EXEC", indent=False, layout=W.Layout(width="110px"))
         self.mmap_button = W.Button(description="mmap", button_style="info")
         self.munmap_button = W.Button(description="munmap last mmap")
-        self.walk_image = W.Image(format="png", layout=W.Layout(width="100%"))
-        self.space_image = W.Image(format="png", layout=W.Layout(width="48%"))
+        self.walk_image = picture(self.walk_drawing)
+        self.space_image = picture(self.space_drawing)
         self.maps = W.HTML()
         self.status_text = W.HTML()
 

@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from ..errors import MemlabError
 
-__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "row", "panels"]
+__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "row", "panels", "picture"]
 
 
 def status_html(message, kind="info"):
@@ -85,11 +85,21 @@ def row(*children):
     return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 6px"))
 
 
+def picture(drawing):
+    """The image widget of a drawing, shown at the drawing's natural size
+    (``drawing.css_width`` CSS px, at most the width of the page) so its
+    text is never stretched or blurred by scaling up."""
+    return W.Image(format="png", layout=W.Layout(width=f"{drawing.css_width}px", max_width="100%", height="auto"))
+
+
 def panels(*children, min_width="280px"):
     """Side-by-side panels (a picture and a text, registers and a memory
     dump) that stack when there is no room for both: each takes an equal
     share of the row but never less than ``min_width``."""
     for child in children:
+        if isinstance(child, W.Image):  # a picture keeps its natural size: never stretched
+            child.layout.flex = "0 1 auto"
+            continue
         child.layout.flex = f"1 1 {min_width}"
         child.layout.min_width = min_width
         if child.layout.width and child.layout.width.endswith("%"):

@@ -17,7 +17,7 @@ from ..page_alloc import Page, Zone
 from ..plots import BuddyDrawing
 from ..units import MAX_PAGE_ORDER, PAGE_SIZE, format_size
 from ..workloads import buddy_v1
-from .base import Dashboard, pre, row
+from .base import Dashboard, picture, pre, row
 
 __all__ = ["BuddyDashboard"]
 
@@ -59,7 +59,7 @@ class BuddyDashboard(Dashboard):
         self.workload_seed = W.IntText(value=seed, description="seed", layout=W.Layout(width="150px"))
         self.run_button = W.Button(description="run buddy-v1", tooltip="seeded workload (memlab.workloads.buddy_v1)")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="160px"))
-        self.image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.image = picture(self.drawing)
         self.buddyinfo = W.HTML()
         self.summary = W.HTML()
         self.trail = W.HTML()

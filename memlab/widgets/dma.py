@@ -24,7 +24,7 @@ from ..dma import (
 from ..layout import virt_to_phys
 from ..machine import Machine
 from ..plots import DmaTimingDrawing
-from .base import Dashboard, panels, parse_int, pre, row
+from .base import Dashboard, panels, parse_int, picture, pre, row
 
 __all__ = ["DmaDashboard"]
 
@@ -77,7 +77,7 @@ class DmaDashboard(Dashboard):
         self.step_button = W.Button(description="step 1 clock")
         self.step8_button = W.Button(description="step 8 clocks")
         self.tc_button = W.Button(description="run to TC")
-        self.image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.image = picture(self.drawing)
         self.registers = W.HTML()
         self.memory = W.HTML()
         # DMA API panel

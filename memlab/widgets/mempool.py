@@ -11,7 +11,7 @@ import ipywidgets as W
 from ..machine import Machine
 from ..mempool import MempoolWaiter, PoolEvent
 from ..plots import MempoolDrawing
-from .base import Dashboard, pre, row
+from .base import Dashboard, picture, pre, row
 
 __all__ = ["MempoolDashboard"]
 
@@ -79,7 +79,7 @@ class MempoolDashboard(Dashboard):
         self.destroy_button = W.Button(
             description="mempool_destroy", button_style="danger", layout=W.Layout(width="160px")
         )
-        self.image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.image = picture(self.drawing)
         self.state_text = W.HTML()
 
         self.wire(

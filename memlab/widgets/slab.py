@@ -13,7 +13,7 @@ from ..machine import Machine
 from ..plots import SlabDrawing
 from ..slub import SLAB_HWCACHE_ALIGN
 from ..units import format_size
-from .base import Dashboard, pre, row
+from .base import Dashboard, picture, pre, row
 
 __all__ = ["SlabDashboard"]
 
@@ -65,7 +65,7 @@ class SlabDashboard(Dashboard):
         self.destroy_button = W.Button(
             description="kmem_cache_destroy", button_style="danger", layout=W.Layout(width="170px")
         )
-        self.image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.image = picture(self.drawing)
         self.legend = W.HTML(
             '<span style="font-size:12px">Slabs: <b style="color:#0072B2">&#9632;</b> object in '
             'use, <b style="color:#9cc9e6">&#9632;</b> free. Pages: white free, grey other '
