@@ -487,3 +487,29 @@ def test_dashboard_pictures_are_shown_at_natural_size_with_readable_text():
             assert smallest_px >= 10, f"{type(dash).__name__}.{name}: smallest text {smallest_px:.1f} CSS px"
             seen += 1
     assert seen == 6
+
+
+def test_number_fields_refuse_out_of_range_values_instead_of_clamping():
+    s = SlabDashboard()
+    caches = len(s.machine.slub.caches)
+    s.size.value = 99_999_999  # BoundedIntText used to turn this into 1 MiB
+    s.create_button.click()
+    assert s.size.value == 99_999_999 and "95.4 MiB" in s.status.value and "memlab-error" in s.status.value
+    assert len(s.machine.slub.caches) == caches
+    s.size.value = 0  # used to become 1
+    s.create_button.click()
+    assert "size 0 must be an int" in s.status.value and len(s.machine.slub.caches) == caches
+    a = AddressSpaceDashboard()
+    vmas = len(a.process.mm.vmas)
+    a.pages.value = 99_999
+    a.mmap_button.click()
+    assert "pages 99999 is outside 1..4096" in a.status.value and "nothing changed" in a.status.value
+    assert len(a.process.mm.vmas) == vmas and not a.mappings
+    m = MempoolDashboard(min_nr=2)
+    m.resize_to.value = 0
+    m.resize_button.click()
+    assert "new min_nr 0 is outside 1..64" in m.status.value and m.pool.min_nr == 2
+    d = DmaDashboard()
+    d.count.value = 70_000
+    d.program_button.click()
+    assert "70000 bytes" in d.status.value and "memlab-error" in d.status.value

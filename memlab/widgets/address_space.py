@@ -13,7 +13,7 @@ from ..machine import Machine
 from ..mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from ..plots import AddressSpaceDrawing, PageWalkDrawing
 from ..units import PAGE_SIZE
-from .base import Dashboard, panels, parse_int, picture, pre, row
+from .base import Dashboard, number, panels, parse_int, picture, pre, row
 
 __all__ = ["AddressSpaceDashboard"]
 
@@ -50,7 +50,7 @@ class AddressSpaceDashboard(Dashboard):
         self.walk_button = W.Button(description="walk", button_style="primary", tooltip="4-level page walk")
         self.read_button = W.Button(description="read (ring 3)", tooltip="user-mode load: may page-fault")
         self.write_button = W.Button(description="write (ring 3)", tooltip="user-mode store: may page-fault")
-        self.pages = W.BoundedIntText(value=8, min=1, max=4096, description="pages", layout=W.Layout(width="170px"))
+        self.pages = number(8, "pages", 1, 4096, "brk and mmap here move 1 to 4096 pages (16 MiB) at a time")
         self.brk_up = W.Button(description="brk + pages")
         self.brk_down = W.Button(description="brk - pages")
         self.prot_r = W.Checkbox(value=True, description="PROT_READ", indent=False, layout=W.Layout(width="110px"))
@@ -221,13 +221,12 @@ class AddressSpaceDashboard(Dashboard):
     def _on_brk_up(self):
         p = self.process
         old = p.mm.brk
-        new = p.brk(old + self.pages.value * PAGE_SIZE)
+        pages = self.value_of(self.pages)
+        new = p.brk(old + pages * PAGE_SIZE)
         self._refresh_space()
         self._rewalk()
         refused = "" if new != old else " (refused: the break did not move)"
-        self.report(
-            f"brk({old + self.pages.value * PAGE_SIZE:#x}) -> {new:#x}{refused}", "ok" if new != old else "error"
-        )
+        self.report(f"brk({old + pages * PAGE_SIZE:#x}) -> {new:#x}{refused}", "ok" if new != old else "error")
 
     def _on_brk_down(self):
         p = self.process
@@ -238,13 +237,14 @@ class AddressSpaceDashboard(Dashboard):
                 "(it would return the break unchanged). Nothing changed."
             )
             return
-        wanted = old - self.pages.value * PAGE_SIZE
+        pages = self.value_of(self.pages)
+        wanted = old - pages * PAGE_SIZE
         target = max(p.mm.start_brk, wanted)
         new = p.brk(target)
         self._refresh_space()
         self._rewalk()
         clamped = (
-            f" ({self.pages.value} pages would go below start_brk {p.mm.start_brk:#x}: moved to start_brk instead)"
+            f" ({pages} pages would go below start_brk {p.mm.start_brk:#x}: moved to start_brk instead)"
             if wanted < target
             else ""
         )
@@ -256,7 +256,7 @@ class AddressSpaceDashboard(Dashboard):
             | (PROT_WRITE if self.prot_w.value else 0)
             | (PROT_EXEC if self.prot_x.value else 0)
         )
-        length = self.pages.value * PAGE_SIZE
+        length = self.value_of(self.pages) * PAGE_SIZE
         addr = self.process.mmap(length=length, prot=prot)
         self.mappings.append((addr, length))
         self._refresh_space()

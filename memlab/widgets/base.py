@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from ..errors import MemlabError
 
-__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "row", "panels", "picture"]
+__all__ = ["Dashboard", "guarded", "status_html", "pre", "parse_int", "row", "panels", "picture", "number"]
 
 
 def status_html(message, kind="info"):
@@ -66,6 +66,18 @@ def parse_int(text, what, base=16):
         return int(cleaned, 16) if cleaned.startswith("0x") else int(cleaned, base)
     except ValueError:
         raise BadSize(f"{what} {text!r} is not a number (write hex like 0x1000)") from None
+
+
+def number(value, description, lo=None, hi=None, rule="", width="170px"):
+    """A whole-number field that keeps what the student typed. Unlike
+    ``BoundedIntText``, which silently clamps (a slab size of 99,999,999
+    became 1 MiB), an out-of-range value is refused when a button reads it
+    (:meth:`Dashboard.value_of`), with a message naming the value and the
+    rule, and the model stays unchanged. ``lo``/``hi`` bound the field
+    (None: the model itself judges the value); ``rule`` says why."""
+    field = W.IntText(value=value, description=description, layout=W.Layout(width=width))
+    field.memlab_range = (lo, hi, rule)
+    return field
 
 
 def row(*children):
@@ -148,6 +160,21 @@ class Dashboard(W.VBox):
     def watch(self, widget, callback, names="value"):
         """Call ``callback(change)`` guarded when ``widget.<names>`` changes."""
         widget.observe(self._guard(callback), names=names)
+
+    def value_of(self, field):
+        """The value of a :func:`number` field, or a BadSize naming the
+        value and the rule when it is out of range (nothing is changed)."""
+        from ..errors import BadSize
+
+        value = field.value
+        lo, hi, rule = getattr(field, "memlab_range", (None, None, ""))
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            bounds = (
+                f"{lo}..{hi}" if lo is not None and hi is not None else (f">= {lo}" if lo is not None else f"<= {hi}")
+            )
+            why = f": {rule}" if rule else ""
+            raise BadSize(f"{field.description} {value} is outside {bounds}{why}; nothing changed")
+        return value
 
     # ----------------------------------------------------------- status
     def report(self, message, kind="info"):

@@ -17,7 +17,7 @@ from ..page_alloc import Page, Zone
 from ..plots import BuddyDrawing
 from ..units import MAX_PAGE_ORDER, PAGE_SIZE, format_size
 from ..workloads import buddy_v1
-from .base import Dashboard, picture, pre, row
+from .base import Dashboard, number, picture, pre, row
 
 __all__ = ["BuddyDashboard"]
 
@@ -55,7 +55,7 @@ class BuddyDashboard(Dashboard):
         self.free_button = W.Button(description="free_pages", tooltip="zone.free_pages(page, page.order)")
         self.free_random_button = W.Button(description="free random", tooltip="free a random live block (seeded)")
         self.reset_button = W.Button(description="reset", button_style="warning")
-        self.ops = W.BoundedIntText(value=1000, min=1, max=1_000_000, description="ops", layout=W.Layout(width="170px"))
+        self.ops = number(1000, "ops", 1, 1_000_000, "a run in the dashboard does 1 to 1,000,000 operations")
         self.workload_seed = W.IntText(value=seed, description="seed", layout=W.Layout(width="150px"))
         self.run_button = W.Button(description="run buddy-v1", tooltip="seeded workload (memlab.workloads.buddy_v1)")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="160px"))
@@ -143,7 +143,7 @@ class BuddyDashboard(Dashboard):
         self.ok(f"Zone {self.zone.name} reset: all {self.zone.managed_pages} pages free.")
 
     def _on_run(self):
-        n = self.ops.value
+        n = self.value_of(self.ops)
         seed = self.workload_seed.value
         self.progress.max = n
         self.progress.value = 0

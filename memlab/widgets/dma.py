@@ -24,7 +24,7 @@ from ..dma import (
 from ..layout import virt_to_phys
 from ..machine import Machine
 from ..plots import DmaTimingDrawing
-from .base import Dashboard, panels, parse_int, picture, pre, row
+from .base import Dashboard, number, panels, parse_int, picture, pre, row
 
 __all__ = ["DmaDashboard"]
 
@@ -66,7 +66,7 @@ class DmaDashboard(Dashboard):
         self.channel = W.Dropdown(
             options=[1, 2, 3, 5, 6, 7], value=2, description="channel", layout=W.Layout(width="150px")
         )
-        self.count = W.BoundedIntText(value=8, min=1, max=65536, description="bytes", layout=W.Layout(width="170px"))
+        self.count = number(8, "bytes", None, None)  # set_dma_count() judges it (1..65536 on channels 0-3)
         self.mode = W.Dropdown(options=list(_MODES), value="single", description="mode", layout=W.Layout(width="170px"))
         self.kind = W.Dropdown(options=list(_KINDS), description="transfer", layout=W.Layout(width="360px"))
         self.autoinit = W.Checkbox(value=False, description="autoinit", indent=False, layout=W.Layout(width="90px"))
@@ -184,14 +184,15 @@ class DmaDashboard(Dashboard):
         addr = self._address()
         self.ctrl.attach(n, self.device)
         self.device.dreq = False
-        self.ctrl.program(n, addr, self.count.value, mode)
+        count = self.value_of(self.count)
+        self.ctrl.program(n, addr, count, mode)
         self._programmed_at = (self.ctrl.transfers, self.ctrl.clocks, self.ctrl.cpu_held_clocks)
         if _KINDS[self.kind.value] == READ_TRANSFER:
-            self.machine.mem.write(addr, b"memory contents for the device..."[: self.count.value])
+            self.machine.mem.write(addr, b"memory contents for the device..."[:count])
         self.refresh()
         self.ok(
             f"claim_dma_lock; disable_dma({n}); clear_dma_ff({n}); set_dma_mode({n}, {mode:#04x}); "
-            f"set_dma_addr({n}, {addr:#x}); set_dma_count({n}, {self.count.value}); enable_dma({n}); "
+            f"set_dma_addr({n}, {addr:#x}); set_dma_count({n}, {count}); enable_dma({n}); "
             f"release_dma_lock"
         )
 

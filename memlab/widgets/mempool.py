@@ -11,7 +11,7 @@ import ipywidgets as W
 from ..machine import Machine
 from ..mempool import MempoolWaiter, PoolEvent
 from ..plots import MempoolDrawing
-from .base import Dashboard, picture, pre, row
+from .base import Dashboard, number, picture, pre, row
 
 __all__ = ["MempoolDashboard"]
 
@@ -43,9 +43,7 @@ class MempoolDashboard(Dashboard):
         self._task_no = 0
 
         self.kind = W.Dropdown(options=list(_KINDS), description="pool", layout=W.Layout(width="330px"))
-        self.min_nr = W.BoundedIntText(
-            value=min_nr, min=0, max=64, description="min_nr", layout=W.Layout(width="150px")
-        )
+        self.min_nr = number(min_nr, "min_nr", 0, 64, "the dashboard's pools keep 0 to 64 elements in reserve")
         self.create_button = W.Button(
             description="mempool_create", button_style="primary", layout=W.Layout(width="160px")
         )
@@ -65,16 +63,12 @@ class MempoolDashboard(Dashboard):
             description="faults",
             layout=W.Layout(width="230px"),
         )
-        self.fault_value = W.BoundedIntText(
-            value=2, min=1, max=100, description="N / %", layout=W.Layout(width="150px")
-        )
+        self.fault_value = number(2, "N / %", 1, 100, "every Nth call, or a probability in percent")
         self.spare_reclaim = W.Checkbox(
             value=False, description="spare allocations that may reclaim", indent=False, layout=W.Layout(width="260px")
         )
         self.fault_button = W.Button(description="apply faults")
-        self.resize_to = W.BoundedIntText(
-            value=min_nr, min=1, max=64, description="new min_nr", layout=W.Layout(width="170px")
-        )
+        self.resize_to = number(min_nr, "new min_nr", 1, 64, "mempool_resize() needs new_min_nr > 0 (BUG_ON)")
         self.resize_button = W.Button(description="mempool_resize", layout=W.Layout(width="160px"))
         self.destroy_button = W.Button(
             description="mempool_destroy", button_style="danger", layout=W.Layout(width="160px")
@@ -111,7 +105,7 @@ class MempoolDashboard(Dashboard):
     def _create(self):
         self.machine = m = Machine(ram=self.ram, cpus=2)
         kind = self.pool_kind = _KINDS[self.kind.value]
-        n = self.min_nr.value
+        n = self.value_of(self.min_nr)
         if kind == "slab":
             self.pool = m.mempool_create_slab_pool(n, m.kmem_cache_create("bio", 256))
         elif kind == "kmalloc":
@@ -217,7 +211,7 @@ class MempoolDashboard(Dashboard):
 
     def _on_faults(self):
         fault = self.fault_point
-        mode, value = self.fault_mode.value, self.fault_value.value
+        mode, value = self.fault_mode.value, self.value_of(self.fault_value)
         spare = self.spare_reclaim.value
         if mode == "off":
             fault.disable()
@@ -233,9 +227,10 @@ class MempoolDashboard(Dashboard):
         self.ok(f"{fault!r}")
 
     def _on_resize(self):
-        self.machine.mempool_resize(self.pool, self.resize_to.value)
+        new_min_nr = self.value_of(self.resize_to)
+        self.machine.mempool_resize(self.pool, new_min_nr)
         self.refresh()
-        self.ok(f"mempool_resize({self.resize_to.value}): curr_nr {self.pool.curr_nr}")
+        self.ok(f"mempool_resize({new_min_nr}): curr_nr {self.pool.curr_nr}")
 
     def _on_destroy(self):
         self.machine.mempool_destroy(self.pool)

@@ -13,7 +13,7 @@ from ..machine import Machine
 from ..plots import SlabDrawing
 from ..slub import SLAB_HWCACHE_ALIGN
 from ..units import format_size
-from .base import Dashboard, picture, pre, row
+from .base import Dashboard, number, picture, pre, row
 
 __all__ = ["SlabDashboard"]
 
@@ -39,7 +39,7 @@ class SlabDashboard(Dashboard):
         self.drawing = SlabDrawing()
 
         self.name = W.Text(value="my_cache", description="name", layout=W.Layout(width="200px"))
-        self.size = W.BoundedIntText(value=100, min=1, max=1 << 20, description="size", layout=W.Layout(width="160px"))
+        self.size = number(100, "size", None, None)  # kmem_cache_create() judges it
         self.align = W.Dropdown(
             options=[0, 8, 16, 32, 64, 128, 256], value=0, description="align", layout=W.Layout(width="140px")
         )
@@ -56,9 +56,7 @@ class SlabDashboard(Dashboard):
         self.object = W.Dropdown(options=[], description="object", layout=W.Layout(width="290px"))
         self.free_button = W.Button(description="kmem_cache_free", layout=W.Layout(width="170px"))
         self.free_random_button = W.Button(description="free random")
-        self.kmalloc_size = W.BoundedIntText(
-            value=100, min=-1, max=1 << 24, description="bytes", layout=W.Layout(width="170px")
-        )
+        self.kmalloc_size = number(100, "bytes", None, None)  # kmalloc() judges it
         self.kmalloc_button = W.Button(description="kmalloc", button_style="info")
         self.kfree_button = W.Button(description="kfree last")
         self.shrink_button = W.Button(description="kmem_cache_shrink", layout=W.Layout(width="170px"))
@@ -154,7 +152,7 @@ class SlabDashboard(Dashboard):
     def _on_create(self):
         flags = SLAB_HWCACHE_ALIGN if self.hwcache.value else 0
         cache = self.machine.kmem_cache_create(
-            self.name.value.strip(), self.size.value, align=self.align.value, flags=flags
+            self.name.value.strip(), self.value_of(self.size), align=self.align.value, flags=flags
         )
         self._refresh_caches(cache.name)
         self.ok(
@@ -206,7 +204,7 @@ class SlabDashboard(Dashboard):
         self.ok(f"kmem_cache_free({cache.name}, {addr:#x}){extra}")
 
     def _on_kmalloc(self):
-        size = self.kmalloc_size.value
+        size = self.value_of(self.kmalloc_size)
         cache = self.slub.kmalloc_cache_for(size) if size > 0 else None
         addr = self.machine.kmalloc(size)
         self.kmallocs.append((addr, size))
