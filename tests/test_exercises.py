@@ -9,14 +9,14 @@ from memlab import exercises
 from memlab.exercises import BadAnswer
 
 
-@pytest.mark.parametrize("kind", sorted(exercises.GENERATORS))
+@pytest.mark.parametrize("kind", sorted(exercises.numeric.NUMERIC))
 def test_same_seed_same_problem(kind):
     a, b = exercises.make(kind, 11), exercises.make(kind, 11)
     assert a.question == b.question and a._answer == b._answer
     assert a.solution().startswith(f"Answer: {a._answer}")
 
 
-@pytest.mark.parametrize("kind", sorted(exercises.GENERATORS))
+@pytest.mark.parametrize("kind", sorted(exercises.numeric.NUMERIC))
 def test_check_right_and_wrong(kind):
     for seed in range(20):
         ex = exercises.make(kind, seed)
@@ -148,3 +148,99 @@ def test_dma_count_register_matches_the_controller():
         d.set_dma_addr(ch, 0x20000 if ch <= 3 else 0x40000)
         d.set_dma_count(ch, n)
         assert d.channels[ch].base_count == ex._answer
+
+
+# ------------------------------------------------------------- diagnoses
+def _diagnosis(ex, wrong):
+    result = ex.check(wrong)
+    assert not result.correct
+    return result.message
+
+
+def test_dma_count_register_diagnoses_the_byte_count_and_the_transfer_count():
+    for seed in range(30):
+        ex = exercises.dma_count_register(seed)
+        ch, nbytes = map(int, re.search(r"set_dma_count\((\d+), (\d+)\)", ex.question).groups())
+        words = nbytes // (1 if ch <= 3 else 2)
+        assert "you gave the byte count" in _diagnosis(ex, nbytes)
+        if words != nbytes:
+            assert "counts words" in _diagnosis(ex, nbytes - 1)
+        assert "number of transfers" in _diagnosis(ex, words)
+
+
+def test_copy_from_user_left_diagnoses_bytes_copied_instead_of_not_copied():
+    seen = 0
+    for seed in range(40):
+        ex = exercises.copy_from_user_left(seed)
+        if ex._answer == 0:
+            continue
+        n = int(re.search(r"buf, (\d+)\)", ex.question).group(1))
+        copied = n - ex._answer
+        assert "bytes NOT copied" in _diagnosis(ex, copied)
+        assert "0 means success" in _diagnosis(ex, 0)
+        seen += 1
+    assert seen > 10
+
+
+def test_buddy_of_diagnoses_the_wrong_order_and_addition():
+    for seed in range(30):
+        ex = exercises.buddy_of(seed)
+        order, pfn = map(int, re.search(r"order-(\d+) block at pfn (\d+)", ex.question).groups())
+        assert f"buddy at order {order + 1}" in _diagnosis(ex, pfn ^ (1 << (order + 1)))
+        if pfn & (1 << order):  # the buddy lies below: adding is the classic slip
+            assert "added the block size" in _diagnosis(ex, pfn + (1 << order))
+
+
+def test_fragmentation_index_recognises_a_fraction_and_exact_division():
+    for seed in range(30):
+        ex = exercises.fragmentation_index(seed)
+        message = _diagnosis(ex, f"{ex._answer / 1000:.3f}")
+        assert "as a fraction" in message and f"write {ex._answer}" in message
+    ex = exercises.fragmentation_index(2)
+    assert "thousandths" in _diagnosis(ex, "0.5") or ex._answer == 500
+    with pytest.raises(BadAnswer):
+        exercises.buddy_of(1).check("0.5")  # only the thousandths exercise takes a fraction
+
+
+def test_an_unrecognised_wrong_answer_gets_the_hint():
+    ex = exercises.dma_count_register(4)
+    message = _diagnosis(ex, 7)
+    assert "Hint:" in message and "It looks like" not in message
+
+
+# --------------------------------------------------------- why-questions
+@pytest.mark.parametrize("kind", sorted(exercises.why.WHY))
+def test_why_questions_explain_every_option(kind):
+    orders = set()
+    for seed in range(6):
+        ex = exercises.make(kind, seed)
+        assert len(ex.options) == 4 and all(len(why) > 40 for _text, why in ex.options)
+        right = ex.check(ex.letters[ex._answer])
+        assert right.correct and ex.options[ex._answer][1] in right.message
+        for i, (_text, why) in enumerate(ex.options):
+            if i != ex._answer:
+                wrong = ex.check(i)
+                assert not wrong.correct and why in wrong.message
+        assert ex.check(ex.options[ex._answer][0]).correct  # the option text works too
+        assert ex.solution().count(" - wrong: ") == 3
+        orders.add(tuple(text for text, _ in ex.options))
+    assert len(orders) > 1  # the seed shuffles the options
+    with pytest.raises(BadAnswer):
+        exercises.make(kind, 0).check("z")
+
+
+def test_predictions_run_the_simulation_and_agree_with_the_answer():
+    for seed in range(8):
+        ex = exercises.next_pfn(seed)
+        assert f"Page(pfn={ex._answer}," in ex.run()[-1]
+        ex = exercises.dma_count_register(seed)
+        assert f": {ex._answer} (" in ex.run()[-1]
+        ex = exercises.copy_from_user_left(seed)
+        assert ex.run()[-1].endswith(f"-> {ex._answer} (bytes not copied)")
+        ex = exercises.kmalloc_class(seed)
+        assert ex.run()[-1] == f"ksize(addr) -> {ex._answer}"
+    zero = exercises.why_zero_page(1).run()
+    assert "RssAnon:\t       0 kB" in zero[1] and "4000 kB" in zero[2]
+    assert "external fragmentation" in exercises.why_large_request_fails(1).run()[-1]
+    with pytest.raises(BadAnswer):
+        exercises.pgtable_index(1).run()  # not a prediction

@@ -99,9 +99,13 @@ def test_dashboard_on_existing_zone_lists_its_blocks():
 def test_exercise_widget_check_and_explain():
     ex = exercises.buddy_of(4)
     w = ExerciseWidget(ex)
+    w.explain_button.click()  # no attempt yet: the explanation stays closed
+    assert "Answer first" in w.status.value and w.explanation.value == ""
     w.answer.value = "not a number"
     w.check_button.click()
     assert "not a whole number" in w.status.value
+    w.explain_button.click()  # an unreadable answer is not an attempt
+    assert w.explanation.value == ""
     w.answer.value = str(ex._answer + 1)
     w.check_button.click()
     assert "Not quite" in w.status.value
@@ -513,3 +517,23 @@ def test_number_fields_refuse_out_of_range_values_instead_of_clamping():
     d.count.value = 70_000
     d.program_button.click()
     assert "70000 bytes" in d.status.value and "memlab-error" in d.status.value
+
+
+def test_exercise_widget_choice_and_run_it():
+    ex = exercises.why_zero_page(3)
+    w = ExerciseWidget(ex)
+    assert len(w.answer.options) == 4 and w.answer.value is None
+    w.run_button.click()
+    assert "Answer first" in w.status.value and w.output.value == ""
+    w.check_button.click()
+    assert "Pick one of the options" in w.status.value
+    wrong = next(i for i in range(4) if i != ex._answer)
+    w.answer.value = wrong
+    w.check_button.click()
+    assert "Not this one" in w.status.value and "Run it" in w.status.value
+    w.run_button.click()
+    assert "RssAnon" in w.output.value and "4000 kB" in w.output.value
+    w.explain_button.click()
+    assert "right:" in w.explanation.value and w.explanation.value.count("wrong:") == 3
+    numeric = ExerciseWidget(exercises.pgtable_index(1))
+    assert numeric.run_button not in numeric.children[1].children  # not a prediction: no Run it

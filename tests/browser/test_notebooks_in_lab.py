@@ -65,6 +65,28 @@ def test_exercise_widget_checks_in_the_browser(page, lab):
     assert Path(screenshot(page, "00_start_here_exercise")).exists()
 
 
+def test_why_question_explains_a_pick_and_runs_the_simulation(page, lab):
+    from playwright.sync_api import expect
+
+    run_notebook(page, lab, "02_buddy_allocator.ipynb")
+    import memlab
+
+    ex = memlab.exercises.why_large_request_fails(seed=1)
+    box = page.locator(".widget-vbox", has=page.get_by_text("Exercise (why_large_request_fails, seed 1)")).last
+    box.scroll_into_view_if_needed()
+    status = box.locator(".memlab-status").first
+    box.locator(".jupyter-widgets.widget-button", has_text="Run it").click()
+    expect(status).to_contain_text("Answer first")  # no peeking before an answer
+    wrong = next(i for i in range(4) if i != ex._answer)
+    box.locator("input[type='radio']").nth(wrong).check()
+    box.locator(".jupyter-widgets.widget-button", has_text="Check").click()
+    expect(status).to_contain_text("Not this one")
+    expect(status).to_contain_text(ex.options[wrong][1][:40])
+    box.locator(".jupyter-widgets.widget-button", has_text="Run it").click()
+    expect(box).to_contain_text("external fragmentation")
+    screenshot(page, "02_buddy_allocator_why")
+
+
 def test_slab_dashboard_click_changes_what_is_shown(page, lab):
     from playwright.sync_api import expect
 

@@ -1,41 +1,21 @@
-"""Seeded exercises: a problem, a hidden answer, a check that explains.
-
-One pattern for the whole course (after OSTEP's homework simulators): a
-generator takes a ``seed`` and builds a problem from the simulation itself,
-so the hidden answer is what memlab computes; :meth:`Exercise.check` takes
-the student's answer and says whether it is right and, step by step, why;
-:meth:`Exercise.solution` reveals it (OSTEP's ``-c``).
-``memlab.widgets.ExerciseWidget(exercise)`` (or :meth:`Exercise.widget`)
-gives the small answer box with Check and Show explanation buttons. The
-widget wraps the exercise, not the other way round: this module never
-imports the widget layer; the package wires ``Exercise.widget_factory``
-when it is imported (memlab/__init__.py).
-
-Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
-:func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
-:func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools); :func:`pgtable_index`,
-:func:`copy_from_user_left` (address spaces); :func:`dma_count_register` (DMA).
+"""The numeric exercises: each generator takes a seed, builds a problem from
+the simulation itself (so the hidden answer is what memlab computes), lists
+the worked steps, and names the mistakes students commonly make so a wrong
+answer gets a diagnosis, not just "not quite". Several are *predictions*:
+the student answers, then :meth:`Exercise.run` makes the simulation do it.
 """
 
 from __future__ import annotations
 
 import random
 
-from .errors import BadAnswer
-from .machine import Machine
-from .page_alloc import Zone
-from .slub import kmalloc_index, kmalloc_size_of_index
-from .units import NR_PAGE_ORDERS
-
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
+from ..machine import Machine
+from ..page_alloc import Zone
+from ..slub import kmalloc_index, kmalloc_size_of_index
+from ..units import NR_PAGE_ORDERS
+from .core import Exercise
 
 __all__ = [
-    "Exercise",
-    "CheckResult",
-    "BadAnswer",
     "buddy_of",
     "next_pfn",
     "fragmentation_index",
@@ -46,80 +26,8 @@ __all__ = [
     "pgtable_index",
     "copy_from_user_left",
     "dma_count_register",
-    "GENERATORS",
-    "make",
+    "NUMERIC",
 ]
-
-
-class CheckResult:
-    """The outcome of :meth:`Exercise.check`: ``.correct`` and ``.message``."""
-
-    __slots__ = ("correct", "message")
-
-    def __init__(self, correct, message):
-        self.correct = correct
-        self.message = message
-
-    def __bool__(self):
-        return self.correct
-
-    def __repr__(self):
-        return f"CheckResult(correct={self.correct}, message={self.message!r})"
-
-
-class Exercise:
-    """One seeded problem. ``question`` is shown; the answer stays hidden
-    until :meth:`check` or :meth:`solution`."""
-
-    #: Builds the widget for :meth:`widget`; set by ``memlab/__init__.py``
-    #: to ``memlab.widgets.ExerciseWidget``, so this layer needs no view.
-    widget_factory: Callable[[Exercise], Any] | None = None
-
-    def __init__(self, kind, seed, question, answer, steps, hint=""):
-        self.kind = kind
-        self.seed = seed
-        self.question = question
-        self._answer = answer
-        self._steps = list(steps)
-        self.hint = hint
-        self.attempts = 0
-
-    def parse(self, answer):
-        """The answer as an int; :class:`BadAnswer` if it is not one."""
-        if isinstance(answer, bool):
-            raise BadAnswer(f"answer {answer!r} is a bool; type a whole number")
-        if isinstance(answer, int):
-            return answer
-        text = str(answer).strip()
-        try:
-            return int(text, 0) if text.lower().startswith(("0x", "-0x")) else int(text)
-        except ValueError:
-            raise BadAnswer(f"answer {text!r} is not a whole number (decimal, or hex with 0x)") from None
-
-    def check(self, answer: object) -> CheckResult:
-        """Compare ``answer`` with the hidden one; explain either way."""
-        value = self.parse(answer)
-        self.attempts += 1
-        if value == self._answer:
-            return CheckResult(True, f"Correct: {value}. " + " ".join(self._steps))
-        message = f"Not quite: you answered {value}."
-        if self.hint:
-            message += " Hint: " + self.hint
-        return CheckResult(False, message)
-
-    def solution(self) -> str:
-        """The answer and the worked explanation, one step per line."""
-        return f"Answer: {self._answer}\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(self._steps, 1))
-
-    def widget(self) -> Any:
-        """Answer box, Check and Show explanation buttons (ipywidgets):
-        ``memlab.widgets.ExerciseWidget(self)``."""
-        if Exercise.widget_factory is None:
-            raise BadAnswer("no widget layer is wired: use memlab.widgets.ExerciseWidget(exercise)")
-        return Exercise.widget_factory(self)
-
-    def __repr__(self):
-        return f"Exercise({self.kind!r}, seed={self.seed}): {self.question}"
 
 
 def buddy_of(seed):
@@ -143,12 +51,40 @@ def buddy_of(seed):
         answer,
         steps,
         hint="write the PFN in binary and flip one bit",
+        mistakes=[
+            (
+                pfn ^ (1 << (order + 1)),
+                f"you flipped bit {order + 1}: that is the buddy at order {order + 1}; an "
+                f"order-{order} block flips bit {order}",
+            ),
+            *(
+                [
+                    (
+                        pfn ^ (1 << (order - 1)),
+                        f"you flipped bit {order - 1}: that is the buddy at order {order - 1}; "
+                        f"an order-{order} block flips bit {order}",
+                    )
+                ]
+                if order
+                else []
+            ),
+            (
+                pfn + (1 << order),
+                f"you added the block size; the buddy lies below when bit {order} is set "
+                f"(pfn ^ 2**{order}, not pfn + 2**{order})",
+            ),
+            (
+                pfn - (1 << order),
+                f"you subtracted the block size; the buddy lies above when bit {order} is clear (pfn ^ 2**{order})",
+            ),
+            (pfn & ~(1 << order), "that is where the merged block starts (pfn & ~2**order), not the buddy"),
+        ],
     )
 
 
-def next_pfn(seed, nr_pages=32, n_ops=6):
-    """Given a short history of allocations and frees in a small zone, which
-    PFN does the next alloc_pages return?"""
+def _next_pfn_setup(seed, nr_pages, n_ops):
+    """next_pfn's zone after its seeded history, the history in words, and
+    the order of the request to predict."""
     rng = random.Random(seed)
     zone = Zone("Normal", nr_pages)
     live = []
@@ -166,16 +102,51 @@ def next_pfn(seed, nr_pages=32, n_ops=6):
             live.append(page)
             history.append(f"alloc_pages({order}) -> pfn {page.pfn}")
     order = rng.choice([o for o in range(4) if any(zone.free_area[x].nr_free for x in range(o, NR_PAGE_ORDERS))])
+    return zone, history, order
+
+
+def next_pfn(seed, nr_pages=32, n_ops=6):
+    """Given a short history of allocations and frees in a small zone, which
+    PFN does the next alloc_pages return? A prediction: :meth:`Exercise.run`
+    replays the history and the allocation in the simulation."""
+    zone, history, order = _next_pfn_setup(seed, nr_pages, n_ops)
     lists = "; ".join(
         f"free_area[{o}] = {zone.free_area[o].free_list}" for o in range(NR_PAGE_ORDERS) if zone.free_area[o].nr_free
     )
+    source = next(o for o in range(order, NR_PAGE_ORDERS) if zone.free_area[o].nr_free)
+    source_list = zone.free_area[source].free_list
+    mistakes = [(source_list[-1], f"you took the tail of free_area[{source}]; __rmqueue_smallest takes its head")]
+    if source > order:
+        upper = source_list[0] + (1 << source) - (1 << order)
+        mistakes.append(
+            (
+                upper,
+                "you kept the upper end of the split block; expand() gives the upper halves back to the free "
+                "lists and keeps the lower half",
+            )
+        )
+    lower = next((zone.free_area[o].free_list[0] for o in range(order) if zone.free_area[o].nr_free), None)
+    if lower is not None:
+        mistakes.append(
+            (lower, f"that block is too small: an order-{order} request needs a free block of order >= {order}")
+        )
     page = zone.alloc_pages(order)
     steps = [f"Before the request the free lists (head first) are: {lists}."] + zone.explain()
     question = (
         f"A fresh zone of {nr_pages} pages (pfn 0..{nr_pages - 1}) sees: "
         + ", ".join(history)
-        + f". Which PFN does the next alloc_pages({order}) return?"
+        + f". Predict: which PFN does the next alloc_pages({order}) return? (Answer, then press Run it.)"
     )
+
+    def demo():
+        replay, _history, request = _next_pfn_setup(seed, nr_pages, n_ops)
+        got = replay.alloc_pages(request)
+        return [
+            f"The simulation replays the {len(history)} calls, then alloc_pages({request}):",
+            *replay.explain(),
+            f"alloc_pages({request}) -> Page(pfn={got.pfn}, order={got.order})",
+        ]
+
     return Exercise(
         "next_pfn",
         seed,
@@ -184,6 +155,8 @@ def next_pfn(seed, nr_pages=32, n_ops=6):
         steps,
         hint="find the smallest order >= the request with a free block; take the head of that list; "
         "a split keeps the lower half",
+        mistakes=mistakes,
+        demo=demo,
     )
 
 
@@ -219,6 +192,23 @@ def fragmentation_index(seed):
         answer,
         steps,
         hint="1000 - (1000 + free_pages*1000/requested) / free_blocks_total",
+        thousandths=True,
+        mistakes=[
+            (
+                round(1000 - (1000 + free_pages * 1000 / requested) / total),
+                "you divided exactly; the kernel uses integer maths and truncates at each division",
+            ),
+            (
+                1000 - free_pages * 1000 // requested // total,
+                "you left out the 1 (the 1000 in thousandths) inside the bracket: "
+                "1000 - (1000 + free_pages * 1000 / requested) / free_blocks_total",
+            ),
+            (
+                1000,
+                "that is the unusable index (every free page is in a block too small for the order), not the "
+                "fragmentation index, which stays below 1000",
+            ),
+        ],
     )
 
 
@@ -282,10 +272,35 @@ def objs_per_slab(seed):
         f"(the <objperslab> column of /proc/slabinfo)?",
         cache.objperslab,
         steps,
+        mistakes=[
+            (
+                4096 // cache.size,
+                f"you filled one page; this slab has {cache.pagesperslab} pages (order {cache.order})",
+            ),
+            (
+                min(4 * ((cpus).bit_length() + 1), cache.objperslab * 4),
+                "that is min_objects, the least SLUB aims for; the slab holds as many objects as fit in the order "
+                "it chose",
+            ),
+            (
+                (4096 << cache.order) // size,
+                f"you divided by the object size as asked; SLUB rounds it up to {cache.size} (8-byte words)",
+            ),
+        ],
         hint="round the size up to 8 bytes; min_objects = 4 * (fls(cpus) + 1); find the smallest "
         "order (up to 3) whose slab holds that many with at most 1/16 of it left over; if no order "
         "manages that, accept 1/8, then 1/4, then 1/2",
     )
+
+
+def _run_kmalloc(size):
+    machine = Machine(ram="32MiB", cpus=2)
+    addr = machine.kmalloc(size)
+    cache = machine.slub.kmalloc_cache_for(size)
+    return [
+        f"addr = kmalloc({size}, GFP_KERNEL) -> {addr:#x}, an object of {cache.name}",
+        f"ksize(addr) -> {machine.ksize(addr)}",
+    ]
 
 
 def kmalloc_class(seed):
@@ -305,10 +320,19 @@ def kmalloc_class(seed):
     return Exercise(
         "kmalloc_class",
         seed,
-        f"A driver calls kmalloc({size}, GFP_KERNEL). What does ksize() return for the pointer it gets?",
+        f"A driver calls kmalloc({size}, GFP_KERNEL). Predict: what does ksize() return for the pointer it "
+        f"gets? (Answer, then press Run it.)",
         answer,
         steps,
         hint="the classes are the powers of two from 8 to 8192, plus 96 and 192",
+        mistakes=[
+            (size, "you gave the size asked for; ksize() returns the object size of the class that serves it"),
+            (
+                max(8, 1 << (size - 1).bit_length()),
+                "you skipped the 96- and 192-byte classes, which sit between 64 and 128 and between 128 and 256",
+            ),
+        ],
+        demo=lambda: _run_kmalloc(size),
     )
 
 
@@ -371,12 +395,21 @@ def mempool_curr_nr(seed):
         pool.curr_nr,
         steps,
         hint="alloc tries kmalloc first, then takes from the reserve; free refills the reserve while curr_nr < min_nr",
+        mistakes=[
+            (
+                min_nr,
+                "you assumed the reserve refills by itself; only mempool_free refills it, and only while "
+                "curr_nr < min_nr",
+            ),
+            (0, "the reserve is not always drained: each mempool_free puts an element back while curr_nr < min_nr"),
+        ],
+        demo=lambda: ["The simulation's trace, call by call:", *steps],
     )
 
 
 def pgtable_index(seed):
     """Split a virtual address into its 9/9/9/9/12 page-table indices."""
-    from .mm import LEVELS, pgtable_indices
+    from ..mm import LEVELS, pgtable_indices
 
     rng = random.Random(seed)
     vaddr = (
@@ -400,7 +433,35 @@ def pgtable_index(seed):
         idx[level],
         steps,
         hint="shift right by 39, 30, 21 or 12 and keep 9 bits",
+        mistakes=[
+            *[
+                (
+                    idx[other],
+                    f"that is the {LEVELS[other]} index; the {LEVELS[level]} index is bits "
+                    f"{47 - 9 * level}-{39 - 9 * level}",
+                )
+                for other in range(4)
+                if other != level
+            ],
+            (vaddr >> shift, "you shifted but did not keep only the low 9 bits (& 0x1ff)"),
+        ],
     )
+
+
+def _run_copy_from_user(start_off, mapped_pages, n):
+    from ..mm import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE
+
+    machine = Machine(ram="32MiB", cpus=2)
+    p = machine.spawn("reader")
+    base = 0x10000000
+    p.mmap(addr=base, length=mapped_pages * 4096, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    p.write(base, bytes(mapped_pages * 4096))
+    kbuf = machine.kmalloc(n)
+    left = p.copy_from_user(kbuf, base + start_off, n)
+    return [
+        f"mmap {mapped_pages} page(s) at {base:#x}; the page at {base + mapped_pages * 4096:#x} is not mapped",
+        f"copy_from_user(kbuf, {base + start_off:#x}, {n}) -> {left} (bytes not copied)",
+    ]
 
 
 def copy_from_user_left(seed):
@@ -424,12 +485,33 @@ def copy_from_user_left(seed):
         "copy_from_user_left",
         seed,
         f"A user buffer starts at offset {start_off:#x} of a page; that page and the next "
-        f"{mapped_pages - 1} are mapped, the one after is not. What does copy_from_user(kbuf, buf, "
-        f"{n}) return?",
+        f"{mapped_pages - 1} are mapped, the one after is not. Predict: what does copy_from_user(kbuf, buf, "
+        f"{n}) return? (Answer, then press Run it.)",
         answer,
         steps,
         hint="it returns the bytes NOT copied",
+        mistakes=[
+            (min(n, available), "you gave the bytes copied; copy_from_user returns the number of bytes NOT copied"),
+            (n, "the whole length fails only when the first byte cannot be read; it copies up to the unmapped page"),
+            (0, "0 means success, but the buffer runs into the unmapped page"),
+        ],
+        demo=lambda: _run_copy_from_user(start_off, mapped_pages, n),
     )
+
+
+def _run_set_dma_count(ch, nbytes):
+    machine = Machine(ram="32MiB", cpus=2)
+    dma = machine.dma8237
+    dma.set_dma_count(ch, nbytes)
+    ctrl, first = (0, 0) if ch <= 3 else (1, 4)
+    port = (1 + 2 * (ch - first)) if ctrl == 0 else 0xC2 + 4 * (ch - first)
+    dma.clear_dma_ff(ch)
+    low, high = dma.inb(port), dma.inb(port)
+    return [
+        f"set_dma_count({ch}, {nbytes})",
+        f"read the count register back: clear the flip-flop, inb({port:#x}) twice -> low {low:#04x}, high "
+        f"{high:#04x}: {high << 8 | low} ({high << 8 | low:#06x})",
+    ]
 
 
 def dma_count_register(seed):
@@ -451,14 +533,25 @@ def dma_count_register(seed):
     return Exercise(
         "dma_count_register",
         seed,
-        f"A driver calls set_dma_count({ch}, {nbytes}). What value does the channel's count register hold?",
+        f"A driver calls set_dma_count({ch}, {nbytes}). Predict: what value does the channel's count register "
+        f"hold? (Answer, then press Run it.)",
         value,
         steps,
         hint="C + 1 transfers; channels 5-7 move 16-bit words",
+        mistakes=[
+            (nbytes, "you gave the byte count; the register holds the number of transfers minus one"),
+            (nbytes // width, "you gave the number of transfers; the 8237 does C + 1 transfers, so C is one less"),
+            *(
+                [(nbytes - 1, f"you counted bytes; channel {ch} is on the 16-bit controller and counts words")]
+                if width == 2
+                else []
+            ),
+        ],
+        demo=lambda: _run_set_dma_count(ch, nbytes),
     )
 
 
-GENERATORS = {
+NUMERIC = {
     "buddy_of": buddy_of,
     "next_pfn": next_pfn,
     "fragmentation_index": fragmentation_index,
@@ -470,12 +563,3 @@ GENERATORS = {
     "copy_from_user_left": copy_from_user_left,
     "dma_count_register": dma_count_register,
 }
-
-
-def make(kind: str, seed: int) -> Exercise:
-    """The exercise ``kind`` (a key of :data:`GENERATORS`) for ``seed``."""
-    if kind not in GENERATORS:
-        raise BadAnswer(f"no exercise kind {kind!r}; known: {', '.join(GENERATORS)}")
-    if seed.__class__ is not int:
-        raise BadAnswer(f"exercise seed {seed!r} must be an int")
-    return GENERATORS[kind](seed)

@@ -1,0 +1,35 @@
+"""Seeded exercises: a problem, a hidden answer, a check that explains.
+
+:mod:`.core` holds the pattern (:class:`Exercise`, :class:`Choice`),
+:mod:`.numeric` the exercises with a number for an answer (several of them
+predictions the simulation then acts out), :mod:`.why` the multiple-choice
+questions that ask why. ``make(kind, seed)`` builds any of them by name.
+
+Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
+:func:`largest_block` (buddy allocator); :func:`objs_per_slab`,
+:func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools);
+:func:`pgtable_index`, :func:`copy_from_user_left` (address spaces);
+:func:`dma_count_register` (DMA); and the *why* questions in :mod:`.why`.
+"""
+
+from __future__ import annotations
+
+from . import core, numeric, why
+from .core import *
+from .core import BadAnswer, Exercise
+from .numeric import *
+from .why import *
+
+#: Every exercise generator by name.
+GENERATORS = {**numeric.NUMERIC, **why.WHY}
+
+__all__ = [*core.__all__, *numeric.__all__, *why.__all__, "GENERATORS", "make"]
+
+
+def make(kind: str, seed: int) -> Exercise:
+    """The exercise ``kind`` (a key of :data:`GENERATORS`) for ``seed``."""
+    if kind not in GENERATORS:
+        raise BadAnswer(f"no exercise kind {kind!r}; known: {', '.join(GENERATORS)}")
+    if seed.__class__ is not int:
+        raise BadAnswer(f"exercise seed {seed!r} must be an int")
+    return GENERATORS[kind](seed)
