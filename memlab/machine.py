@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .mempool import Mempool
-    from .mm import KernelSpace, Process
+    from .mm import Cpus, KernelSpace, Process
 
 __all__ = ["Machine"]
 
@@ -137,6 +137,7 @@ class Machine(Node):
             ram, min_free_kbytes=min_free_kbytes, watermark_scale_factor=watermark_scale_factor, reserved=reserved
         )
         self.cpus = cpus
+        self._cpus: Cpus | None = None  # the TLB model, made on first use (Machine.tlb)
         self.slub_debug = slub_debug
         self.mem = PhysicalMemory(self.nr_pages)
         #: Documentation/fault-injection: make slab allocations fail on purpose
@@ -223,6 +224,35 @@ class Machine(Node):
     def vfree(self, addr: int) -> None:
         """``vfree(addr)``."""
         self.kernel.vfree(addr)
+
+    @property
+    def tlb(self):
+        """The CPUs' TLBs (:class:`memlab.mm.Cpus`, PCID on, no PTI, 64
+        entries each), created on first use; :meth:`set_tlb` chooses other
+        settings."""
+        if self._cpus is None:
+            from .mm.tlb import Cpus
+
+            self._cpus = Cpus(self)
+        return self._cpus
+
+    def set_tlb(self, pcid: bool = True, pti: bool = False, capacity: int = 64):
+        """Fresh, empty TLBs with these settings (X86_FEATURE_PCID, page-table
+        isolation, entries per TLB); returns :attr:`tlb`."""
+        from .mm.tlb import Cpus
+
+        self._cpus = Cpus(self, pcid=pcid, pti=pti, capacity=capacity)
+        for process in self.processes.values():
+            process.mm.cpumask.clear()
+        return self._cpus
+
+    def flush_tlb_mm_range(self, mm, start: int, end: int):
+        """Called when page-table entries of ``mm`` changed: flush the TLBs
+        (:meth:`memlab.mm.Cpus.flush_tlb_mm_range`); nothing to do while no
+        CPU has a TLB in use."""
+        if self._cpus is None:
+            return None
+        return self._cpus.flush_tlb_mm_range(mm, start, end)
 
     def kvmalloc(self, size: int, gfp: str | int = "GFP_KERNEL") -> int | None:
         """``kvmalloc(size, gfp)``: kmalloc, else vmalloc; see

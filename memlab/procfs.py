@@ -32,6 +32,8 @@ __all__ = [
     "host_self_maps",
     "host_self_status",
     "host_zero_page_experiment",
+    "host_tlb_facts",
+    "host_tlb_shootdown_experiment",
 ]
 
 
@@ -398,3 +400,83 @@ def host_zero_page_experiment(pages=1000):
     finally:
         region.close()
     return rows
+
+
+def _host_tlb_shootdowns():
+    """The sum over CPUs of the "TLB shootdowns" line of /proc/interrupts
+    (x86: IPIs received to flush a TLB), or None."""
+    text = read_host("/proc/interrupts")
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if fields and fields[0] == "TLB:":
+            return sum(int(f) for f in fields[1:] if f.isdigit())
+    return None
+
+
+def host_tlb_facts():
+    """What the host says about its TLBs: ``{"pcid": bool, "invpcid": bool,
+    "meltdown": text of /sys/devices/system/cpu/vulnerabilities/meltdown
+    ("Mitigation: PTI" means page-table isolation is on), "tlb_size":
+    /proc/cpuinfo's "TLB size" line (AMD CPUs print it) or None,
+    "shootdowns": TLB shootdown IPIs since boot}``, or None (not Linux)."""
+    cpuinfo = read_host("/proc/cpuinfo")
+    if cpuinfo is None:
+        return None
+    flags = set()
+    tlb_size = None
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags" and not flags:
+            flags = set(value.split())
+        elif key.strip() == "TLB size" and tlb_size is None:
+            tlb_size = value.strip()
+    meltdown = read_host("/sys/devices/system/cpu/vulnerabilities/meltdown")
+    return {
+        "pcid": "pcid" in flags,
+        "invpcid": "invpcid" in flags,
+        "meltdown": meltdown.strip() if meltdown else None,
+        "tlb_size": tlb_size,
+        "shootdowns": _host_tlb_shootdowns(),
+    }
+
+
+def host_tlb_shootdown_experiment(rounds=2000):
+    """TLB shootdowns on the real kernel: this Python process mmaps 4 pages,
+    touches two, and munmaps them, ``rounds`` times; first alone, then
+    with a second thread spinning (so the address space is live on another
+    CPU, which must get an IPI for every flush: arch/x86/mm/tlb.c
+    flush_tlb_mm_range() -> flush_tlb_multi()). Returns ``{"alone": n,
+    "with a second thread": n}``, the growth of /proc/interrupts' "TLB
+    shootdowns" (system-wide, so other programs add noise), or None when
+    the host has no such line (not x86 Linux)."""
+    import mmap
+    import threading
+    import time
+
+    if _host_tlb_shootdowns() is None or not hasattr(mmap, "MAP_PRIVATE"):
+        return None
+
+    def measure(spinners):
+        stop = threading.Event()
+
+        def spin():
+            while not stop.is_set():
+                pass
+
+        threads = [threading.Thread(target=spin, daemon=True) for _ in range(spinners)]
+        for t in threads:
+            t.start()
+        time.sleep(0.02)
+        before = _host_tlb_shootdowns()
+        for _ in range(rounds):
+            region = mmap.mmap(-1, 4 * mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            region[0] = 1
+            region[mmap.PAGESIZE] = 1
+            region.close()
+        after = _host_tlb_shootdowns()
+        stop.set()
+        for t in threads:
+            t.join()
+        return after - before
+
+    return {"alone": measure(0), "with a second thread": measure(1)}

@@ -244,3 +244,17 @@ def test_predictions_run_the_simulation_and_agree_with_the_answer():
     assert "external fragmentation" in exercises.why_large_request_fails(1).run()[-1]
     with pytest.raises(BadAnswer):
         exercises.pgtable_index(1).run()  # not a prediction
+
+
+def test_tlb_misses_diagnoses_the_flush_and_the_capacity():
+    seen = set()
+    for seed in range(30):
+        ex = exercises.tlb_misses(seed)
+        pcid = "PCID on" in ex.question
+        for wrong, why in ex.mistakes:
+            message = ex.check(wrong).message
+            assert any(w in message for v, w in ex.mistakes if v == wrong)  # the first of equal values speaks
+            if why in message:
+                seen.add(("pcid" if pcid else "nopcid", why.split(";")[0][:20]))
+        assert f"A missed {ex._answer} times" in ex.run()[-1]
+    assert len(seen) >= 3  # flush, no flush and capacity mistakes all occur

@@ -102,3 +102,14 @@ def test_host_buddyinfo_parses_and_memlab_formatter_reproduces_it(source):
     assert [name for _, name, _ in rows][:2] == ["DMA", "DMA32"]
     assert all(len(c) == 11 for _, _, c in rows)
     assert procfs.format_buddyinfo(rows) == text
+
+
+def test_host_tlb_facts_and_shootdowns_on_this_machine():
+    facts = procfs.host_tlb_facts()
+    if facts is None:
+        pytest.skip("not Linux")
+    assert isinstance(facts["pcid"], bool) and isinstance(facts["invpcid"], bool)
+    if facts["shootdowns"] is None:
+        pytest.skip("no TLB shootdowns line in /proc/interrupts (not x86)")
+    runs = procfs.host_tlb_shootdown_experiment(200)
+    assert set(runs) == {"alone", "with a second thread"} and all(v >= 0 for v in runs.values())

@@ -537,3 +537,23 @@ def test_exercise_widget_choice_and_run_it():
     assert "right:" in w.explanation.value and w.explanation.value.count("wrong:") == 3
     numeric = ExerciseWidget(exercises.pgtable_index(1))
     assert numeric.run_button not in numeric.children[1].children  # not a prediction: no Run it
+
+
+def test_address_space_dashboard_shows_the_tlb_and_a_context_switch():
+    d = AddressSpaceDashboard()
+    d.write_button.click()
+    assert "TLB miss" in d.tlb_text.value and "1 misses" in d.tlb_text.value
+    d.read_button.click()
+    assert "TLB hit" in d.tlb_text.value and "1 hits" in d.tlb_text.value
+    d.switch_button.click()
+    assert "1 of the 1 TLB entries of hello survived" in d.status.value  # PCID on
+    d.pcid.value = False
+    d.read_button.click()
+    d.switch_button.click()
+    assert "0 of the 1 TLB entries of hello survived" in d.status.value
+    assert "PCID off" in d.tlb_text.value
+    d.pages.value = 1
+    d.mmap_button.click()
+    d.write_button.click()
+    d.munmap_button.click()
+    assert "invlpg page by page" in d.status.value

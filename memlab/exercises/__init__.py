@@ -1,8 +1,8 @@
 """Seeded exercises: a problem, a hidden answer, a check that explains.
 
 :mod:`.core` holds the pattern (:class:`Exercise`, :class:`Choice`),
-:mod:`.numeric` the exercises with a number for an answer (several of them
-predictions the simulation then acts out), :mod:`.why` the multiple-choice
+:mod:`.numeric` and :mod:`.addressing` the exercises with a number for an
+answer (several of them predictions the simulation then acts out), :mod:`.why` the multiple-choice
 questions that ask why. ``make(kind, seed)`` builds any of them by name.
 
 Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
@@ -14,7 +14,8 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 
 from __future__ import annotations
 
-from . import core, numeric, why
+from . import addressing, core, numeric, why
+from .addressing import *
 from .core import *
 from .core import BadAnswer, Exercise
 from .numeric import *
@@ -23,7 +24,7 @@ from .why import *
 #: Every exercise generator by name.
 GENERATORS = {**numeric.NUMERIC, **why.WHY}
 
-__all__ = [*core.__all__, *numeric.__all__, *why.__all__, "GENERATORS", "make"]
+__all__ = [*core.__all__, *numeric.__all__, *addressing.__all__, *why.__all__, "GENERATORS", "make"]
 
 
 def make(kind: str, seed: int) -> Exercise:

@@ -4,8 +4,8 @@ faults, the kernel's own regions, and i386 highmem for comparison.
 Modules: :mod:`.vma` (VMAs, files, PROT/MAP/VM flags), :mod:`.pgtable`
 (4-level tables and the walk), :mod:`.mm_struct` (one address space),
 :mod:`.process` (brk, mmap, munmap, mprotect, faults, uaccess),
-:mod:`.kernel` (direct map, vmalloc, ioremap), :mod:`.highmem32` (i386
-kmap). The public names are re-exported here.
+:mod:`.kernel` (direct map, vmalloc, ioremap), :mod:`.tlb` (the TLB of
+each CPU, PCIDs and flushes), :mod:`.highmem32` (i386 kmap). The public names are re-exported here.
 """
 
 # The public names of every module, re-exported; each module's __all__ is the list.
@@ -27,12 +27,13 @@ from ..layout import (
     VMEMMAP_START,
     X86_64_LAYOUT,
 )
-from . import highmem32, kernel, mm_struct, pgtable, process, vma
+from . import highmem32, kernel, mm_struct, pgtable, process, tlb, vma
 from .highmem32 import *
 from .kernel import *
 from .mm_struct import *
 from .pgtable import *
 from .process import *
+from .tlb import *
 from .vma import *
 
 # fmt: off
@@ -40,6 +41,7 @@ __all__ = [
     "SyscallError", "SegmentationFault", "TASK_SIZE_MAX", "X86_64_LAYOUT", "I386_LAYOUT", "VMALLOC_START",
     "VMALLOC_END", "VMEMMAP_START", "START_KERNEL_MAP", "MODULES_VADDR", "FIXADDR_TOP", "I386_PAGE_OFFSET",
     "I386_MAXMEM", "I386_LAST_PKMAP", "I386_PKMAP_BASE",
-    *highmem32.__all__, *kernel.__all__, *mm_struct.__all__, *pgtable.__all__, *process.__all__, *vma.__all__,
+    *highmem32.__all__, *kernel.__all__, *mm_struct.__all__, *pgtable.__all__, *process.__all__, *tlb.__all__,
+    *vma.__all__,
 ]
 # fmt: on

@@ -43,6 +43,15 @@ class MmStruct:
         self.start_brk = self.brk = 0
         self.start_stack = 0
         self.mmap_base = 0
+        #: arch/x86 mm->context.tlb_gen: bumped by every TLB flush of this address space
+        self.tlb_gen = 0
+        #: mm_cpumask(): the CPUs running this address space now
+        self.cpumask: set[int] = set()
+
+    @property
+    def owner_comm(self):
+        """The name of the process that owns this address space."""
+        return getattr(self.owner, "name", "?")
 
     # the page tables, under the names /proc and the lessons use
     @property

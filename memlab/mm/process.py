@@ -306,10 +306,12 @@ class Process:
         mm = self.mm
         mm.split_vma(start)
         mm.split_vma(end)
+        cleared = []  # mm/mmu_gather.c: the TLB flush covers the pages whose entries were cleared
         for vma in [v for v in mm.vmas if start <= v.start and v.end <= end]:
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
                 entry = mm.pagetables.lookup_pte(page_addr)
                 if entry is not None:
+                    cleared.append(page_addr)
                     mm.pagetables.pte_clear(page_addr)
                     if entry.kind == "anon":
                         mm.rss_anon -= 1
@@ -318,6 +320,8 @@ class Process:
                         mm.rss_file -= 1  # the page stays in the page cache
                     # the zero page is shared and counted nowhere: nothing to give back
             mm.remove_vma(vma)
+        if cleared:
+            self.machine.flush_tlb_mm_range(mm, cleared[0], cleared[-1] + PAGE_SIZE)
 
     def mprotect(self, addr: int, length: int, prot: int) -> int:
         """``mprotect(addr, length, prot)``: change protections, splitting
@@ -332,12 +336,17 @@ class Process:
         mm.split_vma(addr)
         mm.split_vma(end)
         new = prot_to_vm_flags(prot)
+        changed = []
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             vma.flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | new
             for page_addr in range(vma.start, vma.end, PAGE_SIZE):
+                if mm.pagetables.lookup_pte(page_addr) is not None:
+                    changed.append(page_addr)
                 mm.pagetables.set_pte_writable(
                     page_addr, bool(new & VM_WRITE), bool(new & VM_EXEC), bool(vma.flags & VM_MAYSHARE)
                 )
+        if changed:  # mm/mprotect.c change_protection() -> flush_tlb_range()
+            self.machine.flush_tlb_mm_range(mm, changed[0], changed[-1] + PAGE_SIZE)
         for vma in [v for v in mm.vmas if addr <= v.start and v.end <= end]:
             if vma in mm.vmas:
                 mm.merge_around(vma)

@@ -58,6 +58,11 @@ class AddressSpaceDashboard(Dashboard):
         self.prot_x = W.Checkbox(value=False, description="PROT_EXEC", indent=False, layout=W.Layout(width="110px"))
         self.mmap_button = W.Button(description="mmap", button_style="info")
         self.munmap_button = W.Button(description="munmap last mmap")
+        self.pcid = W.Checkbox(value=True, description="PCID", indent=False, tooltip="X86_FEATURE_PCID")
+        self.switch_button = W.Button(
+            description="context switch away and back", tooltip="CPU 0 runs another process, then this one again"
+        )
+        self.tlb_text = W.HTML()
         self.walk_image = picture(self.walk_drawing)
         self.space_image = picture(self.space_drawing)
         self.maps = W.HTML()
@@ -74,8 +79,10 @@ class AddressSpaceDashboard(Dashboard):
                 (self.brk_down, self._on_brk_down),
                 (self.mmap_button, self._on_mmap),
                 (self.munmap_button, self._on_munmap),
+                (self.switch_button, self._on_switch),
             ]
         )
+        self.watch(self.pcid, self._on_pcid)
         controls = W.VBox(
             [
                 row(self.address, self.pick, self.walk_button, self.read_button, self.write_button),
@@ -89,6 +96,7 @@ class AddressSpaceDashboard(Dashboard):
                     self.mmap_button,
                     self.munmap_button,
                 ),
+                row(self.switch_button, self.pcid),
             ]
         )
         text = W.VBox(
@@ -98,11 +106,15 @@ class AddressSpaceDashboard(Dashboard):
         self.children = [
             controls,
             self.status,
+            self.tlb_text,
             self.walk_image,
             panels(self.space_image, text, min_width="300px"),
             W.HTML("<b>/proc/%d/maps</b>" % process.pid),
             self.maps,
         ]
+        self.other = None  # the process a context switch runs meanwhile, spawned when first needed
+        self.machine.tlb.switch_to(process, cpu=0)
+        self._refresh_tlb()
         self._refresh_space()
         self._guard(self._on_walk)()
 
@@ -142,6 +154,16 @@ class AddressSpaceDashboard(Dashboard):
         if text.lower().startswith("0x"):
             return ""
         return f"read {text!r} as hexadecimal (addresses in /proc/pid/maps are hex) = {self._parse():#x}; "
+
+    def _refresh_tlb(self, last=""):
+        tlb = self.machine.tlb
+        t = tlb.tlb(0)
+        mode = ("PCID on" if tlb.pcid else "PCID off") + (", PTI" if tlb.pti else "")
+        line = (
+            f"TLB of CPU 0 ({mode}): {len(t)} of {t.capacity} entries; {t.hits} hits, {t.misses} misses, "
+            f"{t.walk_refs} memory references spent on page walks"
+        )
+        self.tlb_text.value = pre(line + (f"\nlast: {last}" if last else ""))
 
     def _refresh_text(self):
         self.maps.value = pre(procfs.maps(self.process), wrap=False)
@@ -191,13 +213,15 @@ class AddressSpaceDashboard(Dashboard):
     def _touch(self, write):
         vaddr = self._parse()
         try:
-            kind = self.process.touch(vaddr, write=write)
+            rec = self.machine.tlb.access(self.process, vaddr, write=write, cpu=0)
         except SegmentationFault as err:
             self._show_walk(vaddr)
             self.error(f"{err} - the process would be killed by SIGSEGV")
             return
+        kind = rec.fault or "hit"
         self._show_walk(vaddr)
         self._refresh_text()
+        self._refresh_tlb(rec.text)
         what = {
             "hit": "the page was mapped: no fault",
             "minor": "minor page fault: the kernel allocated a frame and filled the PTE",
@@ -267,12 +291,39 @@ class AddressSpaceDashboard(Dashboard):
             f"mmap_base); no page is allocated until it is touched"
         )
 
+    def _on_switch(self):
+        tlb = self.machine.tlb
+        if self.other is None:
+            self.other = self.machine.spawn("other", seed=self.seed)
+        mine = [key for key in tlb.tlb(0).entries if key[0] == tlb.user_tag(0)]
+        away = tlb.switch_to(self.other, cpu=0)
+        back = tlb.switch_to(self.process, cpu=0)
+        still = [key for key in mine if key in tlb.tlb(0).entries]
+        self._refresh_tlb(back.text)
+        self.ok(
+            f"{away.text}. Back: {back.text}. So {len(still)} of the {len(mine)} TLB entries of "
+            f"{self.process.name} survived the round trip."
+        )
+
+    def _on_pcid(self, change):
+        tlb = self.machine.set_tlb(pcid=change["new"])
+        tlb.switch_to(self.process, cpu=0)
+        self._refresh_tlb()
+        self.info(
+            f"TLBs emptied and PCID turned {'on' if change['new'] else 'off'}: read some pages, then try a context "
+            "switch."
+        )
+
     def _on_munmap(self):
         if not self.mappings:
             self.error("Nothing mmapped from this dashboard yet.")
             return
         addr, length = self.mappings.pop()
+        before = len(self.machine.tlb.log)
         self.process.munmap(addr, length)
         self._refresh_space()
         self._rewalk()
-        self.ok(f"munmap({addr:#x}, {length:#x}): mapping and its pages are gone")
+        flush = next((r for r in self.machine.tlb.log[before:] if r.__class__.__name__ == "TlbFlush"), None)
+        self._refresh_tlb(flush.text if flush else "")
+        tlb_note = f"; {flush.text}" if flush else "; no page was mapped, so no TLB flush"
+        self.ok(f"munmap({addr:#x}, {length:#x}): mapping and its pages are gone{tlb_note}")
