@@ -24,8 +24,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    # plots and widgets load matplotlib / ipywidgets: import them only when used
-    if name in ("plots", "widgets"):
+    # plots and widgets load matplotlib / ipywidgets, native runs the compiler: import them only when used
+    if name in ("plots", "widgets", "native"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

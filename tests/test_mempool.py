@@ -256,3 +256,22 @@ def test_slab_pool_refuses_a_cache_with_a_constructor():
     with pytest.raises(BadPool, match="VM_BUG_ON"):
         m.mempool_create_slab_pool(4, cache)
     assert m.nr_free_pages == free and cache.objects_in_use == 0
+
+
+def test_the_cpp_pools_build_and_pass_their_check_under_the_sanitizers():
+    from memlab import native
+
+    if native.compiler() is None or native.examples_dir() is None:
+        pytest.skip("no g++ here, or memlab without its examples/")
+    out = native.pool_check(sanitize=True)  # ASan and UBSan abort on any leak, overflow or UB
+    assert out.startswith("check ok")
+    bench = native.pool_benchmark(n=5000, rounds=2)
+    assert list(bench) == [
+        "new/delete",
+        "FixedPool",
+        "pmr::unsynchronized_pool_resource",
+        "pmr::monotonic_buffer_resource",
+    ]
+    assert bench["new/delete"]["vs_new"] == 1.0
+    for figures in bench.values():
+        assert figures["ns_min"] <= figures["ns_per_op"] <= figures["ns_max"] and figures["ns_min"] > 0

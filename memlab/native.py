@@ -1,0 +1,101 @@
+"""The real programs beside the simulation: build the course's C/C++
+examples (``examples/`` in the repository) with the host's compiler, run
+them, and read their results.
+
+Lesson 04 uses :func:`pool_check` and :func:`pool_benchmark` on
+``examples/pools.cpp``: a fixed-size object pool with placement new, an
+``allocator<T>`` for ``std::list``, and ``std::pmr`` pool and monotonic
+resources, timed against ``new``/``delete`` on this machine. Every function
+returns None where the host cannot do it (no g++, or memlab installed
+without its examples), so a notebook can say so instead of failing.
+
+Timing is noisy on a shared machine, so the benchmark interleaves the
+allocators round by round and reports, per allocator, the median time per
+operation and its ratio to ``new``/``delete`` measured in the same round
+(median and range over the rounds), never one quiet run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["examples_dir", "compiler", "build", "pool_check", "pool_benchmark"]
+
+_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
+_SANITIZE = ["-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+
+
+def examples_dir():
+    """The repository's ``examples/`` folder, or None (memlab installed
+    without it)."""
+    path = Path(__file__).resolve().parent.parent / "examples"
+    return path if path.is_dir() else None
+
+
+def compiler():
+    """The path of g++, or None."""
+    return shutil.which("g++")
+
+
+def build(name, sanitize=False):
+    """Compile ``examples/<name>`` (a .cpp file) into a cached executable
+    and return its path; with ``sanitize`` under AddressSanitizer and
+    UndefinedBehaviorSanitizer. None without g++ or the examples; a
+    compile error raises ``subprocess.CalledProcessError`` with the
+    compiler's messages."""
+    examples, gxx = examples_dir(), compiler()
+    if examples is None or gxx is None:
+        return None
+    source = examples / name
+    out_dir = Path(tempfile.gettempdir()) / "memlab-build"
+    out_dir.mkdir(exist_ok=True)
+    exe = out_dir / (source.stem + ("-asan" if sanitize else ""))
+    if not exe.exists() or exe.stat().st_mtime < source.stat().st_mtime:
+        flags = _SANITIZE if sanitize else _FLAGS
+        subprocess.run([gxx, *flags, "-o", str(exe), str(source)], check=True, capture_output=True, text=True)
+    return exe
+
+
+def pool_check(sanitize=True):
+    """Run ``pools --check`` (built with the sanitizers by default): the
+    pool's LIFO reuse, its fixed capacity, the allocator in std::list and
+    std::vector, the pmr resources. Returns the program's output, or None."""
+    exe = build("pools.cpp", sanitize=sanitize)
+    if exe is None:
+        return None
+    result = subprocess.run([str(exe), "--check"], check=True, capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def pool_benchmark(n=200_000, rounds=7):
+    """Time ``n`` allocate/free operations of 48-byte objects per
+    allocator, ``rounds`` interleaved rounds (``pools --bench``). Returns
+    ``{allocator: {"ns_per_op": median, "ns_min":, "ns_max":, "vs_new":
+    median ratio to new/delete in the same round, "vs_new_min":,
+    "vs_new_max":}}`` in the program's order, or None."""
+    exe = build("pools.cpp")
+    if exe is None:
+        return None
+    result = subprocess.run([str(exe), "--bench", str(n), str(rounds)], check=True, capture_output=True, text=True)
+    times: dict[str, dict[int, float]] = {}
+    for line in result.stdout.splitlines():
+        name, round_no, ns = line.rsplit(" ", 2)
+        times.setdefault(name, {})[int(round_no)] = float(ns)
+    base = times["new/delete"]
+    out = {}
+    for name, per_round in times.items():
+        ratios = [per_round[r] / base[r] for r in per_round]
+        values = list(per_round.values())
+        out[name] = {
+            "ns_per_op": statistics.median(values),
+            "ns_min": min(values),
+            "ns_max": max(values),
+            "vs_new": statistics.median(ratios),
+            "vs_new_min": min(ratios),
+            "vs_new_max": max(ratios),
+        }
+    return out
