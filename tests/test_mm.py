@@ -545,3 +545,32 @@ def test_kernel_image_walk_uses_2mib_pages_from_start_kernel():
     assert p.mm.walk(end - 1)[1].phys == end - 1 - START_KERNEL_MAP
     for outside in (START_KERNEL - 1, end):
         assert "cleanup_highmap" in p.mm.walk(outside)[1].fault
+
+
+def test_a_file_page_never_shows_another_process_freed_data():
+    m = Machine(ram="64MiB")
+    a = m.spawn("writer")
+    secret = a.mmap(length=64 * PAGE_SIZE)
+    a.write(secret, b"SECRET!!" * (64 * PAGE_SIZE // 8))
+    a.munmap(secret, 64 * PAGE_SIZE)  # the frames go back to the buddy allocator, still holding the bytes
+    b = m.spawn("reader")
+    f = m.create_file("/tmp/empty.dat", 64 * PAGE_SIZE)
+    addr = b.mmap(length=64 * PAGE_SIZE, file=f, flags=memlab.mm.MAP_SHARED)
+    seen = b.read(addr, 64 * PAGE_SIZE)
+    assert b"SECRET" not in seen and seen == bytes(64 * PAGE_SIZE)
+    text = b.read(b.mm.start_code, 64)  # the program's own text page: read from its file, not freed memory
+    assert b"SECRET" not in text
+
+
+def test_a_file_page_holds_the_file_data_and_zeros_past_the_end():
+    from memlab.mm import File
+
+    m = Machine(ram="64MiB")
+    p = m.spawn("reader")
+    f = File("/tmp/hello.txt", 5000, data=b"hello, file" + b"x" * 4989)
+    addr = p.mmap(length=2 * PAGE_SIZE, file=f, flags=memlab.mm.MAP_SHARED, prot=memlab.mm.PROT_READ)
+    assert p.read(addr, 11) == b"hello, file"
+    tail = p.read(addr + 4096, 4096)
+    assert tail[: 5000 - 4096] == b"x" * (5000 - 4096) and tail[5000 - 4096 :] == bytes(4096 - (5000 - 4096))
+    with pytest.raises(memlab.BadSize):
+        File("big", 3, data=b"four")

@@ -430,6 +430,9 @@ class Process:
             if pfn is None:
                 page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
                 pfn = page.pfn
+                # filemap_read_folio(): the frame gets the file's bytes (zeros past EOF), never what a
+                # freed page held before: no data may leak from another process or the kernel
+                self.machine.mem.write(PFN_PHYS(pfn), vma.file.page_bytes(index))
                 vma.file.page_cache[index] = pfn
                 kind = "major"  # read from disk
             if write and private_file:  # do_cow_fault(): a private copy at once

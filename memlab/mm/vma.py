@@ -61,14 +61,29 @@ class File:
     :meth:`memlab.Machine.create_file`, or leave ``inode`` None and the
     machine gives one when the file is first mapped."""
 
-    def __init__(self, name, size, inode=None, dev=(0xFE, 0x00)):
+    def __init__(self, name, size, inode=None, dev=(0xFE, 0x00), data=None):
         if size.__class__ is not int or size < 0:
             raise BadSize(f"File({name!r}): size {size!r} must be an int >= 0")
+        if data is not None:
+            if not isinstance(data, (bytes, bytearray)):
+                raise BadSize(f"File({name!r}): data must be bytes, not {type(data).__name__}")
+            if len(data) > size:
+                raise BadSize(f"File({name!r}): {len(data)} bytes of data do not fit in a file of {size} bytes")
         self.name = name
         self.size = size
         self.inode = inode
         self.dev = dev
+        #: the file's contents on "disk" (None: all zeros)
+        self.data = bytes(data) if data is not None else None
         self.page_cache = {}  # file page index -> pfn
+
+    def page_bytes(self, index):
+        """The 4096 bytes of file page ``index`` as a read from disk fills
+        the page cache: the file's data, zeros past its end (the kernel
+        zeroes the tail of the last page and pages past i_size)."""
+        start = index << 12
+        chunk = self.data[start : start + 4096] if self.data is not None and start < self.size else b""
+        return chunk + bytes(4096 - len(chunk))
 
     def __repr__(self):
         return f"File({self.name!r}, {self.size} bytes, inode {self.inode})"
