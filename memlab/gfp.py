@@ -81,6 +81,8 @@ def parse_gfp(flags):
     if isinstance(flags, int):
         if flags < 0 or flags >> len(_BITS):
             raise BadGFP(f"gfp mask {flags:#x} has bits outside the {len(_BITS)} GFP bits")
+        if flags & GFP["__GFP_DMA"] and flags & GFP["__GFP_DMA32"]:
+            raise BadGFP(f"gfp mask {flags:#x} asks for both __GFP_DMA and __GFP_DMA32; gfp_zone() rejects that (BUG)")
         return flags
     if not isinstance(flags, str):
         raise BadGFP(f"gfp {flags!r} must be a string like 'GFP_KERNEL' or an int mask")

@@ -3,7 +3,7 @@
 import pytest
 
 import memlab
-from memlab import BadFree, BadOrder, MemlabError, OutOfMemory, Zone, buddy_pfn
+from memlab import BadFree, BadOrder, MemlabError, OutOfMemory, Page, Zone, buddy_pfn
 
 
 def snapshot(zone):
@@ -340,3 +340,26 @@ def test_compaction_suitable_on_a_machine_zone_adds_the_low_watermark_for_costly
     assert costly.watermark == "low" and costly.suitable == (zone.nr_free_pages >= costly.needed)
     cheap = compaction_suitable(zone, 2)
     assert cheap.needed == zone.wmark_pages("min") + (2 << 2) + zone.lowmem_reserve[idx] + 1
+
+
+@pytest.mark.parametrize("bad", [Page(0.0, 0), Page(__import__("fractions").Fraction(0), 0), 0.0, False, "0"])
+def test_free_pages_refuses_non_int_pfns_and_leaves_the_zone_intact(bad):
+    z = Zone("Normal", 16)
+    page = z.alloc_pages(0)
+    with pytest.raises(BadFree, match="PFN|pfn"):
+        z.free_pages(bad, 0)
+    z.check_invariants()
+    assert z.nr_free_pages == 15 and z.allocated_blocks() == [(0, 0)]
+    z.free_pages(page, 0)  # the real free still works
+    assert z.nr_free_pages == 16
+
+
+def test_an_int_gfp_with_two_zone_bits_is_refused_like_the_string():
+    from memlab.gfp import GFP
+
+    m = memlab.Machine(ram="64MiB")
+    free = m.nr_free_pages
+    for gfp in ("__GFP_DMA | __GFP_DMA32", GFP["__GFP_DMA"] | GFP["__GFP_DMA32"]):
+        with pytest.raises(memlab.BadGFP, match="both __GFP_DMA and __GFP_DMA32"):
+            m.alloc_pages(0, gfp)
+    assert m.nr_free_pages == free

@@ -345,6 +345,8 @@ class Zone:
         cls = page.__class__
         if cls is Page:
             pfn = page.pfn  # type: ignore[union-attr]  # (narrowed by the class test above)
+            if pfn.__class__ is not int:  # a float or numpy pfn would match a dict key, then break the maths
+                pfn = self._diagnose_bad_free(page, order)
         elif cls is int:
             pfn = page
         else:
@@ -408,10 +410,14 @@ class Zone:
         """Raise the BadFree that says what is wrong with this free."""
         if page.__class__ is Page:
             pfn = page.pfn
+            if pfn.__class__ is not int:
+                raise BadFree(f"free_pages: {page!r} has pfn {pfn!r} of type {type(pfn).__name__}; a PFN is an int")
         elif page.__class__ is int:
             pfn = page
         else:
-            raise BadFree(f"free_pages: {page!r} is neither a Page nor a PFN")
+            raise BadFree(
+                f"free_pages: {page!r} ({type(page).__name__}) is neither a Page nor a PFN (an int, not a bool)"
+            )
         check_order(order, "free_pages")
         if not self.contains_pfn(pfn):
             raise BadFree(
