@@ -258,3 +258,11 @@ def test_tlb_misses_diagnoses_the_flush_and_the_capacity():
                 seen.add(("pcid" if pcid else "nopcid", why.split(";")[0][:20]))
         assert f"A missed {ex._answer} times" in ex.run()[-1]
     assert len(seen) >= 3  # flush, no flush and capacity mistakes all occur
+
+
+def test_absurd_answers_are_refused_without_counting_as_an_attempt():
+    ex = exercises.buddy_of(1)
+    for absurd in (10**5000, "9" * 5000):
+        with pytest.raises(BadAnswer, match="no answer here is that large"):
+            ex.check(absurd)
+    assert ex.attempts == 0

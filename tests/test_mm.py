@@ -574,3 +574,10 @@ def test_a_file_page_holds_the_file_data_and_zeros_past_the_end():
     assert tail[: 5000 - 4096] == b"x" * (5000 - 4096) and tail[5000 - 4096 :] == bytes(4096 - (5000 - 4096))
     with pytest.raises(memlab.BadSize):
         File("big", 3, data=b"four")
+
+
+def test_the_guard_page_below_the_canonical_hole_is_not_called_kernel():
+    m = Machine(ram="64MiB")
+    p = m.spawn("a")
+    assert p.segment_of(0x7FFFFFFFF800).startswith("guard page above TASK_SIZE_MAX")
+    assert p.segment_of(0xFFFF888000000000).startswith("kernel:")

@@ -78,8 +78,12 @@ class Exercise:
         if isinstance(answer, bool):
             raise BadAnswer(f"answer {answer!r} is a bool; type a whole number")
         if isinstance(answer, int):
+            if abs(answer) >= 10**30:
+                raise BadAnswer("that answer has more than 30 digits; no answer here is that large")
             return answer
         text = str(answer).strip()
+        if len(text) > 40:
+            raise BadAnswer(f"an answer of {len(text)} characters is too long; no answer here is that large")
         try:
             return int(text, 0) if text.lower().startswith(("0x", "-0x")) else int(text)
         except ValueError:

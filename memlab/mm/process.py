@@ -161,6 +161,8 @@ class Process:
     def segment_of(self, addr):
         """Which segment (TEXT, DATA, BSS, HEAP, MMAP, STACK, vdso, kernel...) holds ``addr``."""
         mm = self.mm
+        if TASK_SIZE_MAX <= addr < 1 << 47:
+            return "guard page above TASK_SIZE_MAX (never mapped)"
         if addr >= TASK_SIZE_MAX:
             for start, end, name in X86_64_LAYOUT:
                 if start <= addr <= end:

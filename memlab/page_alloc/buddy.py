@@ -35,6 +35,10 @@ from .explain import explain_step
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
 
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 __all__ = [
     "Page",
     "FreeArea",
@@ -343,14 +347,15 @@ class Zone:
         :class:`BadFree` and leaves the zone unchanged.
         """
         cls = page.__class__
+        pfn: int
         if cls is Page:
             pfn = page.pfn  # type: ignore[union-attr]  # (narrowed by the class test above)
             if pfn.__class__ is not int:  # a float or numpy pfn would match a dict key, then break the maths
-                pfn = self._diagnose_bad_free(page, order)
+                self._diagnose_bad_free(page, order)
         elif cls is int:
-            pfn = page
+            pfn = page  # type: ignore[assignment]  # (narrowed by the class test above)
         else:
-            pfn = self._diagnose_bad_free(page, order)
+            self._diagnose_bad_free(page, order)
         alloc = self._alloc
         if alloc.get(pfn, -1) != order or order.__class__ is not int:
             self._diagnose_bad_free(page, order)
@@ -406,7 +411,7 @@ class Zone:
         mems[order][pfn] = entry
         self._tail[order].append(entry)
 
-    def _diagnose_bad_free(self, page, order):
+    def _diagnose_bad_free(self, page, order) -> NoReturn:
         """Raise the BadFree that says what is wrong with this free."""
         if page.__class__ is Page:
             pfn = page.pfn
