@@ -557,3 +557,20 @@ def test_address_space_dashboard_shows_the_tlb_and_a_context_switch():
     d.write_button.click()
     d.munmap_button.click()
     assert "invlpg page by page" in d.status.value
+
+
+def test_slab_dashboard_kfree_last_skips_an_object_freed_another_way():
+    d = SlabDashboard()
+    d.kmalloc_size.value = 100
+    d.kmalloc_button.click()
+    first = d.kmallocs[-1][0]
+    d.kmalloc_button.click()
+    last = d.kmallocs[-1][0]
+    d._refresh_caches("kmalloc-128")
+    d.object.value = last
+    d.free_button.click()  # kmem_cache_free of the last kmalloc'ed object, from the object list
+    assert "kmem_cache_free" in d.status.value
+    d.kfree_button.click()  # "kfree last" now frees the one before, not a double free
+    assert f"kfree({first:#x})" in d.status.value and "memlab-error" not in d.status.value
+    d.kfree_button.click()
+    assert "Nothing from kmalloc to free" in d.status.value

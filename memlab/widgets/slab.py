@@ -198,6 +198,7 @@ class SlabDashboard(Dashboard):
         pages_before = self.machine.nr_free_pages
         self.machine.kmem_cache_free(cache, addr)
         self.objects[cache.name].remove(addr)
+        self.kmallocs = [(a, n) for a, n in self.kmallocs if a != addr]  # freed here: not for "kfree last"
         self.refresh()
         back = self.machine.nr_free_pages - pages_before
         extra = f"; the slab was empty and went back to the buddy allocator ({back} pages)" if back else ""
