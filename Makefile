@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memlab-installed
 
-.PHONY: setup lab test test-fast lint format bench notebooks clean
+.PHONY: setup lab test test-fast lint format bench notebooks fuzz clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ format: setup
 
 bench: setup
 	$(PY) benchmarks/run.py --notebooks
+
+# 1,000,000 seeded operations per area, valid and invalid mixed (tools/fuzz.py).
+fuzz: setup
+	$(PY) tools/fuzz.py --ops 1000000
 
 # Re-execute every notebook in place so the stored outputs are current.
 notebooks: setup

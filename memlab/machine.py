@@ -349,21 +349,32 @@ class Machine(Node):
 
         return mempool.mempool_create_page_pool(self, min_nr, order)
 
+    def _pool(self, pool, what):
+        """``pool`` if it is a mempool of this machine, else a BadPool naming it."""
+        from .mempool import Mempool
+
+        if pool.__class__ is not Mempool or pool.machine is not self:
+            from .errors import BadPool
+
+            whose = "another machine's mempool" if isinstance(pool, Mempool) else f"a {type(pool).__name__}"
+            raise BadPool(f"{what}: {pool!r} is {whose}, not a mempool of this machine")
+        return pool
+
     def mempool_alloc(self, pool: Mempool, gfp: str | int = "GFP_KERNEL", task: str = "task") -> Any:
         """Kernel: mempool_alloc(); see :meth:`memlab.mempool.Mempool.alloc`."""
-        return pool.alloc(gfp, task=task)
+        return self._pool(pool, "mempool_alloc").alloc(gfp, task=task)
 
     def mempool_free(self, element: Any, pool: Mempool) -> None:
         """Kernel: mempool_free(element, pool)."""
-        pool.free(element)
+        self._pool(pool, "mempool_free").free(element)
 
     def mempool_resize(self, pool, new_min_nr):
         """Kernel: mempool_resize()."""
-        return pool.resize(new_min_nr)
+        return self._pool(pool, "mempool_resize").resize(new_min_nr)
 
     def mempool_destroy(self, pool):
         """Kernel: mempool_destroy() (refused while elements are out)."""
-        pool.destroy()
+        self._pool(pool, "mempool_destroy").destroy()
 
     def __repr__(self):
         zones = ", ".join(f"{z.name} {format_size(z.present_pages << PAGE_SHIFT)}" for z in self.populated_zones)

@@ -297,10 +297,17 @@ class Mempool:
         reserve elements; growing allocates (GFP_KERNEL) up to the new
         min_nr and stops quietly if the backing allocator fails. Sleepers
         then retry at once (in the kernel they re-poll within
-        io_schedule_timeout(5*HZ); memlab has no clock)."""
+        io_schedule_timeout(5*HZ); memlab has no clock). Growing past what
+        kmalloc_array(new_min_nr, sizeof(void *)) can allocate (4 MiB)
+        returns -ENOMEM (-12) and changes nothing, as the kernel does."""
         self._check_live("mempool_resize")
         if new_min_nr.__class__ is not int or new_min_nr <= 0:
             raise BadPool(f"mempool_resize: new_min_nr {new_min_nr!r} must be an int > 0 (BUG_ON)")
+        if new_min_nr > _INT_MAX:
+            raise BadPool(f"mempool_resize: new_min_nr {new_min_nr} does not fit the kernel's int (max {_INT_MAX})")
+        if new_min_nr > self.min_nr and new_min_nr * 8 > _KMALLOC_MAX_SIZE:
+            # kmalloc_array(new_min_nr, sizeof(void *)) fails: -ENOMEM, the pool is unchanged
+            return -_ENOMEM
         if new_min_nr <= self.min_nr:
             while new_min_nr < len(self.elements):
                 self.free_fn(self.elements.pop(), self.pool_data)
@@ -396,10 +403,25 @@ def mempool_create_page_pool(machine, min_nr, order):
     )
 
 
+#: INT_MAX, KMALLOC_MAX_SIZE (4 MiB: an order-10 block) and ENOMEM, for mempool_resize()
+_INT_MAX = (1 << 31) - 1
+_KMALLOC_MAX_SIZE = 1 << 22
+_ENOMEM = 12
+
+
 def _key(element):
-    """Hashable identity of an element (a Page is compared by pfn)."""
+    """Hashable identity of an element: a Page by its pfn, anything else by
+    its type and value (so 4096.0 is not the element 4096, and a numpy
+    integer is not a handed-out address). An unhashable element raises
+    BadFree."""
     pfn = getattr(element, "pfn", None)
-    return ("page", pfn) if pfn is not None else element
+    if pfn is not None:
+        return ("page", pfn)
+    try:
+        hash(element)
+    except TypeError:
+        raise BadFree(f"{element!r} ({type(element).__name__}) cannot be a mempool element") from None
+    return (element.__class__, element)
 
 
 def mempool_gfp_text(mask):

@@ -275,3 +275,22 @@ def test_the_cpp_pools_build_and_pass_their_check_under_the_sanitizers():
     assert bench["new/delete"]["vs_new"] == 1.0
     for figures in bench.values():
         assert figures["ns_min"] <= figures["ns_per_op"] <= figures["ns_max"] and figures["ns_min"] > 0
+
+
+def test_mempool_calls_refuse_non_pools_foreign_pools_and_look_alike_elements():
+    m = memlab.Machine(ram="32MiB")
+    other = memlab.Machine(ram="32MiB")
+    pool = m.mempool_create_kmalloc_pool(2, 64)
+    foreign = other.mempool_create_kmalloc_pool(2, 64)
+    for bad in (None, 5, "pool", foreign):
+        with pytest.raises(memlab.BadPool, match="not a mempool of this machine"):
+            m.mempool_alloc(bad, "GFP_KERNEL")
+    element = m.mempool_alloc(pool, "GFP_KERNEL")
+    for look_alike in (float(element), [element]):
+        with pytest.raises(memlab.BadFree):
+            m.mempool_free(look_alike, pool)
+    assert len(pool.outstanding) == 1  # the real element is still out, not lost
+    m.mempool_free(element, pool)
+    assert m.mempool_resize(pool, 1 << 20) == -12 and pool.min_nr == 2  # kmalloc_array fails: -ENOMEM
+    with pytest.raises(memlab.BadPool, match="int"):
+        m.mempool_resize(pool, 2**64)

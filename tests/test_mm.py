@@ -581,3 +581,17 @@ def test_the_guard_page_below_the_canonical_hole_is_not_called_kernel():
     p = m.spawn("a")
     assert p.segment_of(0x7FFFFFFFF800).startswith("guard page above TASK_SIZE_MAX")
     assert p.segment_of(0xFFFF888000000000).startswith("kernel:")
+
+
+def test_read_write_and_brk_refuse_bad_arguments_without_allocating():
+    m = Machine(ram="64MiB")
+    p = m.spawn("a")
+    addr = p.mmap(length=PAGE_SIZE)
+    free = m.nr_free_pages
+    for call in (lambda: p.write(addr, 5), lambda: p.write(addr, 10**12), lambda: p.read(addr, -5),
+                 lambda: p.read(None, 5), lambda: p.brk("x")):  # fmt: skip
+        with pytest.raises(memlab.BadSize):
+            call()
+    assert m.nr_free_pages == free and p.mm.rss_anon == 0
+    brk = p.mm.brk
+    assert p.brk(1 << 50) == brk  # past TASK_SIZE: refused, the break stays

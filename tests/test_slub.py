@@ -436,3 +436,18 @@ def test_explain_geometry_shows_the_fraction_fallback_of_calculate_order():
     assert steps[-1].endswith("at most 1/8 of the slab (4096 bytes) may be left over.")
     steps = m.kmem_cache_create("dentry", 192).explain_geometry()
     assert not any("relaxes" in s for s in steps) and "1/16" in steps[-1]
+
+
+def test_kmem_cache_alloc_checks_its_cache_and_gfp_before_touching_the_cpu_slab():
+    m = Machine(ram="64MiB")
+    other = Machine(ram="64MiB")
+    cache = m.kmem_cache_create("x", 100)
+    foreign = other.kmem_cache_create("x", 100)
+    m.kmem_cache_alloc(cache)  # a CPU slab with free objects
+    for bad in (None, "x", 5, foreign):
+        with pytest.raises(memlab.BadCache):
+            m.kmem_cache_alloc(bad)
+    before = procfs.slabinfo(m)
+    with pytest.raises(memlab.BadGFP):
+        m.kmem_cache_alloc(cache, "GFP_NOPE")  # refused although the CPU slab could serve it
+    assert procfs.slabinfo(m) == before and foreign.objects_in_use == 0

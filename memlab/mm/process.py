@@ -201,10 +201,10 @@ class Process:
         (the old one when the request is refused, as the syscall does).
         Kernel: mm/mmap.c SYSCALL_DEFINE1(brk) -> do_brk_flags()."""
         mm = self.mm
-        if new_brk is None or new_brk < mm.start_brk:
-            return mm.brk
-        if new_brk.__class__ is not int:
-            raise BadSize(f"brk({new_brk!r}): give an address")
+        if new_brk is not None and new_brk.__class__ is not int:
+            raise BadSize(f"brk({new_brk!r}): give an address (an int), or None to ask for the current break")
+        if new_brk is None or new_brk < mm.start_brk or new_brk > TASK_SIZE_MAX:
+            return mm.brk  # refused (or a query): the break stays
         old_end = -(-mm.brk // PAGE_SIZE) * PAGE_SIZE
         new_end = -(-new_brk // PAGE_SIZE) * PAGE_SIZE
         if new_end > old_end:
@@ -487,6 +487,10 @@ class Process:
 
     def read(self, addr, n):
         """User-mode read of ``n`` bytes (faults pages in)."""
+        if addr.__class__ is not int or addr < 0:
+            raise BadSize(f"read: address {addr!r} must be an int >= 0")
+        if n.__class__ is not int or n < 0:
+            raise BadSize(f"read: length {n!r} must be an int >= 0")
         out = bytearray()
         while n > 0:
             self.touch(addr)
@@ -498,7 +502,12 @@ class Process:
         return bytes(out)
 
     def write(self, addr, data):
-        """User-mode write of ``data`` (faults pages in)."""
+        """User-mode write of ``data`` (bytes; faults pages in)."""
+        if addr.__class__ is not int or addr < 0:
+            raise BadSize(f"write: address {addr!r} must be an int >= 0")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            # bytes(5) would be five zero bytes, and bytes(10**12) a terabyte
+            raise BadSize(f"write: data must be bytes, not {type(data).__name__} ({data!r:.40})")
         data = bytes(data)
         pos = 0
         while pos < len(data):

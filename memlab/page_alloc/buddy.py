@@ -357,7 +357,7 @@ class Zone:
         else:
             self._diagnose_bad_free(page, order)
         alloc = self._alloc
-        if alloc.get(pfn, -1) != order or order.__class__ is not int:
+        if alloc.get(pfn) != order or order.__class__ is not int:  # (None when pfn is not allocated)
             self._diagnose_bad_free(page, order)
         del alloc[pfn]
         self.nr_free_pages += 1 << order

@@ -177,6 +177,10 @@ class Slub(SlubDebug):
         the smallest order that holds one object) and run the constructor on
         every object.
         """
+        if cache.__class__ is not KmemCache or cache.slub is not self:  # None, a name, another machine's cache
+            self.check_cache(cache, "kmem_cache_alloc")
+        if gfp.__class__ is not str or gfp != "GFP_KERNEL":
+            parse_gfp(gfp)  # a bad GFP is refused now, not only when a new slab is needed
         if self.failslab.probability:
             self._failslab(cache, gfp)
         slab = cache.cpu_slab
@@ -202,15 +206,13 @@ class Slub(SlubDebug):
             )
 
     def _refill_cpu_slab(self, cache, gfp):
+        # a new slab first (it may fail), so that a failure leaves the CPU slab where it was
+        slab = cache.partial.pop(0) if cache.partial else self._new_slab(cache, gfp)
         old = cache.cpu_slab
         if old is not None:  # deactivate_slab(): the full CPU slab leaves
             old.state = _FULL
             cache.full.append(old)
             cache.cpu_slab = None
-        if cache.partial:  # get_partial_node(): the head of the partial list
-            slab = cache.partial.pop(0)
-        else:
-            slab = self._new_slab(cache, gfp)
         slab.state = _CPU
         cache.cpu_slab = slab
         return slab

@@ -1,0 +1,367 @@
+"""Seeded fuzzing of memlab's public calls: valid and invalid operations mixed.
+
+``python tools/fuzz.py [--ops N] [--seed S] [--area NAME]`` (``make fuzz`` runs
+1,000,000 operations per area). Every area drives one part of the model
+with a seeded stream in which about a fifth of the calls are invalid on
+purpose (double frees, foreign objects, wrong orders and types, huge
+sizes, objects of another Machine). After every call it checks:
+
+* **raw**: an exception that is not a ``MemlabError`` (a Python internal
+  error reaching the student);
+* **changed**: a rejected call (``MemlabError``) that changed the model's
+  visible state (the area's snapshot: counters and /proc-style figures);
+* the model's invariants (``check_invariants()``).
+
+The report gives, per area, the operations run, how many were rejected,
+and the raw and changed counts with their distinct messages. The test suite
+runs a short stream per area (tests/test_fuzz.py) and requires zero raw and
+zero changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import memlab
+from memlab import MemlabError
+
+# values a careless caller passes where an int, a page or an object belongs
+JUNK = [None, -1, 2**70, 1.5, "7", True, b"x", [], {}, object()]
+
+
+def _junk(rng):
+    return rng.choice(JUNK)
+
+
+class Area:
+    """One part of the model under fuzzing: ``ops`` are ``(weight, method)``.
+    A method does any valid preparation itself and makes the call under test
+    through :meth:`attempt`, which checks a rejected call left the state as
+    it was."""
+
+    name = "area"
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.rejected = 0
+        self.changed: Counter = Counter()
+
+    def attempt(self, fn, *args):
+        """Call ``fn(*args)``; a MemlabError must leave :meth:`snapshot` unchanged."""
+        before = self.snapshot()
+        try:
+            return fn(*args)
+        except MemlabError as err:
+            self.rejected += 1
+            if self.snapshot() != before:
+                self.changed[f"{getattr(fn, '__name__', fn)}: {type(err).__name__}: {str(err)[:90]}"] += 1
+            return None
+
+    def snapshot(self):
+        raise NotImplementedError
+
+    def invariants(self):
+        pass
+
+
+class ZoneArea(Area):
+    name = "Zone"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.zone = memlab.Zone("Normal", 1024)
+        self.live = []
+
+    def snapshot(self):
+        z = self.zone
+        return (z.nr_free_pages, tuple(z.nr_free_by_order()), len(z.allocated_blocks()))
+
+    def invariants(self):
+        self.zone.check_invariants()
+
+    def alloc(self):
+        page = self.attempt(self.zone.alloc_pages, self.rng.choice([0, 0, 1, 2, 3, 5]))
+        if page is not None:
+            self.live.append(page)
+
+    def free(self):
+        if self.live:
+            page = self.live.pop(self.rng.randrange(len(self.live)))
+            self.attempt(self.zone.free_pages, page, page.order)
+
+    def bad_alloc(self):
+        self.attempt(self.zone.alloc_pages, self.rng.choice([11, -1, 2**70, 1.0, None, True, "2"]))
+
+    def bad_free(self):
+        rng = self.rng
+        choice = rng.randrange(6)
+        if choice == 0 and self.live:  # double free
+            page = rng.choice(self.live)
+            self.zone.free_pages(page, page.order)
+            self.live.remove(page)
+            self.attempt(self.zone.free_pages, page, page.order)
+        elif choice == 1 and self.live:  # wrong order
+            page = rng.choice(self.live)
+            self.attempt(self.zone.free_pages, page, page.order + 1)
+        elif choice == 2:
+            self.attempt(self.zone.free_pages, memlab.Page(rng.choice([0.0, 5000, -3, None]), 0), 0)
+        elif choice == 3:
+            self.attempt(self.zone.free_pages, _junk(rng), 0)
+        elif choice == 4 and any(p.order for p in self.live):
+            page = rng.choice([p for p in self.live if p.order])
+            self.attempt(self.zone.free_pages, page.pfn + 1, 0)  # inside a block
+        else:
+            self.attempt(self.zone.free_pages, rng.randrange(1024), _junk(rng))
+
+    def ops(self):
+        return [(40, self.alloc), (40, self.free), (8, self.bad_alloc), (12, self.bad_free)]
+
+
+class SlubArea(Area):
+    name = "SLUB"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.m = memlab.Machine(ram="32MiB", cpus=2)
+        self.other = memlab.Machine(ram="32MiB", cpus=2)
+        self.foreign = self.other.kmem_cache_create("foreign", 64)
+        self.caches = [self.m.kmem_cache_create(f"c{i}", s) for i, s in enumerate((24, 200, 1000))]
+        self.objs = []  # (cache or None for kmalloc, addr)
+
+    def snapshot(self):
+        slub = self.m.slub
+        return (
+            self.m.nr_free_pages,
+            tuple((c.name, c.nr_slabs, c.objects_in_use, c.total_objects) for c in slub.caches),
+        )
+
+    def invariants(self):
+        self.m.slub.check_invariants()
+
+    def alloc(self):
+        rng = self.rng
+        if rng.random() < 0.5:
+            cache = rng.choice(self.caches)
+            addr = self.attempt(self.m.kmem_cache_alloc, cache)
+        else:
+            cache, addr = None, self.attempt(self.m.kmalloc, rng.randint(1, 9000))
+        if addr is not None:
+            self.objs.append((cache, addr))
+
+    def free(self):
+        if self.objs:
+            cache, addr = self.objs.pop(self.rng.randrange(len(self.objs)))
+            if cache is None:
+                self.attempt(self.m.kfree, addr)
+            else:
+                self.attempt(self.m.kmem_cache_free, cache, addr)
+
+    def bad(self):
+        rng = self.rng
+        m = self.m
+        choice = rng.randrange(8)
+        if choice == 0:
+            self.attempt(m.kmem_cache_alloc, rng.choice([None, "c0", self.foreign, 5]))
+        elif choice == 1:
+            self.attempt(m.kmem_cache_alloc, rng.choice(self.caches), rng.choice(["GFP_NOPE", -1, 2**40, None]))
+        elif choice == 2 and self.objs:  # double free
+            cache, addr = rng.choice(self.objs)
+            self.objs.remove((cache, addr))
+            (m.kfree(addr) if cache is None else m.kmem_cache_free(cache, addr))
+            (self.attempt(m.kfree, addr) if cache is None else self.attempt(m.kmem_cache_free, cache, addr))
+        elif choice == 3 and self.objs:  # the wrong cache
+            cache, addr = rng.choice(self.objs)
+            wrong = rng.choice([c for c in self.caches if c is not cache])
+            self.attempt(m.kmem_cache_free, wrong, addr)
+        elif choice == 4:
+            self.attempt(m.kmalloc, rng.choice([0, -5, 2**70, 5 << 20, 1.5, None]))
+        elif choice == 5:
+            self.attempt(m.kfree, rng.choice([0x1234, None, 1.5, 2**80]))
+        elif choice == 6:
+            self.attempt(m.kmem_cache_create, rng.choice(["", None, "kmalloc-64", 5]), rng.choice([0, -1, 1 << 40, 64]))
+        else:
+            self.attempt(m.kmem_cache_free, self.foreign, 0xFFFF888000001000)
+
+    def ops(self):
+        return [(42, self.alloc), (40, self.free), (18, self.bad)]
+
+
+class MempoolArea(Area):
+    name = "mempool"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.m = memlab.Machine(ram="32MiB", cpus=2)
+        self.pool = self.m.mempool_create_kmalloc_pool(4, 256)
+        self.held = []
+
+    def snapshot(self):
+        p = self.pool
+        return (p.curr_nr, p.min_nr, len(p.outstanding), tuple(sorted(p.stats.items())), self.m.nr_free_pages)
+
+    def invariants(self):
+        self.pool.check_invariants()
+
+    def alloc(self):
+        got = self.attempt(self.m.mempool_alloc, self.pool, self.rng.choice(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOIO"]))
+        if isinstance(got, int):
+            self.held.append(got)
+
+    def free(self):
+        if self.held:
+            self.attempt(self.m.mempool_free, self.held.pop(self.rng.randrange(len(self.held))), self.pool)
+
+    def bad(self):
+        rng = self.rng
+        m = self.m
+        choice = rng.randrange(6)
+        if choice == 0:
+            self.attempt(m.mempool_alloc, rng.choice([None, 5, "pool"]), "GFP_KERNEL")
+        elif choice == 1:
+            self.attempt(m.mempool_alloc, self.pool, rng.choice(["GFP_KERNEL|__GFP_ZERO", "nope", -1]))
+        elif choice == 2 and self.held:
+            e = rng.choice(self.held)
+            self.held.remove(e)
+            m.mempool_free(e, self.pool)
+            self.attempt(m.mempool_free, e, self.pool)
+        elif choice == 3:
+            self.attempt(m.mempool_free, rng.choice([0x1234, 1.5, [], None]), self.pool)
+        elif choice == 4:
+            self.attempt(m.mempool_resize, self.pool, rng.choice([0, -1, 1.5, 2**64, "4"]))
+        else:
+            self.attempt(m.mempool_free, rng.choice(self.held) if self.held else 0, rng.choice([None, 5]))
+
+    def ops(self):
+        return [(42, self.alloc), (40, self.free), (18, self.bad)]
+
+
+class AddressSpaceArea(Area):
+    name = "address spaces"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.m = memlab.Machine(ram="64MiB", cpus=2)
+        self.p = self.m.spawn("fuzz", seed=seed)
+        self.maps = []
+
+    def snapshot(self):
+        from memlab import procfs
+
+        return (procfs.maps(self.p), procfs.status(self.p), self.m.nr_free_pages)
+
+    def invariants(self):
+        self.p.mm.check_invariants()
+
+    def mmap(self):
+        n = self.rng.randint(1, 8) * 4096
+        addr = self.attempt(self.p.mmap, None, n)
+        if addr is not None:
+            self.maps.append((addr, n))
+
+    def munmap(self):
+        if self.maps:
+            addr, n = self.maps.pop(self.rng.randrange(len(self.maps)))
+            self.attempt(self.p.munmap, addr, n)
+
+    def touch(self):
+        if self.maps:
+            addr, n = self.rng.choice(self.maps)
+            self.attempt(self.p.touch, addr + self.rng.randrange(n), self.rng.random() < 0.5)
+
+    def brk(self):
+        p = self.p
+        self.attempt(p.brk, p.mm.brk + self.rng.randint(-3, 4) * 4096)
+
+    def bad(self):
+        rng = self.rng
+        p = self.p
+        choice = rng.randrange(7)
+        if choice == 0:
+            self.attempt(p.mmap, None, rng.choice([0, -4096, 1.5, None, 2**60]))
+        elif choice == 1:
+            self.attempt(p.munmap, rng.choice([1, None, 1.5, 2**70]), 4096)
+        elif choice == 2:
+            self.attempt(
+                p.mprotect, rng.choice([0x10000, 3, None]), rng.choice([4096, -1, None]), rng.choice([1, 99, None])
+            )
+        elif choice == 3:
+            self.attempt(p.touch, rng.choice([0x10, None, -1, 1.5, 1 << 48]))
+        elif choice == 4:
+            self.attempt(p.brk, rng.choice([None, -1, 1.5, 1 << 50, "x"]))
+        elif choice == 5:
+            self.attempt(p.read, rng.choice([0x10, None]), rng.choice([5, -5, None]))
+        else:
+            self.attempt(p.write, rng.choice([0x10, None]), rng.choice([b"x", 5, None]))
+
+    def ops(self):
+        return [(25, self.mmap), (20, self.munmap), (25, self.touch), (12, self.brk), (18, self.bad)]
+
+
+AREAS = {a.name: a for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea)}
+
+
+def run_area(cls, n_ops, seed):
+    """Run ``n_ops`` operations of area ``cls``; returns a report dict."""
+    import traceback
+
+    area = cls(seed)
+    rng = area.rng
+    ops = area.ops()
+    weights = [w for w, _ in ops]
+    funcs = [f for _, f in ops]
+    raw: Counter = Counter()
+    where = {}
+    start = time.perf_counter()
+    for _ in range(n_ops):
+        op = rng.choices(funcs, weights)[0]
+        try:
+            op()
+        except Exception as err:  # not a MemlabError: attempt() handles those
+            key = f"{op.__name__}: {type(err).__name__}: {str(err)[:90]}"
+            raw[key] += 1
+            where.setdefault(key, traceback.extract_tb(err.__traceback__)[-1])
+        area.invariants()
+    return {
+        "area": cls.name,
+        "ops": n_ops,
+        "rejected": area.rejected,
+        "raw": raw,
+        "where": where,
+        "changed": area.changed,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--area", choices=list(AREAS), default=None)
+    args = parser.parse_args(argv)
+    bad = 0
+    for name, cls in AREAS.items():
+        if args.area and name != args.area:
+            continue
+        r = run_area(cls, args.ops, args.seed)
+        print(
+            f"{name:15} {r['ops']:>9} ops  {r['rejected']:>8} rejected  raw {sum(r['raw'].values()):>6} "
+            f"({len(r['raw'])} distinct)  changed {sum(r['changed'].values()):>6} ({len(r['changed'])} distinct)  "
+            f"{r['seconds']:.1f} s"
+        )
+        for kind in ("raw", "changed"):
+            for message, count in r[kind].most_common(12):
+                at = r["where"].get(message) if kind == "raw" else None
+                print(f"    {kind} x{count}: {message}" + (f"  [{Path(at.filename).name}:{at.lineno}]" if at else ""))
+        bad += sum(r["raw"].values()) + sum(r["changed"].values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
