@@ -605,3 +605,23 @@ def test_odd_byte_count_on_a_16_bit_channel(m):
 def test_fixed_and_rotating_priority(m):
     assert served_order(m, rotating=False)[:6] == [1, 1, 1, 1, 2, 2]  # channel 1 first until its TC
     assert served_order(m, rotating=True)[:6] == [1, 2, 3, 1, 2, 3]  # each served one goes last
+
+
+def test_dma_api_refuses_foreign_devices_bad_handles_and_buffers_past_ram():
+    m = memlab.Machine(ram="64MiB")
+    other = memlab.Machine(ram="64MiB")
+    dev = m.create_device("nic", DMA_BIT_MASK(32))
+    foreign = other.create_device("nic", DMA_BIT_MASK(32))
+    buf = m.kmalloc(256)
+    with pytest.raises(DmaError, match="not a device of this machine"):
+        m.dma_map_single(foreign, buf, 256, DMA_TO_DEVICE)
+    with pytest.raises(DmaError, match="past the end of RAM"):
+        m.dma_map_single(dev, buf, 1 << 40, DMA_TO_DEVICE)  # used to take seconds, then succeed
+    with pytest.raises(DmaError, match="must be an int"):
+        m.dma_map_single(dev, None, 256, DMA_TO_DEVICE)
+    for bad in (None, 1.5, "h"):
+        with pytest.raises(DmaError, match="dma_addr_t"):
+            m.dma_unmap_single(dev, bad, 256, DMA_TO_DEVICE)
+    assert not dev.mappings and not foreign.mappings
+    with pytest.raises(DmaError, match="the mode is a byte"):
+        m.dma8237.set_dma_mode(1, -4)

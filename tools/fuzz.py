@@ -282,7 +282,7 @@ class AddressSpaceArea(Area):
     def bad(self):
         rng = self.rng
         p = self.p
-        choice = rng.randrange(7)
+        choice = rng.randrange(10)
         if choice == 0:
             self.attempt(p.mmap, None, rng.choice([0, -4096, 1.5, None, 2**60]))
         elif choice == 1:
@@ -297,14 +297,178 @@ class AddressSpaceArea(Area):
             self.attempt(p.brk, rng.choice([None, -1, 1.5, 1 << 50, "x"]))
         elif choice == 5:
             self.attempt(p.read, rng.choice([0x10, None]), rng.choice([5, -5, None]))
-        else:
+        elif choice == 6:
             self.attempt(p.write, rng.choice([0x10, None]), rng.choice([b"x", 5, None]))
+        elif choice == 7:
+            self.attempt(p.mmap, None, 4096, 3, rng.choice([0, 0x1000, 99]))  # bad flags
+        elif choice == 8:
+            self.attempt(p.copy_from_user, rng.choice([None, 0x10]), rng.choice([0x10, None]), rng.choice([8, -1]))
+        else:
+            self.attempt(self.m.spawn, rng.choice(["", None, 5]), rng.choice([0, -1, 1 << 47, None]))
+
+    def mprotect(self):
+        from memlab.mm import PROT_READ, PROT_WRITE
+
+        if self.maps:
+            addr, n = self.rng.choice(self.maps)
+            self.attempt(self.p.mprotect, addr, n, self.rng.choice([PROT_READ, PROT_READ | PROT_WRITE]))
 
     def ops(self):
-        return [(25, self.mmap), (20, self.munmap), (25, self.touch), (12, self.brk), (18, self.bad)]
+        return [
+            (22, self.mmap),
+            (18, self.munmap),
+            (22, self.touch),
+            (10, self.brk),
+            (8, self.mprotect),
+            (20, self.bad),
+        ]
 
 
-AREAS = {a.name: a for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea)}
+class DmaApiArea(Area):
+    name = "DMA API"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        from memlab.dma import DMA_BIT_MASK
+
+        self.m = memlab.Machine(ram="6GiB", cpus=2)
+        self.devs = [self.m.create_device(f"d{b}", DMA_BIT_MASK(b)) for b in (24, 32, 64)]
+        self.maps = []  # (dev, buf, handle, size, dir)
+        self.coherent = []  # (dev, size, cpu, handle)
+
+    def snapshot(self):
+        api = self.m.dma
+        return (
+            api.swiotlb.slots_used,
+            api.bounce_copies,
+            tuple(len(d.mappings) for d in self.devs),
+            self.m.nr_free_pages,
+        )
+
+    def map(self):
+        from memlab.dma import DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE
+
+        rng = self.rng
+        dev = rng.choice(self.devs)
+        size = rng.randint(1, 6000)
+        buf = self.attempt(self.m.kmalloc, size)
+        if buf is None:
+            return
+        direction = rng.choice([DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL])
+        handle = self.attempt(self.m.dma_map_single, dev, buf, size, direction)
+        if handle is None or self.m.dma_mapping_error(dev, handle):
+            self.m.kfree(buf)
+            return
+        self.maps.append((dev, buf, handle, size, direction))
+
+    def unmap(self):
+        if self.maps:
+            dev, buf, handle, size, direction = self.maps.pop(self.rng.randrange(len(self.maps)))
+            self.attempt(self.m.dma_unmap_single, dev, handle, size, direction)
+            self.m.kfree(buf)
+
+    def sync(self):
+        if self.maps:
+            dev, _buf, handle, size, direction = self.rng.choice(self.maps)
+            call = self.m.dma_sync_single_for_cpu if self.rng.random() < 0.5 else self.m.dma_sync_single_for_device
+            self.attempt(call, dev, handle, size, direction)
+
+    def coherent_op(self):
+        rng = self.rng
+        if self.coherent and rng.random() < 0.5:
+            dev, size, cpu, handle = self.coherent.pop(rng.randrange(len(self.coherent)))
+            self.attempt(self.m.dma_free_coherent, dev, size, cpu, handle)
+        else:
+            dev, size = rng.choice(self.devs), rng.randint(1, 20000)
+            got = self.attempt(self.m.dma_alloc_coherent, dev, size)
+            if got is not None:
+                self.coherent.append((dev, size, got[0], got[1]))
+
+    def bad(self):
+        from memlab.dma import DMA_TO_DEVICE
+
+        rng = self.rng
+        m = self.m
+        dev = rng.choice(self.devs)
+        choice = rng.randrange(7)
+        if choice == 0:
+            self.attempt(m.dma_map_single, rng.choice([None, 5, "d32"]), 0xFFFF888000100000, 64, DMA_TO_DEVICE)
+        elif choice == 1:
+            self.attempt(m.dma_map_single, dev, rng.choice([None, 0x10, 1.5, 2**80]), 64, DMA_TO_DEVICE)
+        elif choice == 2:
+            self.attempt(m.dma_map_single, dev, 0xFFFF888000100000, rng.choice([0, -1, None, 1 << 40]), 1)
+        elif choice == 3:
+            self.attempt(m.dma_map_single, dev, 0xFFFF888000100000, 64, rng.choice([3, -1, None, 1.5]))
+        elif choice == 4 and self.maps:  # unmap twice
+            d, buf, handle, size, direction = self.maps.pop(rng.randrange(len(self.maps)))
+            m.dma_unmap_single(d, handle, size, direction)
+            m.kfree(buf)
+            self.attempt(m.dma_unmap_single, d, handle, size, direction)
+        elif choice == 5:
+            self.attempt(m.dma_unmap_single, dev, rng.choice([None, 1.5, 0x1234, "h"]), 64, DMA_TO_DEVICE)
+        else:
+            self.attempt(m.dma_sync_single_for_cpu, dev, rng.choice([None, 0x1234]), rng.choice([0, 64, None]), 1)
+
+    def ops(self):
+        return [(25, self.map), (22, self.unmap), (15, self.sync), (18, self.coherent_op), (20, self.bad)]
+
+
+class I8237Area(Area):
+    name = "8237A"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        from memlab.dma import IsaDevice
+
+        self.m = memlab.Machine(ram="64MiB", cpus=2)
+        self.ctrl = self.m.dma8237
+        self.buf = self.m.alloc_pages(5, "GFP_DMA").phys_addr  # 128 KiB, 128 KiB aligned
+        for ch in (1, 2, 3, 5, 6, 7):
+            self.ctrl.attach(ch, IsaDevice(f"dev{ch}", data=bytes(range(256)) * 4, burst=4))
+
+    def snapshot(self):
+        c = self.ctrl
+        return tuple((ch.base_addr, ch.base_count, ch.cur_addr, ch.cur_count, ch.mode, ch.masked) for ch in c.channels)
+
+    def program(self):
+        from memlab.dma import DMA_MODE_BLOCK, DMA_MODE_DEMAND, DMA_MODE_READ, DMA_MODE_SINGLE, DMA_MODE_WRITE
+
+        rng = self.rng
+        ch = rng.choice([1, 2, 3, 5, 6, 7])
+        count = rng.randint(1, 2048)
+        mode = rng.choice([DMA_MODE_SINGLE, DMA_MODE_BLOCK, DMA_MODE_DEMAND]) | rng.choice(
+            [DMA_MODE_READ, DMA_MODE_WRITE]
+        )
+        self.attempt(self.ctrl.program, ch, self.buf + (rng.randrange(8) << 12), count, mode)
+
+    def run(self):
+        rng = self.rng
+        if rng.random() < 0.5:
+            self.attempt(self.ctrl.dreq, rng.choice([1, 2, 3, 5, 6, 7]))
+        self.attempt(self.ctrl.run, rng.randint(1, 40))
+
+    def bad(self):
+        rng = self.rng
+        c = self.ctrl
+        choice = rng.randrange(6)
+        if choice == 0:
+            self.attempt(c.set_dma_mode, rng.choice([4, 8, -1, None, 1.5]), 0x44)
+        elif choice == 1:
+            self.attempt(c.set_dma_mode, rng.choice([1, 5]), rng.choice([-4, 256, None, 1.5]))
+        elif choice == 2:
+            self.attempt(c.set_dma_count, rng.choice([1, 5]), rng.choice([0, -1, 1 << 20, None, 1.5]))
+        elif choice == 3:
+            self.attempt(c.set_dma_addr, rng.choice([1, 5]), rng.choice([-1, 1 << 30, None, 1.5, 0xFFF0]))
+        elif choice == 4:
+            self.attempt(c.outb, rng.choice([-1, 256, None]), rng.choice([0x0B, 0x99, None]))
+        else:
+            self.attempt(c.run_to_tc, rng.choice([0, 4, None, 9]))
+
+    def ops(self):
+        return [(30, self.program), (50, self.run), (20, self.bad)]
+
+
+AREAS = {a.name: a for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea, DmaApiArea, I8237Area)}
 
 
 def run_area(cls, n_ops, seed):

@@ -162,6 +162,7 @@ class DmaApi:
         24 bits, zone_dma_limit on x86; GFP_DMA32 up to 32 bits; any zone
         above); if the page it gets lies out of reach, it tries again with
         GFP_DMA32, then GFP_DMA."""
+        self._check_dev(dev, "dma_alloc_coherent")
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"dma_alloc_coherent: size {size!r} must be > 0")
         mask = dev.coherent_dma_mask
@@ -186,6 +187,8 @@ class DmaApi:
         return cpu_addr, phys
 
     def dma_free_coherent(self, dev, size, cpu_addr, dma_handle):
+        self._check_dev(dev, "dma_free_coherent")
+        self._check_handle(dma_handle, "dma_free_coherent")
         entry = dev.coherent_allocs.get(dma_handle)
         if entry is None or entry.cpu_addr != cpu_addr:
             raise DmaError(f"dma_free_coherent: {dma_handle:#x} is not a coherent allocation of {dev.name}")
@@ -207,14 +210,22 @@ class DmaApi:
         out of reach (check with :meth:`dma_mapping_error`; the reason is in
         ``debug_log``). Kernel: kernel/dma/mapping.c dma_map_page_attrs() ->
         kernel/dma/direct.h dma_direct_map_page() -> swiotlb_map()."""
+        self._check_dev(dev, "dma_map_single")
         self._check_direction(direction, "dma_map_single")
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"dma_map_single: size {size!r} must be > 0")
+        if cpu_addr.__class__ is not int:
+            raise DmaError(f"dma_map_single: buffer address {cpu_addr!r} must be an int (a kernel pointer)")
         phys = virt_to_phys(cpu_addr)
         if not 0 <= phys < self.machine.ram:
             raise DmaError(
                 f"dma_map_single: {cpu_addr:#x} is not a direct-map (kmalloc or page) address; "
                 f"vmalloc memory cannot be mapped with dma_map_single"
+            )
+        if phys + size > self.machine.ram:
+            raise DmaError(
+                f"dma_map_single: {size} bytes at {cpu_addr:#x} run past the end of RAM "
+                f"({self.machine.ram:#x}); a buffer must lie in memory"
             )
         direct = phys + size - 1 <= dev.dma_mask
         if direct and phys in dev.mappings:
@@ -306,6 +317,17 @@ class DmaApi:
         """dma_sync_single_range_for_device(): the partial sync for the device."""
         self.dma_sync_single_for_device(dev, dma_handle + offset, size, direction)
 
+    def _check_dev(self, dev, what):
+        """Raise DmaError unless ``dev`` is a Device of this machine."""
+        if dev.__class__ is not Device or dev.machine is not self.machine:
+            whose = "another machine's device" if isinstance(dev, Device) else f"a {type(dev).__name__}"
+            raise DmaError(f"{what}: {dev!r} is {whose}, not a device of this machine (create_device())")
+
+    @staticmethod
+    def _check_handle(dma_addr, what):
+        if dma_addr.__class__ is not int or dma_addr < 0:
+            raise DmaError(f"{what}: DMA address {dma_addr!r} must be an int >= 0 (a dma_addr_t)")
+
     @staticmethod
     def _check_direction(direction, what):
         if direction.__class__ is not int or direction not in _DIR_NAMES:
@@ -317,6 +339,8 @@ class DmaApi:
     def _mapping(self, dev, dma_addr, size, direction):
         """The mapping an unmap names, checked as kernel/dma/debug.c
         check_unmap() checks it."""
+        self._check_dev(dev, "dma_unmap_single")
+        self._check_handle(dma_addr, "dma_unmap_single")
         self._check_direction(direction, "dma_unmap_single")
         m = dev.mappings.get(dma_addr)
         if m is None:
@@ -344,6 +368,8 @@ class DmaApi:
         address must lie in a mapping, the range must stay inside it, the
         direction must match (any direction for a DMA_BIDIRECTIONAL mapping)."""
         what = "dma_sync_single_for_cpu" if to_cpu else "dma_sync_single_for_device"
+        self._check_dev(dev, what)
+        self._check_handle(dma_addr, what)
         self._check_direction(direction, what)
         if size.__class__ is not int or size <= 0:
             raise BadSize(f"{what}: size {size!r} must be > 0")

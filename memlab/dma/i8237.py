@@ -214,7 +214,10 @@ class Dma8237:
         self.outb(0, 0x0C if dmanr <= 3 else 0xD8)
 
     def set_dma_mode(self, dmanr: int, mode: int) -> None:
+        """set_dma_mode(): the mode register byte (bits 7-2; bits 1-0 select the channel)."""
         self.check_channel(dmanr)
+        if mode.__class__ is not int or not 0 <= mode <= 0xFF:
+            raise DmaError(f"set_dma_mode({dmanr}, {mode!r}): the mode is a byte (0 to 0xFF), e.g. DMA_MODE_READ")
         self.outb((mode & 0xFC) | (dmanr & 3), 0x0B if dmanr <= 3 else 0xD6)
 
     def set_dma_addr(self, dmanr: int, a: int) -> None:

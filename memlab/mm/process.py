@@ -525,6 +525,9 @@ class Process:
         ``to``. Returns the number of bytes NOT copied (0 on success); stops at
         the first page it cannot read and zero-fills the rest of the kernel
         buffer. Fails entirely (returns ``n``) when access_ok() fails."""
+        for label, value in (("to", to), ("from", from_), ("n", n)):
+            if value.__class__ is not int or value < 0:
+                raise BadSize(f"copy_from_user: {label} {value!r} must be an int >= 0")
         if not access_ok(from_, n):
             self.machine.memset(to, 0, n)
             return n
@@ -545,6 +548,9 @@ class Process:
         """Kernel copy_to_user(to, from, n): copy ``n`` bytes from the kernel
         address ``from_`` to this process's user address ``to``; returns the
         bytes not copied (stops at the first page it cannot write)."""
+        for label, value in (("to", to), ("from", from_), ("n", n)):
+            if value.__class__ is not int or value < 0:
+                raise BadSize(f"copy_to_user: {label} {value!r} must be an int >= 0")
         if not access_ok(to, n):
             return n
         data = self.machine.read(from_, n)
