@@ -625,3 +625,13 @@ def test_dma_api_refuses_foreign_devices_bad_handles_and_buffers_past_ram():
     assert not dev.mappings and not foreign.mappings
     with pytest.raises(DmaError, match="the mode is a byte"):
         m.dma8237.set_dma_mode(1, -4)
+
+
+def test_the_8237_trace_is_a_bounded_ring():
+    from memlab.dma.i8237 import TRACE_LEN
+
+    m = Machine(ram="64MiB")
+    ctrl = m.dma8237
+    ctrl.run(TRACE_LEN + 500)
+    assert len(ctrl.trace) == TRACE_LEN and ctrl.trace[-1]["clock"] == ctrl.clocks
+    assert ctrl.trace[0]["clock"] == ctrl.clocks - TRACE_LEN + 1

@@ -39,6 +39,8 @@ transfers, the READY line (wait states), external EOP.
 
 from __future__ import annotations
 
+from collections import deque
+
 from ..errors import DmaError
 from .isa import (
     DMA_AUTOINIT,
@@ -67,6 +69,9 @@ _WRITE_STROBES = (0, 1, 1, 0)  # IOR + MEMW: device -> memory
 _READ_STROBES = (1, 0, 0, 1)  # MEMR + IOW: memory -> device
 
 
+#: Clocks the controller's ``trace`` keeps (the timing diagrams show the last 32 to 48).
+TRACE_LEN = 4096
+
 class Dma8237:
     """The PC/AT's two cascaded 8237A controllers on a :class:`Machine`.
 
@@ -89,7 +94,9 @@ class Dma8237:
         self.active = None
         self.cpu_bus_cycle = cpu_bus_cycle  # clocks the CPU needs to finish its bus cycle
         self._cpu_wait = 0
-        self.trace = []
+        #: the last TRACE_LEN clocks (BusCycle rows), oldest first: a bounded ring, so a long run
+        #: cannot eat memory (a row is about 560 bytes)
+        self.trace: deque = deque(maxlen=TRACE_LEN)
         self.clocks = 0
         self.cpu_held_clocks = 0
         self.transfers = 0

@@ -12,7 +12,7 @@ def dma_timing(ax, trace, channel, last=48):
     """A timing diagram of the 8237A signals, one lane per signal (high =
     asserted), for the last ``last`` clocks of ``trace``; the controller
     state of each clock is written above."""
-    rows = trace[-last:]
+    rows = list(trace)[-last:]  # trace may be a bounded deque
     if not rows:
         ax.text(0.5, 0.5, "no clocks yet", ha="center", va="center", transform=ax.transAxes)
         ax.axis("off")
