@@ -72,6 +72,7 @@ _READ_STROBES = (1, 0, 0, 1)  # MEMR + IOW: memory -> device
 #: Clocks the controller's ``trace`` keeps (the timing diagrams show the last 32 to 48).
 TRACE_LEN = 4096
 
+
 class Dma8237:
     """The PC/AT's two cascaded 8237A controllers on a :class:`Machine`.
 
