@@ -595,3 +595,53 @@ def test_read_write_and_brk_refuse_bad_arguments_without_allocating():
     assert m.nr_free_pages == free and p.mm.rss_anon == 0
     brk = p.mm.brk
     assert p.brk(1 << 50) == brk  # past TASK_SIZE: refused, the break stays
+
+
+def test_exited_processes_page_zero_bad_files_and_huge_images_are_refused():
+    from memlab.mm import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE
+
+    m = Machine(ram="64MiB")
+    p = m.spawn("a")
+    with pytest.raises(memlab.SyscallError, match=r"EPERM.*mmap_min_addr"):
+        p.mmap(addr=0, length=PAGE_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    with pytest.raises(memlab.SyscallError, match="EBADF"):
+        p.mmap(length=PAGE_SIZE, file="name", flags=MAP_PRIVATE)
+    low = p.mmap(addr=0x1000, length=PAGE_SIZE)  # a hint below mmap_min_addr is ignored
+    assert low >= 65536
+    pid = m._next_pid if hasattr(m, "_next_pid") else None
+    with pytest.raises(memlab.BadSize, match="does not fit"):
+        m.spawn("big", text=1 << 47)
+    with pytest.raises(memlab.BadSize, match="segment"):
+        m.spawn("sym", symbols={"x": ("HEAP", 0)})
+    if pid is not None:
+        assert m._next_pid == pid  # nothing was allocated for the refused spawns
+    q = m.spawn("b")
+    free = m.nr_free_pages
+    q.exit()
+    assert m.nr_free_pages > free
+    after = m.nr_free_pages
+    for call in (
+        q.exit,
+        lambda: q.mmap(length=PAGE_SIZE),
+        lambda: q.brk(q.mm.brk + PAGE_SIZE),
+        lambda: q.touch(0x10000),
+    ):
+        with pytest.raises(memlab.SyscallError, match="ESRCH"):
+            call()
+    assert m.nr_free_pages == after
+
+
+def test_a_constructor_that_fails_gives_its_slab_back():
+    m = Machine(ram="64MiB")
+
+    def wrong_signature():  # a ctor takes the object's address
+        pass
+
+    cache = m.kmem_cache_create("bad_ctor", 64, ctor=wrong_signature)
+    free = m.nr_free_pages
+    with pytest.raises(memlab.BadCache, match="constructor"):
+        m.kmem_cache_alloc(cache)
+    assert m.nr_free_pages == free and cache.nr_slabs == 0
+    m.slub.check_invariants()
+    mine = m.kmem_cache_create("kmalloc-mine", 64)  # a student's cache with a kmalloc-like name
+    m.kmem_cache_destroy(mine)

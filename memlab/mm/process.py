@@ -24,6 +24,19 @@ from ..layout import PFN_PHYS, TASK_SIZE_MAX, X86_64_LAYOUT, is_canonical
 from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .mm_struct import MmStruct
 from .pgtable import PTE_RW, ZERO_PFN
+from .user_layout import (
+    BRK_RND_RANGE,
+    ELF_ET_DYN_BASE,
+    INITIAL_STACK,
+    MAX_IMAGE,
+    MMAP_GAP_MIN,
+    MMAP_MIN_ADDR,
+    MMAP_RND_BITS,
+    STACK_RND_MASK,
+    STACK_TOP,
+    access_ok,
+    mmap_base,
+)
 from .vma import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -59,37 +72,6 @@ __all__ = [
     "INITIAL_STACK",
 ]
 
-STACK_TOP = TASK_SIZE_MAX
-ELF_ET_DYN_BASE = 0x555555554000  # 2/3 of TASK_SIZE, page aligned, no randomisation
-MMAP_GAP_MIN = 128 << 20  # mmap_base(): gap clamped to at least 128 MiB
-INITIAL_STACK = 132 << 10  # 128 KiB expansion + argv/env page, as seen in /proc/pid/maps
-
-
-#: arch/x86/kernel/process.c arch_randomize_brk(): the brk lands in [end of BSS, + 1 GiB) (6.9+).
-BRK_RND_RANGE = 1 << 30
-#: arch/x86/include/asm/elf.h STACK_RND_MASK for 64-bit tasks: 22 bits of pages (16 GiB).
-STACK_RND_MASK = 0x3FFFFF
-#: mmap_rnd_bits default (CONFIG_ARCH_MMAP_RND_BITS): 28 bits of pages.
-MMAP_RND_BITS = 28
-
-
-def mmap_base(rnd, randomized):
-    """The top of the mmap area, below the stack (arch/x86/mm/mmap.c
-    mmap_base()): the gap is RLIMIT_STACK plus, for a task with randomized
-    addresses, the stack's whole random range (stack_maxrandom_size()) and
-    stack_guard_gap, clamped to [128 MiB, 5/6 of the task size]; then the
-    random offset ``rnd`` is taken off. So no mapping can land above the
-    stack, wherever the stack was placed."""
-    pad = ((STACK_RND_MASK << PAGE_SHIFT) if randomized else 0) + STACK_GUARD_GAP
-    gap = min(max(RLIMIT_STACK + pad, MMAP_GAP_MIN), TASK_SIZE_MAX // 6 * 5)
-    return (TASK_SIZE_MAX - gap - rnd) & ~(PAGE_SIZE - 1)
-
-
-def access_ok(addr, size):
-    """Kernel: arch/x86/include/asm/uaccess_64.h access_ok(): the range
-    lies entirely below the end of user space (no overflow)."""
-    return addr >= 0 and size >= 0 and addr + size <= TASK_SIZE_MAX
-
 
 class Process:
     """A simulated user process: ``pid``, ``name``, ``mm`` and the
@@ -102,6 +84,19 @@ class Process:
         for label, value in (("text", text), ("data", data), ("bss", bss)):
             if value.__class__ is not int or value < 0:
                 raise BadSize(f"spawn: {label} size {value!r} must be an int >= 0")
+        if text + data + bss > MAX_IMAGE:
+            raise BadSize(
+                f"spawn: a program of {format_size(text + data + bss)} does not fit below the mmap area "
+                f"(memlab takes images up to {format_size(MAX_IMAGE)})"
+            )
+        if not isinstance(name, str) or not name:
+            raise BadSize(f"spawn: name {name!r} must be a non-empty string")
+        for sym, where in (symbols or {}).items():
+            if not (isinstance(where, tuple) and len(where) == 2 and where[0] in ("TEXT", "DATA", "BSS")):
+                raise BadSize(f"spawn: symbol {sym!r}: {where!r} must be (segment, offset), segment TEXT, DATA or BSS")
+            if where[1].__class__ is not int or where[1] < 0:
+                raise BadSize(f"spawn: symbol {sym!r}: offset {where[1]!r} must be an int >= 0")
+        self.exited = False
         self.machine = machine
         self.name = name
         self.pid = machine.alloc_pid()
@@ -192,7 +187,7 @@ class Process:
             if vma.end <= high - length:
                 return high - length
             high = min(high, vma.start)
-        if high - length >= 0x10000:  # mmap_min_addr
+        if high - length >= MMAP_MIN_ADDR:
             return high - length
         raise SyscallError("ENOMEM", f"no free gap of {format_size(length)} in the address space")
 
@@ -200,6 +195,7 @@ class Process:
         """``brk(addr)``: move the end of the heap; returns the new break
         (the old one when the request is refused, as the syscall does).
         Kernel: mm/mmap.c SYSCALL_DEFINE1(brk) -> do_brk_flags()."""
+        self._check_alive("brk")
         mm = self.mm
         if new_brk is not None and new_brk.__class__ is not int:
             raise BadSize(f"brk({new_brk!r}): give an address (an int), or None to ask for the current break")
@@ -244,6 +240,7 @@ class Process:
     ) -> int:
         """``mmap(addr, length, prot, flags, fd, offset)``: a new mapping;
         returns its start. Kernel: mm/mmap.c do_mmap()."""
+        self._check_alive("mmap")
         if length.__class__ is not int or length <= 0:
             raise SyscallError("EINVAL", f"mmap: length {length!r} must be > 0")
         if not flags & (MAP_SHARED | MAP_PRIVATE) or (flags & MAP_SHARED and flags & MAP_PRIVATE):
@@ -252,10 +249,17 @@ class Process:
             raise SyscallError("EINVAL", f"mmap: offset {offset:#x} is not page aligned")
         if file is None and not flags & MAP_ANONYMOUS:
             raise SyscallError("EBADF", "mmap: no file given and MAP_ANONYMOUS not set")
+        if file is not None and file.__class__ is not File:
+            raise SyscallError("EBADF", f"mmap: file {file!r} is not a File (make one with Machine.create_file())")
         length = -(-length // PAGE_SIZE) * PAGE_SIZE
         if flags & MAP_FIXED:
-            if addr is None or addr % PAGE_SIZE:
+            if addr.__class__ is not int or addr % PAGE_SIZE:
                 raise SyscallError("EINVAL", f"mmap: MAP_FIXED address {addr!r} must be page aligned")
+            if addr < MMAP_MIN_ADDR:
+                # security_mmap_addr(): below vm.mmap_min_addr needs CAP_SYS_RAWIO (NULL-pointer guard)
+                raise SyscallError(
+                    "EPERM", f"mmap: {addr:#x} is below vm.mmap_min_addr ({MMAP_MIN_ADDR}): page 0 stays unmapped"
+                )
             if not access_ok(addr, length):
                 raise SyscallError(
                     "ENOMEM",
@@ -265,7 +269,8 @@ class Process:
             self._unmap_range(addr, addr + length)
             start = addr
         elif (
-            addr is not None
+            addr.__class__ is int
+            and addr >= MMAP_MIN_ADDR
             and addr % PAGE_SIZE == 0
             and access_ok(addr, length)
             and all(self.mm.find_vma(a) is None for a in range(addr, addr + length, PAGE_SIZE))
@@ -287,6 +292,10 @@ class Process:
         self.mm.update_hiwater()
         return start
 
+    def _check_alive(self, what):
+        if self.exited:
+            raise SyscallError("ESRCH", f"{what}: process {self.pid} ({self.name}) has exited")
+
     def _check_range(self, what, addr, length):
         if addr.__class__ is not int or addr % PAGE_SIZE:
             shown = f"{addr:#x}" if addr.__class__ is int else repr(addr)
@@ -299,6 +308,7 @@ class Process:
     def munmap(self, addr: int, length: int) -> int:
         """``munmap(addr, length)``: remove mappings in the range (splitting
         VMAs at the edges). Kernel: mm/vma.c do_vmi_munmap()."""
+        self._check_alive("munmap")
         self._check_range("munmap", addr, length)
         end = addr + (-(-length // PAGE_SIZE) * PAGE_SIZE)
         self._unmap_range(addr, end)
@@ -329,6 +339,7 @@ class Process:
         """``mprotect(addr, length, prot)``: change protections, splitting
         and re-merging VMAs; ENOMEM if part of the range is unmapped.
         Kernel: mm/mprotect.c do_mprotect_pkey() -> mprotect_fixup()."""
+        self._check_alive("mprotect")
         self._check_range("mprotect", addr, length)
         end = addr + (-(-length // PAGE_SIZE) * PAGE_SIZE)
         mm = self.mm
@@ -379,6 +390,7 @@ class Process:
         (arch/x86/kernel/traps.c exc_general_protection() -> force_sig());
         no VMA: SEGV_MAPERR; a VMA that forbids the access: SEGV_ACCERR.
         """
+        self._check_alive("touch")
         if addr.__class__ is not int or addr < 0:
             raise BadSize(f"address {addr!r} must be an int >= 0")
         if addr >= TASK_SIZE_MAX:
@@ -487,6 +499,7 @@ class Process:
 
     def read(self, addr, n):
         """User-mode read of ``n`` bytes (faults pages in)."""
+        self._check_alive("read")
         if addr.__class__ is not int or addr < 0:
             raise BadSize(f"read: address {addr!r} must be an int >= 0")
         if n.__class__ is not int or n < 0:
@@ -503,6 +516,7 @@ class Process:
 
     def write(self, addr, data):
         """User-mode write of ``data`` (bytes; faults pages in)."""
+        self._check_alive("write")
         if addr.__class__ is not int or addr < 0:
             raise BadSize(f"write: address {addr!r} must be an int >= 0")
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -525,6 +539,7 @@ class Process:
         ``to``. Returns the number of bytes NOT copied (0 on success); stops at
         the first page it cannot read and zero-fills the rest of the kernel
         buffer. Fails entirely (returns ``n``) when access_ok() fails."""
+        self._check_alive("copy_from_user")
         for label, value in (("to", to), ("from", from_), ("n", n)):
             if value.__class__ is not int or value < 0:
                 raise BadSize(f"copy_from_user: {label} {value!r} must be an int >= 0")
@@ -548,6 +563,7 @@ class Process:
         """Kernel copy_to_user(to, from, n): copy ``n`` bytes from the kernel
         address ``from_`` to this process's user address ``to``; returns the
         bytes not copied (stops at the first page it cannot write)."""
+        self._check_alive("copy_to_user")
         for label, value in (("to", to), ("from", from_), ("n", n)):
             if value.__class__ is not int or value < 0:
                 raise BadSize(f"copy_to_user: {label} {value!r} must be an int >= 0")
@@ -566,7 +582,11 @@ class Process:
         return 0
 
     def exit(self):
-        """Tear the address space down: every page and page table goes back."""
+        """Tear the address space down: every page and page table goes back.
+        A second exit() is refused (the page-table pages may belong to
+        another process by then)."""
+        self._check_alive("exit")
+        self.exited = True
         self._unmap_range(0, TASK_SIZE_MAX)
         for page in self.mm.pt_pages:
             self.machine.free_pages(page, 0)

@@ -28,7 +28,7 @@ accounting, RCU-delayed freeing, KASAN/KFENCE, SLAB_STORE_USER tracking.
 
 from __future__ import annotations
 
-from ..errors import BadCache, BadFree, BadSize, OutOfMemory
+from ..errors import BadCache, BadFree, BadSize, MemlabError, OutOfMemory
 from ..gfp import GFP, parse_gfp
 from ..layout import pfn_to_virt, virt_to_phys
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, format_size, order_for_size
@@ -143,7 +143,7 @@ class Slub(SlubDebug):
         """Kernel: mm/slab_common.c kmem_cache_destroy(): refuses (WARN) while
         objects remain; otherwise frees every slab and removes the cache."""
         self.check_cache(cache, "kmem_cache_destroy")
-        if cache.name.startswith(("kmalloc-", "dma-kmalloc-")):
+        if cache.flags & SLAB_KMALLOC:  # by flag: a cache the student named "kmalloc-x" can be destroyed
             raise BadCache(f"kmem_cache_destroy: {cache.name} is a kmalloc cache; they live as long as the kernel")
         if cache.objects_in_use:
             msg = (
@@ -237,9 +237,29 @@ class Slub(SlubDebug):
         if cache.debug:
             self._setup_slab_debug(cache, slab)
         if cache.ctor is not None:
-            for index in range(slab.objects):
-                cache.ctor(slab.object_address(index))
+            try:
+                for index in range(slab.objects):
+                    cache.ctor(slab.object_address(index))
+            except MemlabError:
+                self._discard_new_slab(cache, slab)
+                raise
+            except Exception as err:  # the student's constructor failed: give the slab back, say why
+                self._discard_new_slab(cache, slab)
+                raise BadCache(
+                    f"kmem_cache_alloc({cache.name}): the constructor {getattr(cache.ctor, '__name__', cache.ctor)!r} "
+                    f"failed on a new slab ({type(err).__name__}: {err}); a ctor takes one argument, the object's "
+                    f"address"
+                ) from None
         return slab
+
+    def _discard_new_slab(self, cache, slab):
+        """Undo _new_slab(): the slab's pages back to the buddy allocator."""
+        first = slab.base >> PAGE_SHIFT
+        for vpage in range(first, first + (1 << slab.page.order)):
+            del self._slab_of_vpage[vpage]
+        cache.nr_slabs -= 1
+        cache.total_objects -= slab.objects
+        self.machine.free_pages(slab.page, slab.page.order)
 
     # ------------------------------------------------------------------ free
     def kmem_cache_free(self, cache: KmemCache, addr: int) -> None:
