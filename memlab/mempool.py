@@ -129,6 +129,13 @@ class Mempool:
     def __init__(self, machine, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool", describe=None):
         if min_nr.__class__ is not int or min_nr < 0:
             raise BadPool(f"mempool_create: min_nr {min_nr!r} must be an int >= 0")
+        if min_nr > _INT_MAX:
+            raise BadPool(f"mempool_create: min_nr {min_nr} does not fit the kernel's int (max {_INT_MAX})")
+        if min_nr * 8 > _KMALLOC_MAX_SIZE:  # mempool_init_node(): kmalloc_array(min_nr, sizeof(void *)) fails
+            raise OutOfMemory(
+                f"mempool_create: the reserve array for {min_nr} elements ({min_nr * 8} bytes) is more than "
+                f"kmalloc_array() can allocate (4 MiB): -ENOMEM, nothing was allocated"
+            )
         if not callable(alloc_fn) or not callable(free_fn):
             raise BadPool(
                 "mempool_create: alloc_fn and free_fn must be callables "
@@ -165,8 +172,8 @@ class Mempool:
                 self.elements.clear()
                 raise OutOfMemory(
                     f"mempool_create({name}): could only pre-fill {got} of "
-                    f"{min_nr} elements; the pool was not created (-ENOMEM), nothing is left "
-                    f"allocated"
+                    f"{min_nr} elements; the pool was not created (-ENOMEM) and the elements went back "
+                    f"to the backing allocator (a slab cache may keep a few empty slabs, as SLUB does)"
                 )
             self.elements.append(element)
         self._log(_CREATE)

@@ -294,3 +294,13 @@ def test_mempool_calls_refuse_non_pools_foreign_pools_and_look_alike_elements():
     assert m.mempool_resize(pool, 1 << 20) == -12 and pool.min_nr == 2  # kmalloc_array fails: -ENOMEM
     with pytest.raises(memlab.BadPool, match="int"):
         m.mempool_resize(pool, 2**64)
+
+
+def test_mempool_create_refuses_a_reserve_array_kmalloc_array_cannot_hold():
+    m = memlab.Machine(ram="32MiB")
+    free = m.nr_free_pages
+    with pytest.raises(memlab.OutOfMemory, match="kmalloc_array"):
+        m.mempool_create_kmalloc_pool(1 << 20, 64)  # 8 MiB of pointers: refused at once, not after filling RAM
+    with pytest.raises(memlab.BadPool, match="int"):
+        m.mempool_create_kmalloc_pool(2**40, 64)
+    assert m.nr_free_pages == free

@@ -645,3 +645,12 @@ def test_a_constructor_that_fails_gives_its_slab_back():
     m.slub.check_invariants()
     mine = m.kmem_cache_create("kmalloc-mine", 64)  # a student's cache with a kmalloc-like name
     m.kmem_cache_destroy(mine)
+
+
+def test_a_program_without_data_still_has_a_heap_that_grows():
+    m = Machine(ram="64MiB")
+    p = m.spawn("nodata", data=0, bss=0)
+    start = p.mm.brk
+    assert p.brk(start + PAGE_SIZE) == start + PAGE_SIZE  # used to be refused: a DATA page sat at the break
+    assert "[heap]" in procfs.maps(p)
+    p.mm.check_invariants()

@@ -111,14 +111,15 @@ class Process:
             load += rng.randrange(1 << 28) << PAGE_SHIFT  # arch_mmap_rnd(): 28 random bits of pages
         self.exe = File(f"/home/student/{name}", text + data, inode=machine.alloc_inode())
         text_pages = -(-max(text, 1) // page) * page
-        data_pages = -(-max(data, 1) // page) * page
+        data_pages = -(-data // page) * page  # no data: no DATA mapping (the break starts after TEXT/BSS)
         mm.start_code, mm.end_code = load, load + text
         mm.start_data, mm.end_data = load + text_pages, load + text_pages + data
         self.segments = {"TEXT": (load, load + text), "DATA": (mm.start_data, mm.end_data)}
         mm.insert_vma(Vma(load, load + text_pages, VM_READ | VM_EXEC, self.exe, 0))
-        mm.insert_vma(
-            Vma(mm.start_data, mm.start_data + data_pages, VM_READ | VM_WRITE, self.exe, text_pages >> PAGE_SHIFT)
-        )
+        if data_pages:
+            mm.insert_vma(
+                Vma(mm.start_data, mm.start_data + data_pages, VM_READ | VM_WRITE, self.exe, text_pages >> PAGE_SHIFT)
+            )
         bss_start = mm.end_data
         bss_end = bss_start + bss
         self.segments["BSS"] = (bss_start, bss_end)
