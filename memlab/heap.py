@@ -20,7 +20,9 @@ from .errors import BadFree, BadSize
 
 __all__ = ["Malloc", "chunk_size"]
 
-HEADER = 8
+HEADER = 8  # the overhead per chunk: the size field (prev_size is lent to the previous chunk)
+CHUNK_TO_MEM = 16  # chunk2mem(): 2 * SIZE_SZ
+PTRDIFF_MAX = (1 << 63) - 1
 ALIGN = 16
 MIN_CHUNK = 32
 TOP_PAD = 128 << 10
@@ -52,6 +54,9 @@ class Malloc:
     def malloc(self, n):
         if n.__class__ is not int or n <= 0:
             raise BadSize(f"malloc: size {n!r} must be an int > 0")
+        if n > PTRDIFF_MAX:
+            # checked_request2size() fails: glibc sets errno = ENOMEM and returns NULL
+            raise BadSize(f"malloc({n}): more than PTRDIFF_MAX ({PTRDIFF_MAX}) bytes; glibc returns NULL (ENOMEM)")
         need = chunk_size(n)
         for i, start in enumerate(self.free_starts):  # first fit
             self.searches += 1
@@ -84,7 +89,9 @@ class Malloc:
         return self._use(start, need, n)
 
     def _use(self, start, size, n):
-        addr = start + HEADER
+        # chunk2mem(): the pointer follows prev_size and size (2 * SIZE_SZ = 16 bytes), so it is 16-byte
+        # aligned like the chunk; the usable bytes run 8 bytes into the next chunk's prev_size field
+        addr = start + CHUNK_TO_MEM
         self.used[addr] = (start, size, n)
         self.requested += n
         return addr

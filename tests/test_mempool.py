@@ -204,7 +204,7 @@ def test_malloc_geometry_and_coalescing():
     assert [chunk_size(n) for n in (1, 24, 25, 40, 100)] == [32, 32, 48, 48, 112]
     h = Malloc()
     a, b, c = h.malloc(24), h.malloc(24), h.malloc(24)
-    assert b - a == 32 and a == h.start + 8
+    assert b - a == 32 and a == h.start + 16 and a % 16 == 0  # chunk2mem(): chunk + 2 * SIZE_SZ
     h.free(b)
     assert h.malloc(10) == b  # first fit reuses the hole
     h.free(a)
@@ -236,7 +236,7 @@ def test_malloc_chunks_tile_the_heap_and_coalesce(ops):
     for is_alloc, size, pick in ops:
         if is_alloc or not live:
             addr = h.malloc(size)
-            assert addr % 16 == 8 and addr not in live
+            assert addr % 16 == 0 and addr not in live  # glibc: MALLOC_ALIGNMENT 16
             live[addr] = size
         else:
             addr = sorted(live)[pick % len(live)]
@@ -304,3 +304,27 @@ def test_mempool_create_refuses_a_reserve_array_kmalloc_array_cannot_hold():
     with pytest.raises(memlab.BadPool, match="int"):
         m.mempool_create_kmalloc_pool(2**40, 64)
     assert m.nr_free_pages == free
+
+
+def test_malloc_pointers_are_16_byte_aligned_like_the_host_glibc():
+    import ctypes
+    import ctypes.util
+
+    h = Malloc()
+    ours = [h.malloc(n) for n in (1, 24, 25, 100, 1000)]
+    assert all(p % 16 == 0 for p in ours)
+    with pytest.raises(BadSize, match="PTRDIFF_MAX"):
+        h.malloc(1 << 70)
+    name = ctypes.util.find_library("c")
+    if name is None:
+        pytest.skip("no C library to compare with")
+    libc = ctypes.CDLL(name)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    real = [libc.malloc(n) for n in (1, 24, 25, 100, 1000)]
+    try:
+        assert all(p % 16 == 0 for p in real)  # MALLOC_ALIGNMENT on x86-64
+    finally:
+        for p in real:
+            libc.free(p)
