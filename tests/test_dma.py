@@ -635,3 +635,33 @@ def test_the_8237_trace_is_a_bounded_ring():
     ctrl.run(TRACE_LEN + 500)
     assert len(ctrl.trace) == TRACE_LEN and ctrl.trace[-1]["clock"] == ctrl.clocks
     assert ctrl.trace[0]["clock"] == ctrl.clocks - TRACE_LEN + 1
+
+
+def test_run_to_tc_counts_only_its_own_channel_and_a_deviceless_request_works():
+    from memlab.dma import DMA_MODE_READ, DMA_MODE_SINGLE, IsaDevice
+
+    m = Machine(ram="64MiB")
+    c = m.dma8237
+    c.attach(2, IsaDevice("busy", data=b"x" * 100))
+    c.attach(3, IsaDevice("starved", data=b"y" * 100))
+    c.program(2, 0x100000, 8, DMA_MODE_READ | DMA_MODE_SINGLE)
+    c.program(3, 0x110000, 8, DMA_MODE_READ | DMA_MODE_SINGLE)
+    c.dreq(2)  # channel 2 has priority over 3
+    moved = c.run_to_tc(3)
+    assert moved == 8 - c.get_dma_residue(3) and c.channels[3].moved == moved
+    assert c.channels[2].moved == 8  # the bus went to channel 2 first
+    m2 = Machine(ram="64MiB")
+    c2 = m2.dma8237
+    c2.program(1, 0x100000, 4, DMA_MODE_READ | DMA_MODE_SINGLE)
+    assert c2.run_to_tc(1) == 4  # no device attached: run_to_tc lends one; _move_one copes without
+
+
+def test_a_software_request_on_a_channel_without_a_device_moves_floating_bus_bytes():
+    from memlab.dma.isa import DMA_MODE_BLOCK, WRITE_TRANSFER
+
+    m = Machine(ram="64MiB")
+    c = m.dma8237
+    c.program(1, 0x100000, 4, DMA_MODE_BLOCK | WRITE_TRANSFER)  # device -> memory, nothing attached
+    c.outb(0x04 | 1, 0x09)  # request register: set the request bit of channel 1
+    c.run(40)
+    assert c.channels[1].moved == 4 and m.mem.read(0x100000, 4) == b"\xff" * 4

@@ -29,7 +29,9 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
     DREQ up: bytes move with numpy slices (no Python loop per byte) and
     the clock and bus-hold counts are computed for the channel's mode.
     Short transfers (up to ``trace_limit`` data) are clocked one by one
-    instead, so the trace stays complete. Returns the number of data moved."""
+    instead, so the trace stays complete. Returns the number of data this
+    channel moved (fewer than programmed when higher-priority channels kept
+    the bus: the clocked path stops after ten times the expected clocks)."""
     ctrl.check_channel(dmanr)
     ch = ctrl.channels[dmanr]
     if ch.masked:
@@ -38,15 +40,15 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
         ch.device = IsaDevice(f"device on channel {dmanr}")
     remaining = ((ch.cur_count + 1) & 0xFFFF) or 0x10000
     if remaining <= trace_limit:
-        start = ctrl.transfers
+        start = ch.moved  # this channel's own count: a higher-priority channel may take the bus meanwhile
         guard = 0
-        while ctrl.transfers - start < remaining and guard < 10 * remaining + 100:
+        while ch.moved - start < remaining and guard < 10 * remaining + 100:
             ch.device.dreq = True
             ctrl.clock()
             guard += 1
         while ctrl.state is not BusState.SI:  # let the last cycle finish
             ctrl.clock()
-        return remaining
+        return ch.moved - start
     import numpy as np  # loaded on the first bulk transfer: import memlab stays light
 
     width = 1 if dmanr <= 3 else 2
@@ -91,6 +93,7 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
     ctrl.clocks += clocks
     ctrl.cpu_held_clocks += held
     ctrl.transfers += remaining
+    ch.moved += remaining
     ch.cur_addr = (ch.cur_addr + step * remaining) & 0xFFFF
     ch.cur_count = 0xFFFF
     ch.tc = True

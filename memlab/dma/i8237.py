@@ -425,13 +425,15 @@ class Dma8237:
         kind = ch.mode & TRANSFER_TYPE
         mem = self.machine.mem
         if kind == WRITE_TRANSFER:
-            mem.write(phys, ch.device.produce(width))
-        elif kind == READ_TRANSFER:
+            # no device on the channel (a software request): the ISA data bus floats high, 0xFF (simplification)
+            mem.write(phys, ch.device.produce(width) if ch.device is not None else b"\xff" * width)
+        elif kind == READ_TRANSFER and ch.device is not None:
             ch.device.consumed += mem.read(phys, width)
         step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
         ch.cur_addr = (ch.cur_addr + step) & 0xFFFF
         ch.cur_count = (ch.cur_count - 1) & 0xFFFF
         self.transfers += 1
+        ch.moved += 1
         if ch.cur_count == 0xFFFF:  # rollover: terminal count
             ch.tc = True
             ch.request = False

@@ -105,6 +105,7 @@ class DmaChannel:
         "tc",
         "request",
         "device",
+        "moved",
     )
 
     def __init__(self):
@@ -116,6 +117,8 @@ class DmaChannel:
         self.tc = False
         self.request = False
         self.device = None
+        #: data this channel has moved since power-on (its own count; ``transfers`` counts all channels)
+        self.moved = 0
 
 
 class IsaDevice:
