@@ -177,7 +177,12 @@ class Machine(Node):
 
     def write(self, vaddr, data):
         """Store bytes at a kernel (direct-map) address: no bounds checks, like C.
-        Overrunning an object is allowed here and caught later by slub_debug."""
+        Overrunning an object is allowed here and caught later by slub_debug.
+        The store reaches memory at once, as on x86 where DMA is cache-coherent;
+        to model a CPU store that sits in a non-coherent device's cache until
+        a sync, use ``m.dma.cpu_write(vaddr, data, dev)``."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise BadSize(f"write: data must be bytes, not {type(data).__name__}")
         self.mem.write(self._kernel_range(vaddr, len(data)), data)
 
     def memset(self, vaddr, value, n):

@@ -260,6 +260,8 @@ class AddressSpaceArea(Area):
         self.p.mm.check_invariants()
 
     def mmap(self):
+        if len(self.maps) >= 64:  # keep the address space (and the /proc snapshot) a steady size
+            self.munmap()
         n = self.rng.randint(1, 8) * 4096
         addr = self.attempt(self.p.mmap, None, n)
         if addr is not None:
@@ -349,6 +351,8 @@ class DmaApiArea(Area):
         from memlab.dma import DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE
 
         rng = self.rng
+        if len(self.maps) >= 64:
+            self.unmap()
         dev = rng.choice(self.devs)
         size = rng.randint(1, 6000)
         buf = self.attempt(self.m.kmalloc, size)
