@@ -400,7 +400,7 @@ class Slub(SlubDebug):
                 f"{ZERO_SIZE_PTR:#x}, which must not be dereferenced)"
             )
         if size <= KMALLOC_MAX_CACHE_SIZE:
-            table = self._kmalloc_tables.get(gfp) if gfp.__class__ is str else None
+            table = self._kmalloc_tables.get(gfp) if gfp.__class__ is str or gfp.__class__ is int else None
             if table is None:
                 table = self._kmalloc_table(gfp)
             # kmalloc_index(), inlined
