@@ -665,3 +665,22 @@ def test_a_software_request_on_a_channel_without_a_device_moves_floating_bus_byt
     c.outb(0x04 | 1, 0x09)  # request register: set the request bit of channel 1
     c.run(40)
     assert c.channels[1].moved == 4 and m.mem.read(0x100000, 4) == b"\xff" * 4
+
+
+def test_a_transfer_past_the_page_edge_wraps_inside_the_page_as_the_chip_does():
+    from memlab.dma import DMA_MODE_READ, DMA_MODE_SINGLE, IsaDevice
+
+    m = Machine(ram="64MiB")
+    c = m.dma8237
+    c.attach(1, IsaDevice("disk", data=bytes(range(200))))
+    c.set_dma_mode(1, DMA_MODE_READ | DMA_MODE_SINGLE)
+    # program through the ports, as set_dma_count() would refuse: address 0xFFF0 of page 0x10, 100 bytes
+    c.outb(0, 0x0C)
+    c.outb(0xF0, 0x02), c.outb(0xFF, 0x02)
+    c.outb(99, 0x03), c.outb(0, 0x03)
+    c.outb(0x10, 0x83)  # page register of channel 1
+    c.enable_dma(1)
+    assert c.run_to_tc(1, trace_limit=8) == 100  # long enough for the bulk path, but it wraps: clocked
+    assert m.mem.read(0x10FFF0, 16) == bytes(range(16))  # up to the top of the page
+    assert m.mem.read(0x100000, 84) == bytes(range(16, 100))  # then from the start of the same page
+    assert m.mem.read(0x110000, 16) == bytes(16)  # never into the next page

@@ -39,7 +39,11 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
     if ch.device is None:
         ch.device = IsaDevice(f"device on channel {dmanr}")
     remaining = ((ch.cur_count + 1) & 0xFFFF) or 0x10000
-    if remaining <= trace_limit:
+    step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
+    # the 16-bit address counter wraps inside its 64/128 KiB page (the page register does not count): a
+    # transfer programmed through the ports past the page edge is clocked one datum at a time, as the chip does
+    wraps = not 0 <= ch.cur_addr + step * (remaining - 1) <= 0xFFFF
+    if remaining <= trace_limit or wraps:
         start = ch.moved  # this channel's own count: a higher-priority channel may take the bus meanwhile
         guard = 0
         while ch.moved - start < remaining and guard < 10 * remaining + 100:
@@ -54,7 +58,6 @@ def run_to_tc(ctrl, dmanr, trace_limit=64):
     width = 1 if dmanr <= 3 else 2
     nbytes = remaining * width
     phys = ctrl.phys_address(dmanr)
-    step = -1 if ch.mode & DMA_MODE_DECREMENT else 1
     kind = ch.mode & TRANSFER_TYPE
     mem = ctrl.machine.mem
     if step == 1:
