@@ -31,6 +31,8 @@ __all__ = [
     "BadPool",
     "PoolExhausted",
     "BadAnswer",
+    "wrong_type",
+    "reject",
 ]
 
 
@@ -126,3 +128,25 @@ class PoolExhausted(MemlabError, MemoryError):
 # ----------------------------------------------------------------- exercises
 class BadAnswer(MemlabError, ValueError):
     """An answer that cannot be read (not a whole number, for example)."""
+
+
+_TYPE_VARIANTS: dict[type, type] = {}
+
+
+def wrong_type(cls: type, message: str) -> MemlabError:
+    """The error for an argument of the wrong type: an instance of ``cls``
+    (a MemlabError subclass, so ``except BadSize`` still catches it) that is
+    also a ``TypeError``, as Python's own functions raise for wrong types,
+    so ``except TypeError`` works too. Use: ``raise wrong_type(BadSize, "...")``."""
+    variant = _TYPE_VARIANTS.get(cls)
+    if variant is None:
+        variant = type(cls.__name__, (cls, TypeError), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+        _TYPE_VARIANTS[cls] = variant
+    return variant(message)
+
+
+def reject(cls: type, value: object, message: str) -> MemlabError:
+    """The error for a bad argument ``value``: :func:`wrong_type` when it
+    is not an int at all (a float, None, a string, a bool, a numpy
+    integer), else a plain ``cls``. Use: ``raise reject(BadSize, size, "...")``."""
+    return wrong_type(cls, message) if value.__class__ is not int else cls(message)

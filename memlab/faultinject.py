@@ -13,7 +13,7 @@ The random choice is seeded. Not modelled: task filters, stack-trace filters,
 
 import random
 
-from .errors import BadSize
+from .errors import BadSize, reject
 from .gfp import GFP
 
 __all__ = ["FaultAttr"]
@@ -47,9 +47,9 @@ class FaultAttr:
         p % of them (seeded). ``times`` caps the failures (-1: no cap)."""
         for label, value, low in (("probability", probability, 0), ("interval", interval, 1), ("space", space, 0)):
             if value.__class__ is not int or value < low or (label == "probability" and value > 100):
-                raise BadSize(f"{self.name}: {label} {value!r} out of range")
+                raise reject(BadSize, value, f"{self.name}: {label} {value!r} out of range")
         if times.__class__ is not int or times < -1:
-            raise BadSize(f"{self.name}: times {times!r} must be -1 (no limit) or >= 0")
+            raise reject(BadSize, times, f"{self.name}: times {times!r} must be -1 (no limit) or >= 0")
         self.probability, self.interval, self.times, self.space = probability, interval, times, space
         self.ignore_gfp_reclaim = bool(ignore_gfp_reclaim)
         if min_order is not None:

@@ -8,7 +8,7 @@ A flag expression is a string such as ``"GFP_KERNEL"``,
 integer mask itself.
 """
 
-from .errors import BadGFP
+from .errors import BadGFP, wrong_type
 
 __all__ = [
     "GFP",
@@ -77,7 +77,7 @@ _CACHE: dict[str, int] = {}
 def parse_gfp(flags):
     """The integer mask of a GFP expression such as ``"GFP_KERNEL | __GFP_DMA"``."""
     if isinstance(flags, bool):
-        raise BadGFP(f"gfp {flags!r} is a bool; write e.g. 'GFP_KERNEL'")
+        raise wrong_type(BadGFP, f"gfp {flags!r} is a bool; write e.g. 'GFP_KERNEL'")
     if isinstance(flags, int):
         if flags < 0 or flags >> len(_BITS):
             raise BadGFP(f"gfp mask {flags:#x} has bits outside the {len(_BITS)} GFP bits")
@@ -85,7 +85,7 @@ def parse_gfp(flags):
             raise BadGFP(f"gfp mask {flags:#x} asks for both __GFP_DMA and __GFP_DMA32; gfp_zone() rejects that (BUG)")
         return flags
     if not isinstance(flags, str):
-        raise BadGFP(f"gfp {flags!r} must be a string like 'GFP_KERNEL' or an int mask")
+        raise wrong_type(BadGFP, f"gfp {flags!r} must be a string like 'GFP_KERNEL' or an int mask")
     try:
         return _CACHE[flags]
     except KeyError:

@@ -16,7 +16,7 @@ header per object, searches, and fragments.
 
 from bisect import bisect_left, insort
 
-from .errors import BadFree, BadSize
+from .errors import BadFree, BadSize, reject
 
 __all__ = ["Malloc", "chunk_size"]
 
@@ -53,7 +53,7 @@ class Malloc:
 
     def malloc(self, n):
         if n.__class__ is not int or n <= 0:
-            raise BadSize(f"malloc: size {n!r} must be an int > 0")
+            raise reject(BadSize, n, f"malloc: size {n!r} must be an int > 0")
         if n > PTRDIFF_MAX:
             # checked_request2size() fails: glibc sets errno = ENOMEM and returns NULL
             raise BadSize(f"malloc({n}): more than PTRDIFF_MAX ({PTRDIFF_MAX}) bytes; glibc returns NULL (ENOMEM)")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
-from .errors import BadSize
+from .errors import BadSize, reject
 from .faultinject import FaultAttr
 from .layout import PAGE_OFFSET, virt_to_phys
 from .page_alloc import Node
@@ -126,7 +126,7 @@ class Machine(Node):
         swiotlb: str | None = None,
     ) -> None:
         if cpus.__class__ is not int or cpus < 1:
-            raise BadSize(f"Machine: cpus {cpus!r} must be an int >= 1")
+            raise reject(BadSize, cpus, f"Machine: cpus {cpus!r} must be an int >= 1")
         self.swiotlb_range = _swiotlb_range(parse_size(ram), swiotlb)
         reserved = (
             []
@@ -163,7 +163,7 @@ class Machine(Node):
     # ------------------------------------------------------------ memory bytes
     def _kernel_range(self, vaddr, n):
         if vaddr.__class__ is not int or n.__class__ is not int or n < 0:
-            raise BadSize(f"address {vaddr!r} / length {n!r}: give an int address and a length >= 0")
+            raise reject(BadSize, vaddr, f"address {vaddr!r} / length {n!r}: give an int address and a length >= 0")
         if not (vaddr >= PAGE_OFFSET and vaddr + n <= PAGE_OFFSET + self.ram):
             raise BadSize(
                 f"address {vaddr:#x} (+{n} bytes) is not in the direct map of this machine "
@@ -188,7 +188,7 @@ class Machine(Node):
     def memset(self, vaddr, value, n):
         """Kernel memset() on a direct-map address."""
         if value.__class__ is not int or not 0 <= value <= 255:
-            raise BadSize(f"memset value {value!r} must be a byte 0..255")
+            raise reject(BadSize, value, f"memset value {value!r} must be a byte 0..255")
         self.mem.fill(self._kernel_range(vaddr, n), value, n)
 
     def dmesg(self):
@@ -359,10 +359,11 @@ class Machine(Node):
         from .mempool import Mempool
 
         if pool.__class__ is not Mempool or pool.machine is not self:
-            from .errors import BadPool
+            from .errors import BadPool, wrong_type
 
-            whose = "another machine's mempool" if isinstance(pool, Mempool) else f"a {type(pool).__name__}"
-            raise BadPool(f"{what}: {pool!r} is {whose}, not a mempool of this machine")
+            if not isinstance(pool, Mempool):
+                raise wrong_type(BadPool, f"{what}: {pool!r} is a {type(pool).__name__}, not a mempool")
+            raise BadPool(f"{what}: {pool!r} is another machine's mempool, not a mempool of this machine")
         return pool
 
     def mempool_alloc(self, pool: Mempool, gfp: str | int = "GFP_KERNEL", task: str = "task") -> Any:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import deque, namedtuple
 
-from .errors import BadFree, BadPool, BadSize, MemlabError, OutOfMemory, PoolExhausted
+from .errors import BadFree, BadPool, BadSize, MemlabError, OutOfMemory, PoolExhausted, reject
 from .gfp import GFP, gfp_names, parse_gfp
 from .records import StrEnum
 from .units import check_order
@@ -128,7 +128,7 @@ class Mempool:
 
     def __init__(self, machine, min_nr, alloc_fn, free_fn, pool_data=None, name="mempool", describe=None):
         if min_nr.__class__ is not int or min_nr < 0:
-            raise BadPool(f"mempool_create: min_nr {min_nr!r} must be an int >= 0")
+            raise reject(BadPool, min_nr, f"mempool_create: min_nr {min_nr!r} must be an int >= 0")
         if min_nr > _INT_MAX:
             raise BadPool(f"mempool_create: min_nr {min_nr} does not fit the kernel's int (max {_INT_MAX})")
         if min_nr * 8 > _KMALLOC_MAX_SIZE:  # mempool_init_node(): kmalloc_array(min_nr, sizeof(void *)) fails
@@ -309,7 +309,7 @@ class Mempool:
         returns -ENOMEM (-12) and changes nothing, as the kernel does."""
         self._check_live("mempool_resize")
         if new_min_nr.__class__ is not int or new_min_nr <= 0:
-            raise BadPool(f"mempool_resize: new_min_nr {new_min_nr!r} must be an int > 0 (BUG_ON)")
+            raise reject(BadPool, new_min_nr, f"mempool_resize: new_min_nr {new_min_nr!r} must be an int > 0 (BUG_ON)")
         if new_min_nr > _INT_MAX:
             raise BadPool(f"mempool_resize: new_min_nr {new_min_nr} does not fit the kernel's int (max {_INT_MAX})")
         if new_min_nr > self.min_nr and new_min_nr * 8 > _KMALLOC_MAX_SIZE:
@@ -389,7 +389,7 @@ def mempool_create_slab_pool(machine, min_nr, cache):
 def mempool_create_kmalloc_pool(machine, min_nr, size):
     """mempool_create_kmalloc_pool(): elements from kmalloc(size)."""
     if size.__class__ is not int or size <= 0:
-        raise BadSize(f"mempool_create_kmalloc_pool: size {size!r} must be an int > 0")
+        raise reject(BadSize, size, f"mempool_create_kmalloc_pool: size {size!r} must be an int > 0")
     slub = machine.slub
     return Mempool(
         machine, min_nr, lambda gfp, n: slub.kmalloc(n, gfp), lambda e, n: slub.kfree(e), size, name=f"kmalloc:{size}"

@@ -6,7 +6,7 @@ Kernel: include/asm-generic/page.h / arch/x86/include/asm/page_types.h
 
 import re
 
-from .errors import BadOrder, BadSize
+from .errors import BadOrder, BadSize, reject
 
 __all__ = [
     "PAGE_SHIFT",
@@ -101,7 +101,9 @@ def order_for_size(nbytes):
 def check_order(order: object, what: str = "alloc_pages") -> None:
     """Raise :class:`BadOrder` unless ``order`` is an int in 0..MAX_PAGE_ORDER."""
     if order.__class__ is not int:
-        raise BadOrder(f"{what}: order {order!r} must be an int from 0 to MAX_PAGE_ORDER {MAX_PAGE_ORDER}")
+        raise reject(
+            BadOrder, order, f"{what}: order {order!r} must be an int from 0 to MAX_PAGE_ORDER {MAX_PAGE_ORDER}"
+        )
     if order < 0:
         raise BadOrder(f"{what}: order {order} is negative; orders run 0..{MAX_PAGE_ORDER} (block = 2**order pages)")
     if order > MAX_PAGE_ORDER:

@@ -11,7 +11,7 @@ address range: these pools do not allocate from a :class:`memlab.Machine`.
 
 from __future__ import annotations
 
-from .errors import BadFree, BadSize, PoolExhausted
+from .errors import BadFree, BadSize, PoolExhausted, reject
 
 __all__ = ["ObjectPool", "SizeClassPool"]
 
@@ -26,11 +26,11 @@ class ObjectPool:
 
     def __init__(self, object_size, capacity, align=16, base=0x7F0000000000, name="pool"):
         if object_size.__class__ is not int or object_size <= 0:
-            raise BadSize(f"ObjectPool: object_size {object_size!r} must be an int > 0")
+            raise reject(BadSize, object_size, f"ObjectPool: object_size {object_size!r} must be an int > 0")
         if capacity.__class__ is not int or capacity <= 0:
-            raise BadSize(f"ObjectPool: capacity {capacity!r} must be an int > 0")
+            raise reject(BadSize, capacity, f"ObjectPool: capacity {capacity!r} must be an int > 0")
         if align.__class__ is not int or align <= 0 or align & (align - 1):
-            raise BadSize(f"ObjectPool: align {align!r} must be a power of two")
+            raise reject(BadSize, align, f"ObjectPool: align {align!r} must be a power of two")
         self.name = name
         self.object_size = object_size
         self.stride = -(-max(object_size, 8) // align) * align  # a free slot holds the next pointer
@@ -107,7 +107,7 @@ class SizeClassPool:
 
     def allocate(self, size):
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"SizeClassPool.allocate: size {size!r} must be an int > 0")
+            raise reject(BadSize, size, f"SizeClassPool.allocate: size {size!r} must be an int > 0")
         c = self._class_of(size)
         if c is None:
             if self.upstream is None:

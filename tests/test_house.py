@@ -178,3 +178,30 @@ def test_exercise_widget_is_wired_by_the_package():
 
     w = memlab.exercises.buddy_of(seed=1).widget()
     assert isinstance(w, ExerciseWidget) and w.exercise.kind == "buddy_of"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.alloc_pages(1.5),
+        lambda m: m.alloc_pages(0, 3.0),
+        lambda m: m.kmalloc("100"),
+        lambda m: m.kmem_cache_alloc(None),
+        lambda m: m.mempool_alloc(None),
+        lambda m: m.dma_map_single("nic", 0xFFFF888000100000, 64, 1),
+        lambda m: m.zones["DMA32"].free_pages(1.0, 0),
+        lambda m: m.spawn("a").write(0x10000, 5),
+    ],
+)
+def test_a_wrong_type_is_a_memlab_error_and_a_type_error(call):
+    m = memlab.Machine(ram="64MiB")
+    with pytest.raises(TypeError) as info:
+        call(m)
+    assert isinstance(info.value, memlab.MemlabError)  # both: except TypeError and except MemlabError work
+
+
+def test_a_wrong_value_of_the_right_type_is_not_a_type_error():
+    m = memlab.Machine(ram="64MiB")
+    with pytest.raises(memlab.BadOrder) as info:
+        m.alloc_pages(11)
+    assert not isinstance(info.value, TypeError)

@@ -283,7 +283,7 @@ def test_mempool_calls_refuse_non_pools_foreign_pools_and_look_alike_elements():
     pool = m.mempool_create_kmalloc_pool(2, 64)
     foreign = other.mempool_create_kmalloc_pool(2, 64)
     for bad in (None, 5, "pool", foreign):
-        with pytest.raises(memlab.BadPool, match="not a mempool of this machine"):
+        with pytest.raises(memlab.BadPool, match="not a mempool"):
             m.mempool_alloc(bad, "GFP_KERNEL")
     element = m.mempool_alloc(pool, "GFP_KERNEL")
     for look_alike in (float(element), [element]):

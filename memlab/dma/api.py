@@ -19,7 +19,7 @@ Not modelled: IOMMUs, scatter-gather lists, DMA-API debug's stack traces.
 
 from __future__ import annotations
 
-from ..errors import BadSize, DmaError, OutOfMemory
+from ..errors import BadSize, DmaError, OutOfMemory, reject, wrong_type
 from ..layout import phys_to_virt, virt_to_phys
 from ..records import Record
 from ..units import PAGE_SIZE, order_for_size
@@ -164,7 +164,7 @@ class DmaApi:
         GFP_DMA32, then GFP_DMA."""
         self._check_dev(dev, "dma_alloc_coherent")
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"dma_alloc_coherent: size {size!r} must be > 0")
+            raise reject(BadSize, size, f"dma_alloc_coherent: size {size!r} must be > 0")
         mask = dev.coherent_dma_mask
         if mask <= DMA_BIT_MASK(24):
             zones = ["GFP_DMA"]
@@ -213,9 +213,11 @@ class DmaApi:
         self._check_dev(dev, "dma_map_single")
         self._check_direction(direction, "dma_map_single")
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"dma_map_single: size {size!r} must be > 0")
+            raise reject(BadSize, size, f"dma_map_single: size {size!r} must be > 0")
         if cpu_addr.__class__ is not int:
-            raise DmaError(f"dma_map_single: buffer address {cpu_addr!r} must be an int (a kernel pointer)")
+            raise reject(
+                DmaError, cpu_addr, f"dma_map_single: buffer address {cpu_addr!r} must be an int (a kernel pointer)"
+            )
         phys = virt_to_phys(cpu_addr)
         if not 0 <= phys < self.machine.ram:
             raise DmaError(
@@ -319,21 +321,24 @@ class DmaApi:
 
     def _check_dev(self, dev, what):
         """Raise DmaError unless ``dev`` is a Device of this machine."""
-        if dev.__class__ is not Device or dev.machine is not self.machine:
-            whose = "another machine's device" if isinstance(dev, Device) else f"a {type(dev).__name__}"
-            raise DmaError(f"{what}: {dev!r} is {whose}, not a device of this machine (create_device())")
+        if not isinstance(dev, Device):
+            raise wrong_type(DmaError, f"{what}: {dev!r} is a {type(dev).__name__}, not a device (create_device())")
+        if dev.machine is not self.machine:
+            raise DmaError(f"{what}: {dev!r} is another machine's device, not a device of this machine")
 
     @staticmethod
     def _check_handle(dma_addr, what):
         if dma_addr.__class__ is not int or dma_addr < 0:
-            raise DmaError(f"{what}: DMA address {dma_addr!r} must be an int >= 0 (a dma_addr_t)")
+            raise reject(DmaError, dma_addr, f"{what}: DMA address {dma_addr!r} must be an int >= 0 (a dma_addr_t)")
 
     @staticmethod
     def _check_direction(direction, what):
         if direction.__class__ is not int or direction not in _DIR_NAMES:
-            raise DmaError(
+            raise reject(
+                DmaError,
+                direction,
                 f"{what}: direction {direction!r} is not DMA_TO_DEVICE, DMA_FROM_DEVICE or "
-                f"DMA_BIDIRECTIONAL (DMA_NONE is only for debugging)"
+                f"DMA_BIDIRECTIONAL (DMA_NONE is only for debugging)",
             )
 
     def _mapping(self, dev, dma_addr, size, direction):
@@ -372,7 +377,7 @@ class DmaApi:
         self._check_handle(dma_addr, what)
         self._check_direction(direction, what)
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"{what}: size {size!r} must be > 0")
+            raise reject(BadSize, size, f"{what}: size {size!r} must be > 0")
         m = dev.mappings.get(dma_addr)  # the usual case: the handle itself
         if m is None:
             m = next((m for m in dev.mappings.values() if m.handle <= dma_addr < m.handle + m.size), None)
@@ -456,15 +461,15 @@ class DmaPool:
 
     def __init__(self, api, name, dev, size, align=0, boundary=0):
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"dma_pool_create({name!r}): size {size!r} must be an int > 0")
+            raise reject(BadSize, size, f"dma_pool_create({name!r}): size {size!r} must be an int > 0")
         if align.__class__ is not int or align < 0 or (align and align & (align - 1)):
-            raise BadSize(f"dma_pool_create({name!r}): align {align!r} is not a power of two")
+            raise reject(BadSize, align, f"dma_pool_create({name!r}): align {align!r} is not a power of two")
         align = align or 1
         size = max(size, 16)  # sizeof(struct dma_block)
         size = -(-size // align) * align
         allocation = max(size, PAGE_SIZE)
         if boundary.__class__ is not int or boundary < 0 or (boundary and boundary & (boundary - 1)):
-            raise BadSize(f"dma_pool_create({name!r}): boundary {boundary!r} is not a power of two")
+            raise reject(BadSize, boundary, f"dma_pool_create({name!r}): boundary {boundary!r} is not a power of two")
         if boundary and boundary < size:
             raise BadSize(f"dma_pool_create({name!r}): boundary {boundary} is smaller than a block of {size}")
         self.api, self.name, self.dev = api, name, dev

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..errors import DmaError
+from ..errors import DmaError, reject
 from .isa import (
     DMA_AUTOINIT,
     DMA_MODE_BLOCK,
@@ -110,7 +110,7 @@ class Dma8237:
     def outb(self, value, port):
         """Write a byte to an I/O port of either controller or a page register."""
         if value.__class__ is not int or not 0 <= value <= 255:
-            raise DmaError(f"outb: value {value!r} is not a byte")
+            raise reject(DmaError, value, f"outb: value {value!r} is not a byte")
         for ch, p in _PAGE_PORTS.items():
             if port == p:
                 self.channels[ch].page = value & (0xFE if ch >= 4 else 0xFF)
@@ -205,7 +205,7 @@ class Dma8237:
     def check_channel(self, dmanr):
         """Raise :class:`DmaError` unless ``dmanr`` is a usable channel (0-3, 5-7)."""
         if dmanr.__class__ is not int or not 0 <= dmanr <= 7:
-            raise DmaError(f"DMA channel {dmanr!r} does not exist (0-7)")
+            raise reject(DmaError, dmanr, f"DMA channel {dmanr!r} does not exist (0-7)")
         if dmanr == 4:
             raise DmaError("DMA channel 4 is the cascade from the first controller; it cannot be used")
 
@@ -225,7 +225,9 @@ class Dma8237:
         """set_dma_mode(): the mode register byte (bits 7-2; bits 1-0 select the channel)."""
         self.check_channel(dmanr)
         if mode.__class__ is not int or not 0 <= mode <= 0xFF:
-            raise DmaError(f"set_dma_mode({dmanr}, {mode!r}): the mode is a byte (0 to 0xFF), e.g. DMA_MODE_READ")
+            raise reject(
+                DmaError, mode, f"set_dma_mode({dmanr}, {mode!r}): the mode is a byte (0 to 0xFF), e.g. DMA_MODE_READ"
+            )
         self.outb((mode & 0xFC) | (dmanr & 3), 0x0B if dmanr <= 3 else 0xD6)
 
     def set_dma_addr(self, dmanr: int, a: int) -> None:
@@ -234,9 +236,11 @@ class Dma8237:
         refuses addresses ISA DMA cannot reach."""
         self.check_channel(dmanr)
         if a.__class__ is not int or a < 0 or a >= MAX_DMA_ADDRESS:
-            raise DmaError(
+            raise reject(
+                DmaError,
+                a,
                 f"set_dma_addr: {a!r} is above 16 MiB (MAX_DMA_ADDRESS {MAX_DMA_ADDRESS:#x}): ISA DMA "
-                f"has 24 address lines; allocate the buffer with GFP_DMA (ZONE_DMA)"
+                f"has 24 address lines; allocate the buffer with GFP_DMA (ZONE_DMA)",
             )
         if dmanr >= 4 and a & 1:
             raise DmaError(f"set_dma_addr: 16-bit channel {dmanr} needs an even address, got {a:#x}")
@@ -254,7 +258,9 @@ class Dma8237:
         self.check_channel(dmanr)
         limit = 0x10000 if dmanr <= 3 else 0x20000
         if count.__class__ is not int or not 1 <= count <= limit:
-            raise DmaError(f"set_dma_count: {count!r} bytes; a channel moves 1 to {limit} bytes per transfer")
+            raise reject(
+                DmaError, count, f"set_dma_count: {count!r} bytes; a channel moves 1 to {limit} bytes per transfer"
+            )
         ch = self.channels[dmanr]
         c = count - 1 if dmanr <= 3 else (count - 1) >> 1  # words: an odd byte count moves one byte more
         span = c + 1 if dmanr <= 3 else (c + 1) << 1

@@ -14,6 +14,7 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 
 from __future__ import annotations
 
+from ..errors import reject
 from . import addressing, core, numeric, why
 from .addressing import *
 from .core import *
@@ -32,5 +33,5 @@ def make(kind: str, seed: int) -> Exercise:
     if kind not in GENERATORS:
         raise BadAnswer(f"no exercise kind {kind!r}; known: {', '.join(GENERATORS)}")
     if seed.__class__ is not int:
-        raise BadAnswer(f"exercise seed {seed!r} must be an int")
+        raise reject(BadAnswer, seed, f"exercise seed {seed!r} must be an int")
     return GENERATORS[kind](seed)

@@ -23,7 +23,7 @@ all slots are busy (memlab raises EAGAIN instead), CONFIG_DEBUG_KMAP_LOCAL.
 
 from __future__ import annotations
 
-from ..errors import BadSize, SyscallError
+from ..errors import BadSize, SyscallError, reject
 from ..layout import (
     I386_FIX_KMAP_BEGIN,
     I386_FIXADDR_TOP,
@@ -78,7 +78,7 @@ class I386Highmem:
 
     def _check_pfn(self, pfn, what):
         if pfn.__class__ is not int or not 0 <= pfn < self.nr_pages:
-            raise BadSize(f"{what}: pfn {pfn!r} is not RAM (0..{self.nr_pages - 1})")
+            raise reject(BadSize, pfn, f"{what}: pfn {pfn!r} is not RAM (0..{self.nr_pages - 1})")
 
     # ------------------------------------------------------------ PKMAP
     def kmap(self, pfn):
@@ -156,7 +156,7 @@ class I386Highmem:
         which also disables preemption and page faults."""
         self._check_pfn(pfn, "kmap_local_page")
         if cpu.__class__ is not int or not 0 <= cpu < I386_NR_CPUS:
-            raise BadSize(f"kmap_local_page: cpu {cpu!r} is not 0..{I386_NR_CPUS - 1}")
+            raise reject(BadSize, cpu, f"kmap_local_page: cpu {cpu!r} is not 0..{I386_NR_CPUS - 1}")
         if not self.is_highmem(pfn):
             return I386_PAGE_OFFSET + (pfn << PAGE_SHIFT)
         stack = self.kmap_local_stack[cpu]

@@ -20,7 +20,7 @@ memlab does not reserve them, so the buddy allocator may hand them out.
 
 from __future__ import annotations
 
-from ..errors import BadSize, MemlabError, SyscallError
+from ..errors import BadSize, MemlabError, SyscallError, reject
 from ..layout import (
     KERNEL_IMAGE_PHYS_END,
     PAGE_OFFSET,
@@ -78,7 +78,7 @@ class KernelSpace:
         contiguous, from order-0 pages wherever they are free; the answer to
         requests above 4 MiB. Returns the address."""
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"vmalloc: size {size!r} must be an int > 0")
+            raise reject(BadSize, size, f"vmalloc: size {size!r} must be an int > 0")
         pages = -(-size // PAGE_SIZE)
         got = []
         try:
@@ -120,7 +120,7 @@ class KernelSpace:
         from ..gfp import GFP, parse_gfp
 
         if size.__class__ is not int or size <= 0:
-            raise BadSize(f"kvmalloc: size {size!r} must be an int > 0")
+            raise reject(BadSize, size, f"kvmalloc: size {size!r} must be an int > 0")
         flags = parse_gfp(gfp)
         if size > PAGE_SIZE:
             flags |= GFP["__GFP_NOWARN"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from ..errors import BadSize
+from ..errors import BadSize, reject
 from ..layout import is_canonical
 from ..units import PAGE_SHIFT
 from .pgtable import LEVELS, PageTables, WalkResult, WalkStep
@@ -201,7 +201,7 @@ class MmStruct:
         are walked in the kernel's shared upper half (direct map with 1 GiB
         pages, vmalloc space with 4 KiB pages)."""
         if vaddr.__class__ is not int or not 0 <= vaddr < 1 << 64:
-            raise BadSize(f"address {vaddr!r} is not a 64-bit address")
+            raise reject(BadSize, vaddr, f"address {vaddr!r} is not a 64-bit address")
         if not is_canonical(vaddr):
             return [], WalkResult(fault=f"{vaddr:#x} is non-canonical (bits 63-47 must all equal bit 47): #GP")
         if vaddr >> 47:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 
-from ..errors import BadSize, SegmentationFault, SyscallError
+from ..errors import BadSize, SegmentationFault, SyscallError, reject, wrong_type
 from ..layout import PFN_PHYS, TASK_SIZE_MAX, X86_64_LAYOUT, is_canonical
 from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .mm_struct import MmStruct
@@ -83,7 +83,7 @@ class Process:
     ):
         for label, value in (("text", text), ("data", data), ("bss", bss)):
             if value.__class__ is not int or value < 0:
-                raise BadSize(f"spawn: {label} size {value!r} must be an int >= 0")
+                raise reject(BadSize, value, f"spawn: {label} size {value!r} must be an int >= 0")
         if text + data + bss > MAX_IMAGE:
             raise BadSize(
                 f"spawn: a program of {format_size(text + data + bss)} does not fit below the mmap area "
@@ -95,7 +95,7 @@ class Process:
             if not (isinstance(where, tuple) and len(where) == 2 and where[0] in ("TEXT", "DATA", "BSS")):
                 raise BadSize(f"spawn: symbol {sym!r}: {where!r} must be (segment, offset), segment TEXT, DATA or BSS")
             if where[1].__class__ is not int or where[1] < 0:
-                raise BadSize(f"spawn: symbol {sym!r}: offset {where[1]!r} must be an int >= 0")
+                raise reject(BadSize, where[1], f"spawn: symbol {sym!r}: offset {where[1]!r} must be an int >= 0")
         self.exited = False
         self.machine = machine
         self.name = name
@@ -393,7 +393,7 @@ class Process:
         """
         self._check_alive("touch")
         if addr.__class__ is not int or addr < 0:
-            raise BadSize(f"address {addr!r} must be an int >= 0")
+            raise reject(BadSize, addr, f"address {addr!r} must be an int >= 0")
         if addr >= TASK_SIZE_MAX:
             if not is_canonical(addr):
                 raise SegmentationFault(
@@ -502,9 +502,9 @@ class Process:
         """User-mode read of ``n`` bytes (faults pages in)."""
         self._check_alive("read")
         if addr.__class__ is not int or addr < 0:
-            raise BadSize(f"read: address {addr!r} must be an int >= 0")
+            raise reject(BadSize, addr, f"read: address {addr!r} must be an int >= 0")
         if n.__class__ is not int or n < 0:
-            raise BadSize(f"read: length {n!r} must be an int >= 0")
+            raise reject(BadSize, n, f"read: length {n!r} must be an int >= 0")
         out = bytearray()
         while n > 0:
             self.touch(addr)
@@ -519,10 +519,10 @@ class Process:
         """User-mode write of ``data`` (bytes; faults pages in)."""
         self._check_alive("write")
         if addr.__class__ is not int or addr < 0:
-            raise BadSize(f"write: address {addr!r} must be an int >= 0")
+            raise reject(BadSize, addr, f"write: address {addr!r} must be an int >= 0")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             # bytes(5) would be five zero bytes, and bytes(10**12) a terabyte
-            raise BadSize(f"write: data must be bytes, not {type(data).__name__} ({data!r:.40})")
+            raise wrong_type(BadSize, f"write: data must be bytes, not {type(data).__name__} ({data!r:.40})")
         data = bytes(data)
         pos = 0
         while pos < len(data):
@@ -543,7 +543,7 @@ class Process:
         self._check_alive("copy_from_user")
         for label, value in (("to", to), ("from", from_), ("n", n)):
             if value.__class__ is not int or value < 0:
-                raise BadSize(f"copy_from_user: {label} {value!r} must be an int >= 0")
+                raise reject(BadSize, value, f"copy_from_user: {label} {value!r} must be an int >= 0")
         if not access_ok(from_, n):
             self.machine.memset(to, 0, n)
             return n
@@ -567,7 +567,7 @@ class Process:
         self._check_alive("copy_to_user")
         for label, value in (("to", to), ("from", from_), ("n", n)):
             if value.__class__ is not int or value < 0:
-                raise BadSize(f"copy_to_user: {label} {value!r} must be an int >= 0")
+                raise reject(BadSize, value, f"copy_to_user: {label} {value!r} must be an int >= 0")
         if not access_ok(to, n):
             return n
         data = self.machine.read(from_, n)

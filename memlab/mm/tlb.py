@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ..errors import MemlabError
+from ..errors import MemlabError, reject
 from ..records import Record
 from ..units import PAGE_SHIFT
 
@@ -110,7 +110,7 @@ class Tlb:
 
     def __init__(self, capacity=64):
         if capacity.__class__ is not int or capacity < 1:
-            raise MemlabError(f"TLB capacity {capacity!r} must be an int >= 1")
+            raise reject(MemlabError, capacity, f"TLB capacity {capacity!r} must be an int >= 1")
         self.capacity = capacity
         self.entries: OrderedDict[tuple[int, int], tuple[int, bool]] = OrderedDict()
         self.hits = self.misses = self.walk_refs = 0
@@ -189,7 +189,7 @@ class Cpus:
     # ------------------------------------------------------------ helpers
     def _cpu(self, n):
         if n.__class__ is not int or not 0 <= n < len(self.cpus):
-            raise MemlabError(f"CPU {n!r} does not exist: this machine has CPUs 0..{len(self.cpus) - 1}")
+            raise reject(MemlabError, n, f"CPU {n!r} does not exist: this machine has CPUs 0..{len(self.cpus) - 1}")
         return self.cpus[n]
 
     def tlb(self, cpu=0):

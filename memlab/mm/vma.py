@@ -7,7 +7,7 @@ mm/vma.c is_mergeable_vma() (simplified in :meth:`Vma.can_merge_after`).
 
 from __future__ import annotations
 
-from ..errors import BadSize
+from ..errors import BadSize, reject
 from ..units import PAGE_SHIFT
 
 __all__ = [
@@ -63,7 +63,7 @@ class File:
 
     def __init__(self, name, size, inode=None, dev=(0xFE, 0x00), data=None):
         if size.__class__ is not int or size < 0:
-            raise BadSize(f"File({name!r}): size {size!r} must be an int >= 0")
+            raise reject(BadSize, size, f"File({name!r}): size {size!r} must be an int >= 0")
         if data is not None:
             if not isinstance(data, (bytes, bytearray)):
                 raise BadSize(f"File({name!r}): data must be bytes, not {type(data).__name__}")

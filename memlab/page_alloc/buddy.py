@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import deque, namedtuple
 
-from ..errors import BadFree, BadSize, OutOfMemory
+from ..errors import BadFree, BadSize, OutOfMemory, reject, wrong_type
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order
 from .explain import explain_step
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
@@ -185,7 +185,7 @@ class Zone:
             raise BadSize(f"zone name {name!r} must be a non-empty string")
         for label, value in (("nr_pages", nr_pages), ("start_pfn", start_pfn)):
             if value.__class__ is not int or value < 0:
-                raise BadSize(f"Zone({name!r}): {label} {value!r} must be an int >= 0")
+                raise reject(BadSize, value, f"Zone({name!r}): {label} {value!r} must be an int >= 0")
         end_pfn = start_pfn + nr_pages
         if free_ranges is None:
             free_ranges = [(start_pfn, end_pfn)] if nr_pages else []
@@ -416,12 +416,15 @@ class Zone:
         if page.__class__ is Page:
             pfn = page.pfn
             if pfn.__class__ is not int:
-                raise BadFree(f"free_pages: {page!r} has pfn {pfn!r} of type {type(pfn).__name__}; a PFN is an int")
+                raise reject(
+                    BadFree, pfn, f"free_pages: {page!r} has pfn {pfn!r} of type {type(pfn).__name__}; a PFN is an int"
+                )
         elif page.__class__ is int:
             pfn = page
         else:
-            raise BadFree(
-                f"free_pages: {page!r} ({type(page).__name__}) is neither a Page nor a PFN (an int, not a bool)"
+            raise wrong_type(
+                BadFree,
+                f"free_pages: {page!r} ({type(page).__name__}) is neither a Page nor a PFN (an int, not a bool)",
             )
         check_order(order, "free_pages")
         if not self.contains_pfn(pfn):

@@ -34,7 +34,7 @@ reclaimable pages.
 
 from __future__ import annotations
 
-from ..errors import BadSize
+from ..errors import BadSize, reject
 from ..records import Record
 from ..units import check_order
 from .fragmentation import fragmentation_index
@@ -108,7 +108,11 @@ def compaction_suitable(
     """
     check_order(order, "compaction_suitable")
     if extfrag_threshold.__class__ is not int or not 0 <= extfrag_threshold <= 1000:
-        raise BadSize(f"extfrag_threshold {extfrag_threshold!r} must be 0..1000 (sysctl vm.extfrag_threshold)")
+        raise reject(
+            BadSize,
+            extfrag_threshold,
+            f"extfrag_threshold {extfrag_threshold!r} must be 0..1000 (sysctl vm.extfrag_threshold)",
+        )
     mark_name = "low" if order > PAGE_ALLOC_COSTLY_ORDER else "min"
     mark = zone.wmark_pages(mark_name)
     if highest_zoneidx is None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque, namedtuple
 
-from ..errors import BadFree, BadSize, OutOfMemory
+from ..errors import BadFree, BadSize, OutOfMemory, reject
 from ..faultinject import FaultAttr
 from ..gfp import GFP, MAX_NR_ZONES, ZONE_NAMES, ZONE_NORMAL, gfp_names, gfp_zone, parse_gfp
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, check_order, format_size
@@ -219,7 +219,7 @@ class Node:
         """
         pfn = page.pfn if page.__class__ is Page else page
         if pfn.__class__ is not int:
-            raise BadFree(f"free_pages: {page!r} is neither a Page nor a PFN")
+            raise reject(BadFree, pfn, f"free_pages: {page!r} is neither a Page nor a PFN")
         self.zone_of_pfn(pfn).free_pages(page, order)
         self._trail.append(("free", order, pfn))
 

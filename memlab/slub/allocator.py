@@ -28,7 +28,7 @@ accounting, RCU-delayed freeing, KASAN/KFENCE, SLAB_STORE_USER tracking.
 
 from __future__ import annotations
 
-from ..errors import BadCache, BadFree, BadSize, MemlabError, OutOfMemory
+from ..errors import BadCache, BadFree, BadSize, MemlabError, OutOfMemory, reject, wrong_type
 from ..gfp import GFP, parse_gfp
 from ..layout import pfn_to_virt, virt_to_phys
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE, format_size, order_for_size
@@ -118,18 +118,18 @@ class Slub(SlubDebug):
                 f"kmem_cache_create: a cache named {name!r} already exists (/proc/slabinfo rows are keyed by name)"
             )
         if size.__class__ is not int or size <= 0:
-            raise BadCache(f"kmem_cache_create({name!r}): size {size!r} must be an int > 0")
+            raise reject(BadCache, size, f"kmem_cache_create({name!r}): size {size!r} must be an int > 0")
         if size > KMALLOC_MAX_CACHE_SIZE * 8 * 16:
             raise BadCache(
                 f"kmem_cache_create({name!r}): objects of {format_size(size)} are too large for "
                 f"a slab; use alloc_pages or vmalloc"
             )
         if align.__class__ is not int or align < 0 or (align & (align - 1)):
-            raise BadCache(f"kmem_cache_create({name!r}): align {align!r} must be 0 or a power of two")
+            raise reject(BadCache, align, f"kmem_cache_create({name!r}): align {align!r} must be 0 or a power of two")
         if ctor is not None and not callable(ctor):
             raise BadCache(f"kmem_cache_create({name!r}): ctor {ctor!r} is not callable")
         if flags.__class__ is not int or flags < 0:
-            raise BadCache(f"kmem_cache_create({name!r}): flags {flags!r} must be SLAB_* bits")
+            raise reject(BadCache, flags, f"kmem_cache_create({name!r}): flags {flags!r} must be SLAB_* bits")
         return self._create(name, size, align, flags | self.slub_debug, ctor)
 
     def find_cache(self, name):
@@ -163,7 +163,9 @@ class Slub(SlubDebug):
 
     def check_cache(self, cache, what):
         """Raise :class:`BadCache` unless ``cache`` is a live cache of this machine."""
-        if not isinstance(cache, KmemCache) or self._by_name.get(cache.name) is not cache:
+        if not isinstance(cache, KmemCache):
+            raise wrong_type(BadCache, f"{what}: {cache!r} ({type(cache).__name__}) is not a kmem_cache")
+        if self._by_name.get(cache.name) is not cache:
             raise BadCache(f"{what}: {cache!r} is not a live cache of this machine")
 
     # ------------------------------------------------------------ allocation
@@ -325,7 +327,7 @@ class Slub(SlubDebug):
 
     def _object_of(self, addr, what):
         if addr.__class__ is not int:
-            raise BadFree(f"{what}: address {addr!r} is not an int")
+            raise reject(BadFree, addr, f"{what}: address {addr!r} is not an int")
         slab = self._slab_of_vpage.get(addr >> PAGE_SHIFT)
         if slab is None:
             raise BadFree(f"{what}: address {addr:#x} is not in any slab (not memory from kmem_cache_alloc or kmalloc)")
@@ -395,9 +397,11 @@ class Slub(SlubDebug):
         from the buddy allocator (``kmalloc_large``: order get_order(size)),
         which fails above 4 MiB."""
         if size.__class__ is not int or size <= 0:
-            raise BadSize(
+            raise reject(
+                BadSize,
+                size,
                 f"kmalloc: size {size!r} must be an int > 0 (kmalloc(0) returns ZERO_SIZE_PTR "
-                f"{ZERO_SIZE_PTR:#x}, which must not be dereferenced)"
+                f"{ZERO_SIZE_PTR:#x}, which must not be dereferenced)",
             )
         if size <= KMALLOC_MAX_CACHE_SIZE:
             table = self._kmalloc_tables.get(gfp) if gfp.__class__ is str or gfp.__class__ is int else None
@@ -486,7 +490,7 @@ class Slub(SlubDebug):
         re-poisoning, init_on_alloc (a boot option; off here).
         """
         if new_size.__class__ is not int or new_size < 0:
-            raise BadSize(f"krealloc: new_size {new_size!r} must be an int >= 0")
+            raise reject(BadSize, new_size, f"krealloc: new_size {new_size!r} must be an int >= 0")
         zero = bool(parse_gfp(gfp) & GFP["__GFP_ZERO"])
         if new_size == 0:
             if addr is not None and addr != ZERO_SIZE_PTR:  # kfree(NULL) and kfree(ZERO_SIZE_PTR) do nothing
