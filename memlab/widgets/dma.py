@@ -121,7 +121,7 @@ class DmaDashboard(Dashboard):
                 panels(
                     W.VBox([W.HTML("<b>registers</b>"), self.registers]),
                     W.VBox([W.HTML("<b>memory at the buffer</b>"), self.memory]),
-                    min_width="420px",
+                    min_width="560px",  # each text needs ~540 px: side by side only when both fit
                 ),
             ]
         )
