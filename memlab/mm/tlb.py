@@ -34,7 +34,10 @@ kernel entries are global (they survive CR3 switches) without PTI and
 tagged with the kernel PCID with PTI (the real kernel keeps a few kernel
 text mappings global under PTI); a remote flush happens at once instead of
 in an IPI handler; the user-PCID flush that PTI defers to the next return
-to user space is done at once; lazy TLB mode for kernel threads is left out.
+to user space is done at once; lazy TLB mode for kernel threads is left out;
+a copy-on-write fault refills only the faulting CPU's entry (the kernel's
+ptep_clear_flush() would also flush the old translation on other CPUs
+running the process).
 """
 
 from __future__ import annotations
