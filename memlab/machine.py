@@ -40,6 +40,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Machine"]
 
+_MEMPOOL = None  # memlab.mempool.Mempool, once the first mempool call has imported it
+
+
+def _mempool_class():
+    global _MEMPOOL
+    from .mempool import Mempool
+
+    _MEMPOOL = Mempool
+    return Mempool
+
 
 class _Served:
     """A facade call served by a subsystem: ``Machine.kmalloc =
@@ -355,11 +365,14 @@ class Machine(Node):
         return mempool.mempool_create_page_pool(self, min_nr, order)
 
     def _pool(self, pool, what):
-        """``pool`` if it is a mempool of this machine, else a BadPool naming it."""
-        from .mempool import Mempool
+        """``pool`` if it is a mempool of this machine, else a BadPool naming it.
 
-        if pool.__class__ is not Mempool or pool.machine is not self:
+        On the hot path (every mempool_alloc and mempool_free) this is one
+        class test and one identity test; the mempool module is imported
+        once, by the first call, not on every call."""
+        if pool.__class__ is not (_MEMPOOL or _mempool_class()) or pool.machine is not self:
             from .errors import BadPool, wrong_type
+            from .mempool import Mempool
 
             if not isinstance(pool, Mempool):
                 raise wrong_type(BadPool, f"{what}: {pool!r} is a {type(pool).__name__}, not a mempool")

@@ -417,10 +417,12 @@ _ENOMEM = 12
 
 
 def _key(element):
-    """Hashable identity of an element: a Page by its pfn, anything else by
-    its type and value (so 4096.0 is not the element 4096, and a numpy
+    """Hashable identity of an element: an int address by its value, a Page
+    by its pfn, anything else by its type and value (so 4096.0 is not the element 4096, and a numpy
     integer is not a handed-out address). An unhashable element raises
     BadFree."""
+    if element.__class__ is int:  # the common case: a slab or kmalloc address
+        return element
     pfn = getattr(element, "pfn", None)
     if pfn is not None:
         return ("page", pfn)
