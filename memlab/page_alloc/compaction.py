@@ -123,41 +123,32 @@ def compaction_suitable(
     # __zone_watermark_ok(zone, 0, mark + gap, ...): for order 0 the free
     # pages must exceed mark + gap + lowmem_reserve.
     limit = mark + gap + reserve
-    needed = limit + 1
+
+    def verdict(suitable, result, index, reason):
+        return CompactionVerdict(order, suitable, result, free, limit + 1, mark_name, index, reason)
+
     if free <= limit:
-        return CompactionVerdict(
-            order,
+        return verdict(
             False,
             COMPACT_SKIPPED,
-            free,
-            needed,
-            mark_name,
             None,
             f"{free} pages free, compaction needs more than {mark_name} watermark {mark} + compact_gap(order {order}) "
             f"{gap}" + (f" + lowmem_reserve {reserve}" if reserve else "") + f" = {limit}: memory is short, "
             "reclaim first (the fragmentation index is not consulted)",
         )
     if order <= PAGE_ALLOC_COSTLY_ORDER:
-        return CompactionVerdict(
-            order,
+        return verdict(
             True,
             COMPACT_CONTINUE,
-            free,
-            needed,
-            mark_name,
             None,
             f"{free} pages free, more than the {limit} compaction needs; order {order} is not costly "
             f"(<= {PAGE_ALLOC_COSTLY_ORDER}), so compaction runs whatever the fragmentation index says",
         )
     index = fragmentation_index(zone.nr_free_by_order(), order)
     if 0 <= index <= extfrag_threshold:
-        return CompactionVerdict(
-            order,
+        return verdict(
             False,
             COMPACT_NOT_SUITABLE_ZONE,
-            free,
-            needed,
-            mark_name,
             index,
             f"{free} pages free, enough to compact, but the fragmentation index {index} is at or below "
             f"extfrag_threshold {extfrag_threshold}: a failure would be for lack of memory",
@@ -166,13 +157,6 @@ def compaction_suitable(
         why = "a suitable free block exists (index -1000): the request may succeed as it is"
     else:
         why = f"the fragmentation index {index} is above extfrag_threshold {extfrag_threshold}: external fragmentation"
-    return CompactionVerdict(
-        order,
-        True,
-        COMPACT_CONTINUE,
-        free,
-        needed,
-        mark_name,
-        index,
-        f"{free} pages free, more than the {limit} compaction needs, and {why}",
+    return verdict(
+        True, COMPACT_CONTINUE, index, f"{free} pages free, more than the {limit} compaction needs, and {why}"
     )
