@@ -27,6 +27,23 @@ import sys
 import tempfile
 import textwrap
 
+
+def _click(make, button, times, *setup):
+    """A case that builds a dashboard, presses the ``setup`` buttons (by
+    default ``button`` once: the first drawing is untimed), then times
+    ``times`` presses of ``button``."""
+    cls = make.split("(")[0]
+    first = "".join(f"; d.{name}.click()" for name in setup or (button,))
+    return f"""
+        import matplotlib; matplotlib.use("Agg")
+        from memlab.widgets import {cls}
+        d = {make}{first}
+        def run():
+            start()
+            for _ in range({times}): d.{button}.click()
+    """
+
+
 # Each case: code that defines run() (setup happens before, untimed).
 CASES = {
     "buddy-v1 (Zone, 200k ops)": """
@@ -109,46 +126,11 @@ CASES = {
             start()
             d.run_to_tc(1, trace_limit=10**6)
     """,
-    "buddy dashboard click (1,024 pages, x5)": """
-        import matplotlib; matplotlib.use("Agg")
-        from memlab.widgets import BuddyDashboard
-        d = BuddyDashboard(nr_pages=1024); d.alloc_button.click()
-        def run():
-            start()
-            for _ in range(5): d.alloc_button.click()
-    """,
-    "slab dashboard click (x5)": """
-        import matplotlib; matplotlib.use("Agg")
-        from memlab.widgets import SlabDashboard
-        d = SlabDashboard(); d.alloc_button.click()
-        def run():
-            start()
-            for _ in range(5): d.alloc_button.click()
-    """,
-    "mempool dashboard click (x5)": """
-        import matplotlib; matplotlib.use("Agg")
-        from memlab.widgets import MempoolDashboard
-        d = MempoolDashboard(); d.alloc_button.click()
-        def run():
-            start()
-            for _ in range(5): d.alloc_button.click()
-    """,
-    "address-space dashboard walk click (x3)": """
-        import matplotlib; matplotlib.use("Agg")
-        from memlab.widgets import AddressSpaceDashboard
-        d = AddressSpaceDashboard(); d.walk_button.click()
-        def run():
-            start()
-            for _ in range(3): d.walk_button.click()
-    """,
-    "DMA dashboard step click (x3)": """
-        import matplotlib; matplotlib.use("Agg")
-        from memlab.widgets import DmaDashboard
-        d = DmaDashboard(); d.program_button.click(); d.dreq_button.click()
-        def run():
-            start()
-            for _ in range(3): d.step_button.click()
-    """,
+    "buddy dashboard click (1,024 pages, x5)": _click("BuddyDashboard(nr_pages=1024)", "alloc_button", 5),
+    "slab dashboard click (x5)": _click("SlabDashboard()", "alloc_button", 5),
+    "mempool dashboard click (x5)": _click("MempoolDashboard()", "alloc_button", 5),
+    "address-space dashboard walk click (x3)": _click("AddressSpaceDashboard()", "walk_button", 3),
+    "DMA dashboard step click (x3)": _click("DmaDashboard()", "step_button", 3, "program_button", "dreq_button"),
 }
 
 _HARNESS = """
