@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memlab-installed
 
-.PHONY: setup lab test test-fast lint format bench notebooks fuzz clean
+.PHONY: setup lab test test-fast lint format bench bench-compare notebooks fuzz clean
 
 setup: $(STAMP)
 
@@ -38,8 +38,13 @@ format: setup
 	$(VENV)/bin/ruff check --fix memlab tests benchmarks tools
 	$(VENV)/bin/ruff format memlab tests benchmarks tools
 
+# Ratios to a yardstick measured in the same run, pinned to one CPU; results
+# in benchmarks/results/. bench-compare sets the newest two result files side by side.
 bench: setup
 	$(PY) benchmarks/run.py --notebooks
+
+bench-compare: setup
+	$(PY) benchmarks/run.py --compare
 
 # 1,000,000 seeded operations per area, valid and invalid mixed (tools/fuzz.py).
 fuzz: setup

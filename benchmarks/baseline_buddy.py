@@ -1,41 +1,36 @@
 """A plain set-per-order buddy allocator with no bookkeeping: the yardstick
-"ref" of benchmarks/README.md that memlab's figures are divided by. Not part
-of memlab."""
+"ref" of benchmarks/README.md that memlab's figures are divided by. It
+returns bare int PFNs and keeps no list order, no trail, no checks. Not part
+of memlab, and it imports nothing from it."""
 
-from memlab.units import MAX_PAGE_ORDER, NR_PAGE_ORDERS
+MAX_ORDER = 10  # MAX_PAGE_ORDER on x86-64
+NR_ORDERS = MAX_ORDER + 1
 
 
-class PlainPage:
-    __slots__ = ("pfn", "order")
-
-    def __init__(self, pfn, order):
-        self.pfn = pfn
-        self.order = order
+class NoBlock(Exception):
+    """No free block large enough."""
 
 
 class PlainBuddy:
     def __init__(self, nr_pages):
-        self.free = [set() for _ in range(NR_PAGE_ORDERS)]
-        for pfn in range(0, nr_pages, 1 << MAX_PAGE_ORDER):
-            self.free[MAX_PAGE_ORDER].add(pfn)
+        self.free = [set() for _ in range(NR_ORDERS)]
+        for pfn in range(0, nr_pages, 1 << MAX_ORDER):
+            self.free[MAX_ORDER].add(pfn)
 
     def alloc_pages(self, order):
         free = self.free
-        for cur in range(order, NR_PAGE_ORDERS):
+        for cur in range(order, NR_ORDERS):
             if free[cur]:
                 pfn = free[cur].pop()
                 while cur > order:
                     cur -= 1
                     free[cur].add(pfn + (1 << cur))
-                return PlainPage(pfn, order)
-        from memlab.errors import OutOfMemory
+                return pfn
+        raise NoBlock(order)
 
-        raise OutOfMemory(order)
-
-    def free_pages(self, page, order):
-        pfn = page.pfn
+    def free_pages(self, pfn, order):
         free = self.free
-        while order < MAX_PAGE_ORDER:
+        while order < MAX_ORDER:
             buddy = pfn ^ (1 << order)
             if buddy not in free[order]:
                 break

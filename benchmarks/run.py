@@ -1,334 +1,275 @@
-"""memlab benchmarks (``make bench``): speed and memory figures for the
-closing notes of issues. Prints one line per figure with its target.
+"""memlab benchmarks (``make bench``): every speed figure as a ratio to a
+yardstick measured in the same run, every latency pinned to one CPU.
 
-Figures:
-* buddy-v1 (benchmarks/README.md): 200,000 operations on a 262,144-page zone, all
-  features on (exact list order, explanation trail, error checks); the same
-  on a 16 GiB zone; a plain set-per-order buddy (benchmarks/baseline_buddy.py)
-  under the same driver as the yardstick;
-* per-operation cost with 100,000 blocks on the order-0 free list;
-* host memory of a simulated 16 GiB machine; drawing a 262,144-page map;
-  one dashboard click; ``import memlab``; the notebook suite (``--notebooks``).
+Each case of benchmarks/cases.py runs in a fresh Python process, paired with
+the yardstick ("ref", a plain set-per-order buddy returning ints, under the
+same buddy-v1 driver) in a fresh process of its own: ref then case in one
+round, case then ref in the next, so load on this shared machine hits both
+alike. Inside a process the case is set up, then run ``--repeat`` times and
+the median kept. Per round the case's cost per operation is divided into
+ref's; the report gives the median of those ratios over ``--rounds`` with
+their min..max, and the median absolute cost. Every process is pinned to one
+CPU (Binder gives one). Memory figures come from tracemalloc in a fresh
+process and do not need a yardstick.
+
+Results go to ``benchmarks/results/<time>-<commit>.json``;
+``make bench-compare`` (``--compare [OLD NEW]``) sets two such files side by
+side, by ratio (the absolute figures of two runs at different times are not
+comparable on a shared machine).
 """
 
+from __future__ import annotations
+
 import argparse
-import gc
+import json
 import os
-import random
+import statistics
 import subprocess
 import sys
+import textwrap
 import time
-import tracemalloc
-from bisect import bisect_right
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+ROOT = HERE.parent
+RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 
-from baseline_buddy import PlainBuddy
+from cases import CASES, REF
 
+_HARNESS = """
+import json, os, statistics, sys, time
+sys.path.insert(0, {root!r})
+BENCH_DIR = {bench!r}
+_t = [0.0]
+def start():
+    _t[0] = time.perf_counter()
+{body}
+import gc
+times, notes = [], []
+for _ in range({repeat}):
+    gc.collect()
+    out = run()
+    if out is None:
+        times.append(time.perf_counter() - _t[0])
+    else:
+        times.append(out[0]); notes.append(out[1])
+print(json.dumps({{"t": statistics.median(times), "notes": notes}}))
+"""
+
+_MEMORY = """
+import gc, json, random, sys, tracemalloc
+sys.path.insert(0, {root!r})
 import memlab
-from memlab.workloads import BUDDY_V1_ALLOC_SHARE, BUDDY_V1_CUMULATIVE
+out = {{}}
+gc.collect(); tracemalloc.start()
+m = memlab.Machine(ram="16GiB")
+out["host memory of a simulated 16 GiB machine at rest"] = tracemalloc.get_traced_memory()[0]
+tracemalloc.stop(); del m
+gc.collect(); tracemalloc.start()
+m = memlab.Machine(ram="16GiB")
+p = m.spawn("toucher")
+base = p.mmap(length=1 << 30)
+before = tracemalloc.get_traced_memory()[0]
+for i in range(0, 1 << 30, 4096):
+    p.touch(base + i)  # read faults: the shared zero page
+out["... plus 1 GiB of a process read (262,144 read faults)"] = tracemalloc.get_traced_memory()[0] - before
+before = tracemalloc.get_traced_memory()[0]
+for i in range(0, 1 << 28, 4096):
+    p.touch(base + i, write=True)  # write faults: zeroed frames, nothing stored
+out["... plus 256 MiB of it written (65,536 write faults)"] = tracemalloc.get_traced_memory()[0] - before
+print(json.dumps(out))
+"""
+
+IMPORT = """
+import sys, time
+sys.path.insert(0, {root!r})
+t = time.perf_counter()
+import memlab
+print(time.perf_counter() - t)
+"""
 
 
-def buddy_v1_ops(n, seed):
-    """The buddy-v1 decisions, drawn up front: an order >= 0 allocates, a
-    negative fraction frees the live block at that fraction of the list."""
-    rng = random.Random(seed)
-    share = BUDDY_V1_ALLOC_SHARE
-    ops = []
-    for _ in range(n):
-        r = rng.random()
-        ops.append(bisect_right(BUDDY_V1_CUMULATIVE, r / share) if r < share else -(r - share) / (1 - share))
-    return ops
+def _pin():
+    """The CPU every measured process runs on: the last one allowed."""
+    return max(os.sched_getaffinity(0))
 
 
-def drive(zone, ops):
-    """Seconds to apply ``ops`` to ``zone`` (alloc_pages / free_pages)."""
-    live = []
-    alloc, free = zone.alloc_pages, zone.free_pages
-    append, pop = live.append, live.pop
-    oom = memlab.OutOfMemory
-    gc.disable()
-    start = time.perf_counter()
-    for op in ops:
-        if op >= 0:
-            try:
-                append(alloc(op))
-            except oom:
-                pass
-        elif live:
-            i = int(-op * len(live))
-            page = live[i]
-            last = pop()
-            if i < len(live):
-                live[i] = last
-            free(page, page.order)
-    elapsed = time.perf_counter() - start
-    gc.enable()
-    return elapsed
+def _python(script, cpu, env=None):
+    def pin():
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, preexec_fn=pin, check=False
+    )
+    if out.returncode:
+        raise SystemExit(f"benchmark process failed:\n{out.stderr}")
+    return out.stdout.strip().splitlines()[-1]
 
 
-def best_rate(make_zone, ops, repeat):
-    return max(len(ops) / drive(make_zone(), ops) for _ in range(repeat))
+def measure(case, cpu, repeat, root=ROOT, env=None):
+    """Seconds per operation of ``case`` in a fresh process with the memlab
+    tree ``root`` first on sys.path, and its notes (the slowest buttons)."""
+    script = _HARNESS.format(root=str(root), bench=str(HERE), body=textwrap.dedent(case.code), repeat=repeat)
+    out = json.loads(_python(script, cpu, env))
+    return out["t"] / case.ops, out["notes"]
+
+
+def _spread(values, fmt):
+    return f"{fmt(statistics.median(values))} [{fmt(min(values))}..{fmt(max(values))}]"
+
+
+def _cost(seconds):
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.2f} µs"
+    return f"{seconds * 1e9:.0f} ns"
 
 
 def line(name, value, target=""):
-    print(f"{name:58} {value:>18}  {target}")
+    print(f"{name:56} {value:>34}  {target}", flush=True)
 
 
-def bench_buddy(repeat):
-    ops = buddy_v1_ops(200_000, seed=1)
-    small = best_rate(lambda: memlab.Zone("Normal", 262_144), ops, repeat)
-    big = best_rate(lambda: memlab.Zone("Normal", 4 << 20), ops, repeat)
-    plain = best_rate(lambda: PlainBuddy(262_144), ops, repeat)
-    line("buddy-v1, 262,144-page zone (memlab, all features)", f"{small / 1e6:.2f} M ops/s", "target >= 1.5")
-    line("buddy-v1, 16 GiB zone (memlab)", f"{big / 1e6:.2f} M ops/s", "target: same per-op cost")
-    line("buddy-v1, plain set-per-order buddy, same driver", f"{plain / 1e6:.2f} M ops/s", "yardstick")
-    line("memlab / plain", f"{small / plain:.2f}", "")
-    return small, big, plain
-
-
-def bench_long_free_list(repeat):
-    """alloc+free pairs of order 0 with 3 vs 100,000 blocks on free_area[0]."""
-    results = []
-    for holes in (3, 100_000):
-        zone = memlab.Zone("Normal", 4 * holes + 4096)
-        pages = [zone.alloc_pages(0) for _ in range(2 * holes)]
-        for p in pages[::2]:
-            zone.free_pages(p, 0)  # isolated free pages: buddies stay allocated
-        assert zone.free_area[0].nr_free >= holes
-        n = 100_000
-        best = 0.0
-        for _ in range(repeat):
-            start = time.perf_counter()
-            for _ in range(n):
-                p = zone.alloc_pages(0)
-                zone.free_pages(p, 0)
-            best = max(best, n / (time.perf_counter() - start))
-        results.append(best)
-        line(
-            f"alloc+free order 0, {zone.free_area[0].nr_free:,} blocks on free_area[0]",
-            f"{best / 1e6:.2f} M pairs/s",
-            "target: flat" if holes > 3 else "",
-        )
-    return results
-
-
-def bench_slab(repeat):
-    m = memlab.Machine(ram="1GiB", cpus=2)
-    cache = m.kmem_cache_create("bench", 128)
-    alloc, free = m.kmem_cache_alloc, m.kmem_cache_free
-    n = 200_000
-    best = 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(n):
-            free(cache, alloc(cache))
-        best = max(best, n / (time.perf_counter() - start))
-    line("kmem_cache_alloc + kmem_cache_free pairs", f"{best / 1e6:.2f} M pairs/s", "target >= 1")
-    # mixed kmalloc/kfree: log-uniform sizes 1..8192, 60 % kmalloc while under 20,000 live
-    rng = random.Random(5)
-    sizes = [max(1, int(2 ** rng.uniform(0, 13))) for _ in range(n)]
-    choices = [rng.random() for _ in range(n)]
-    best = 0.0
-    for _ in range(repeat):
-        m = memlab.Machine(ram="1GiB", cpus=2)
-        kmalloc, kfree = m.kmalloc, m.kfree
-        live = []
-        start = time.perf_counter()
-        for size, r in zip(sizes, choices):
-            if (r < 0.6 and len(live) < 20_000) or not live:
-                live.append(kmalloc(size))
+def bench_cases(cases, rounds, repeat, cpu):
+    figures = {}
+    line("case", "cost per op, median [min..max]")
+    for case in cases:
+        costs, refs, ratios, notes = [], [], [], []
+        for r in range(rounds):
+            if r % 2 == 0:
+                ref, _ = measure(REF, cpu, repeat)
+                cost, note = measure(case, cpu, repeat)
             else:
-                i = int(r * len(live)) % len(live)
-                live[i], live[-1] = live[-1], live[i]
-                kfree(live.pop())
-        best = max(best, n / (time.perf_counter() - start))
-    line("kmalloc/kfree, mixed sizes 1..8192 bytes", f"{best / 1e6:.2f} M ops/s", "")
+                cost, note = measure(case, cpu, repeat)
+                ref, _ = measure(REF, cpu, repeat)
+            costs.append(cost)
+            refs.append(ref)
+            ratios.append(ref / cost)
+            notes += note
+        fig = {
+            "kind": case.kind,
+            "target": case.target,
+            "seconds_per_op": costs,
+            "ref_seconds_per_op": refs,
+            "speed_vs_ref": ratios,
+        }
+        figures[case.name] = fig
+        if case.kind == "speed":
+            value = f"{_spread(ratios, lambda x: f'{x:.2f}')}x ref"
+            line(case.name, value, f"{_cost(statistics.median(costs))}/op; target {case.target}")
+        else:
+            worst = max(set(notes), key=notes.count) if notes else ""
+            value = _spread(costs, _cost)
+            line(case.name, value, f"{case.target}" + (f"; slowest: {worst}" if worst else ""))
+            fig["slowest"] = worst
+    line(REF.name, _spread([c for f in figures.values() for c in f["ref_seconds_per_op"]], _cost), "yardstick")
+    return figures
 
 
-def bench_pools():
-    res = memlab.workloads.pool_vs_malloc(100_000, seed=1)
-    line("user-space object pool, 48-byte objects", f"{res['object pool']['ops_per_s'] / 1e6:.2f} M ops/s", "")
-    line(
-        "first-fit malloc, same workload",
-        f"{res['malloc']['ops_per_s'] / 1e6:.2f} M ops/s",
-        f"{res['malloc']['overhead_per_object']:.0f} B/object overhead",
-    )
-    m = memlab.Machine(ram="1GiB")
-    pool = m.mempool_create_slab_pool(16, m.kmem_cache_create("bio", 256))
-    n = 100_000
-    start = time.perf_counter()
-    for _ in range(n):
-        m.mempool_free(m.mempool_alloc(pool, "GFP_NOIO"), pool)
-    line(
-        "mempool_alloc + mempool_free pairs (slab pool)", f"{n / (time.perf_counter() - start) / 1e6:.2f} M pairs/s", ""
-    )
+def bench_memory(cpu):
+    out = json.loads(_python(_MEMORY.format(root=str(ROOT)), cpu))
+    for name, nbytes in out.items():
+        line(name, f"{nbytes / 2**20:.2f} MiB", "target < 64 MiB" if "rest" in name else "target: ~0")
+    return {name: {"kind": "memory", "bytes": nbytes} for name, nbytes in out.items()}
 
 
-def bench_dma():
-    m = memlab.Machine(ram="64MiB")
-    phys = m.alloc_pages(4, "GFP_DMA").pfn << 12
-    data = bytes(range(256)) * 256  # 64 KiB
-    d = memlab.dma.Dma8237(m)
-    d.attach(1, memlab.dma.IsaDevice("disk", data=data))
-    start = time.perf_counter()
-    d.program(1, phys, len(data), memlab.dma.DMA_MODE_BLOCK | 0x04)
-    d.run_to_tc(1)
-    bulk = time.perf_counter() - start
-    line("8237A: 64 KiB block transfer, numpy path", f"{bulk * 1e3:.1f} ms", f"{d.clocks} simulated clocks")
-    d2 = memlab.dma.Dma8237(m)
-    d2.attach(1, memlab.dma.IsaDevice("disk", data=data))
-    d2.program(1, phys, 4096, memlab.dma.DMA_MODE_BLOCK | 0x04)
-    start = time.perf_counter()
-    d2.run_to_tc(1, trace_limit=10**6)
-    clocked = time.perf_counter() - start
-    line("8237A: clock-by-clock simulation with trace", f"{d2.clocks / clocked / 1e3:.0f} k clocks/s", "")
-    from memlab.widgets import DmaDashboard
-
-    dash = DmaDashboard()
-    dash.program_button.click()
-    dash.dreq_button.click()
-    clicks = [_timed(dash.step_button.click) for _ in range(5)]
-    line("DMA dashboard click (step 1 clock + redraw)", f"{min(clicks) * 1e3:.1f} ms", "target < 100")
+def bench_import(rounds, cpu):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    _python(IMPORT.format(root=str(ROOT)), cpu, env)  # bytecode cached, as installed
+    times = [float(_python(IMPORT.format(root=str(ROOT)), cpu, env)) for _ in range(rounds)]
+    line("import memlab (first import in a process)", _spread(times, _cost), "target < 300 ms")
+    return {"import memlab": {"kind": "latency", "seconds_per_op": times}}
 
 
-def bench_memory():
-    gc.collect()
-    tracemalloc.start()
-    m = memlab.Machine(ram="16GiB")
-    current, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    line("host memory of a simulated 16 GiB machine", f"{current / 2**20:.2f} MiB", "target < 64")
-    live = memlab.workloads.buddy_v1(m.zones["Normal"], 100_000, seed=1).live
-    tracemalloc.start()
-    m2 = memlab.Machine(ram="16GiB")
-    memlab.workloads.buddy_v1(m2.zones["Normal"], 100_000, seed=1)
-    current2, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    line(
-        f"  ... after 100,000 buddy-v1 ops ({len(live):,} blocks live)",
-        f"{current2 / 2**20:.2f} MiB",
-        "grows with blocks in use",
-    )
+def bench_notebooks(cpu):
+    script = f"""
+import sys, time, shutil, tempfile, pathlib
+sys.path.insert(0, {str(ROOT / "tools")!r})
+from run_notebooks import execute
+total = 0.0
+for nb in sorted(pathlib.Path({str(ROOT / "notebooks")!r}).glob("*.ipynb")):
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = pathlib.Path(tmp) / nb.name
+        shutil.copy(nb, copy)
+        t = time.perf_counter(); execute(str(copy)); total += time.perf_counter() - t
+print(total)
+"""
+    t = float(_python(script, cpu))
+    line("notebook suite, executed on one CPU", f"{t:.1f} s", "target < 60 s")
+    return {"notebook suite": {"kind": "latency", "seconds_per_op": [t]}}
 
 
-def bench_drawing(repeat):
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    from memlab import plots
-
-    zone = memlab.Zone("Normal", 262_144)
-    memlab.workloads.buddy_v1(zone, 50_000, seed=3)
-    best_img = min(_timed(lambda: plots.memory_map_image(zone)) for _ in range(repeat))
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
-
-    def render():
-        ax.clear()
-        plots.memory_map(ax, zone, legend=False)
-        fig.savefig(io.BytesIO(), format="png", dpi=80)
-
-    render()
-    best_fig = min(_timed(render) for _ in range(repeat))
-    line("map of 262,144 pages: page-state image", f"{best_img * 1e3:.1f} ms", "")
-    line("map of 262,144 pages: drawn and encoded as PNG", f"{best_fig * 1e3:.1f} ms", "target < 100")
-
-    from memlab.widgets import BuddyDashboard
-
-    for pages in (1024, 262_144):
-        dash = BuddyDashboard(nr_pages=pages)
-        clicks = []
-        for _ in range(max(repeat, 5)):
-            clicks.append(_timed(dash.alloc_button.click))
-        line(
-            f"buddy dashboard click (alloc + redraw), {pages:,}-page zone",
-            f"{min(clicks) * 1e3:.1f} ms",
-            f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)",
-        )
-
-    from memlab.widgets import SlabDashboard
-
-    dash = SlabDashboard()
-    clicks = [_timed(dash.alloc_button.click) for _ in range(max(repeat, 5))]
-    line(
-        "slab dashboard click (kmem_cache_alloc + redraw)",
-        f"{min(clicks) * 1e3:.1f} ms",
-        f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)",
-    )
-
-    from memlab.widgets import MempoolDashboard
-
-    dash = MempoolDashboard()
-    clicks = [_timed(dash.alloc_button.click) for _ in range(max(repeat, 5))]
-    line(
-        "mempool dashboard click (mempool_alloc + redraw)",
-        f"{min(clicks) * 1e3:.1f} ms",
-        f"target < 100 (median {sorted(clicks)[len(clicks) // 2] * 1e3:.1f} ms)",
-    )
-
-    from memlab.widgets import AddressSpaceDashboard
-
-    dash = AddressSpaceDashboard()
-    clicks = [_timed(dash.walk_button.click) for _ in range(5)]
-    line("address-space dashboard click (walk + redraw)", f"{min(clicks) * 1e3:.1f} ms", "target < 100")
-    clicks = [_timed(dash.mmap_button.click) for _ in range(5)]
-    line("address-space dashboard click (mmap + redraw map)", f"{min(clicks) * 1e3:.1f} ms", "target < 100")
+def _commit():
+    out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "memlab"], capture_output=True, text=True)
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def bench_import():
-    code = "import time; t = time.perf_counter(); import memlab; print(time.perf_counter() - t)"
-    times = [float(subprocess.check_output([sys.executable, "-c", code], cwd=HERE.parent)) for _ in range(5)]
-    line("import memlab", f"{min(times) * 1e3:.0f} ms", "target < 300")
-
-
-def bench_notebooks():
-    sys.path.insert(0, str(HERE.parent / "tools"))
-    from run_notebooks import execute
-
-    total = 0.0
-    for nb in sorted((HERE.parent / "notebooks").glob("*.ipynb")):
-        import shutil
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / nb.name
-            shutil.copy(nb, copy)
-            t = _timed(lambda path=str(copy): execute(path))
-        total += t
-        line(f"notebook {nb.name}", f"{t:.1f} s", "target < 20")
-    line("notebook suite", f"{total:.1f} s", "target < 120")
+def compare(old_path, new_path):
+    """Two result files side by side, by ratio to their own run's ref."""
+    old, new = (json.loads(Path(p).read_text()) for p in (old_path, new_path))
+    print(f"old: {old_path} ({old['meta']['commit']})\nnew: {new_path} ({new['meta']['commit']})")
+    line("figure", "old -> new (median)")
+    for name, fig in new["figures"].items():
+        before = old["figures"].get(name)
+        if before is None or before["kind"] != fig["kind"]:
+            continue
+        if fig["kind"] == "speed":
+            a, b = statistics.median(before["speed_vs_ref"]), statistics.median(fig["speed_vs_ref"])
+            line(name, f"{a:.2f}x -> {b:.2f}x ref", f"new/old speed {b / a:.2f}")
+        elif fig["kind"] == "latency" and "speed_vs_ref" in fig:
+            a, b = statistics.median(before["seconds_per_op"]), statistics.median(fig["seconds_per_op"])
+            # in units of each run's own ref cost, so machine load cancels out
+            ra = a / statistics.median(before["ref_seconds_per_op"])
+            rb = b / statistics.median(fig["ref_seconds_per_op"])
+            line(name, f"{_cost(a)} -> {_cost(b)}", f"new/old in ref units {rb / ra:.2f}")
+        elif fig["kind"] == "memory":
+            line(name, f"{before['bytes'] / 2**20:.2f} -> {fig['bytes'] / 2**20:.2f} MiB")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--notebooks", action="store_true", help="also time the notebook suite")
+    parser.add_argument("--rounds", type=int, default=5, help="ref/case pairs per case (medians over them)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per process (median kept)")
+    parser.add_argument("--only", default="", help="only the cases whose name contains this text")
+    parser.add_argument("--notebooks", action="store_true", help="also time the notebook suite on one CPU")
+    parser.add_argument("--out", help="result file (default benchmarks/results/<time>-<commit>.json)")
+    parser.add_argument("--compare", nargs="*", metavar="FILE", help="compare two result files (default: newest two)")
     args = parser.parse_args()
-    print(f"memlab {memlab.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    bench_buddy(args.repeat)
-    bench_long_free_list(args.repeat)
-    bench_slab(args.repeat)
-    bench_pools()
-    bench_dma()
-    bench_memory()
-    bench_drawing(args.repeat)
-    bench_import()
+    if args.compare is not None:
+        files = args.compare or [str(p) for p in sorted(RESULTS.glob("*.json"))[-2:]]
+        if len(files) != 2:
+            raise SystemExit("bench-compare needs two result files: run `make bench` twice, or name two files")
+        compare(*files)
+        return
+    cpu = _pin()
+    commit = _commit()
+    meta = {
+        "commit": commit,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "pinned_cpu": cpu,
+        "rounds": args.rounds,
+        "repeat": args.repeat,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    print(
+        f"memlab at {commit}, Python {meta['python']}, {meta['cpus']} CPUs, every process pinned to CPU {cpu}; "
+        f"{args.rounds} rounds of ref/case pairs, median [min..max]"
+    )
+    cases = [c for c in CASES if args.only in c.name]
+    figures = bench_cases(cases, args.rounds, args.repeat, cpu)
+    if not args.only:
+        figures.update(bench_memory(cpu))
+        figures.update(bench_import(args.rounds, cpu))
     if args.notebooks:
-        bench_notebooks()
+        figures.update(bench_notebooks(cpu))
+    out = Path(args.out) if args.out else RESULTS / f"{meta['time'].replace(':', '')}-{commit}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "figures": figures}, indent=1) + "\n")
+    print(f"results written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
 from .errors import BadSize, reject
 from .faultinject import FaultAttr
 from .layout import PAGE_OFFSET, virt_to_phys
-from .page_alloc import Node
+from .page_alloc import Node, Page
 from .physmem import PhysicalMemory
 from .slub import Slub
 from .units import PAGE_SHIFT, format_size, parse_size
@@ -149,13 +149,23 @@ class Machine(Node):
         self.cpus = cpus
         self._cpus: Cpus | None = None  # the TLB model, made on first use (Machine.tlb)
         self.slub_debug = slub_debug
-        self.mem = PhysicalMemory(self.nr_pages)
+        self.mem = PhysicalMemory(self.nr_pages, is_free=self._pfn_is_free)
         #: Documentation/fault-injection: make slab allocations fail on purpose
         self.failslab = FaultAttr("failslab")
         self.kernel_log: list[str] = []
         self.processes: dict[int, Process] = {}
         self._next_pid = 1000
         self._next_inode = 131073
+
+    def free_pages(self, page: Page | int, order: int) -> None:
+        """Free a block (see :meth:`memlab.page_alloc.Node.free_pages`); its
+        frames keep their bytes, as with init_on_free=0 (see
+        :class:`memlab.physmem.PhysicalMemory` for the bound on that)."""
+        Node.free_pages(self, page, order)
+        self.mem.retire(page.pfn if isinstance(page, Page) else page, 1 << order)
+
+    def _pfn_is_free(self, pfn):
+        return self.zone_of_pfn(pfn).free_block_containing(pfn) is not None
 
     # ------------------------------------------------------------ identities
     def alloc_pid(self):

@@ -22,6 +22,7 @@ __all__ = [
     "kmalloc_mix",
     "pool_vs_malloc",
     "bio_writeback",
+    "machine_mix",
 ]
 
 #: buddy-v1 (benchmarks/README.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
@@ -340,3 +341,91 @@ def bio_writeback(machine, pool, n_steps, seed, submit_per_step=3, io_time=(2, 6
         "in_flight": [e for _, e in in_flight],
         "waiting": waiting,
     }
+
+
+def machine_mix(machine, n_ops, seed, max_live=256):
+    """A seeded mix of every allocator's calls on one :class:`memlab.Machine`,
+    each kind's live set bounded by ``max_live``: alloc_pages/free_pages
+    through the zonelist (orders 0-3), kmalloc/kfree (8 bytes to 8 KiB),
+    kmem_cache_alloc/free, mempool_alloc/free, and a process that mmaps,
+    touches (reads and writes, so page faults, the zero page and
+    copy-on-write frames), munmaps, moves brk and goes through the TLB.
+    At the end everything is freed, the process exits and the cache and
+    pool are destroyed, so calls can be repeated. Used to check that host
+    memory per simulated operation stays O(1) (tests/test_scale.py,
+    ``make bench``). Returns the count of calls that failed with
+    :class:`OutOfMemory` (none on a machine of 256 MiB or more).
+    """
+    rng = random.Random(seed)
+    cache = machine.kmem_cache_create(f"mix-{seed}", 192)
+    pool = machine.mempool_create_slab_pool(8, cache)
+    proc = machine.spawn("mix", seed=seed)
+    pages, objs, kmem, elems, maps = [], [], [], [], []
+    failures = 0
+    heap = proc.brk()
+    machine.tlb.switch_to(proc, cpu=0)
+
+    def drop(live):
+        i = rng.randrange(len(live))
+        live[i], live[-1] = live[-1], live[i]
+        return live.pop()
+
+    for _ in range(n_ops):
+        kind = rng.randrange(6)
+        grow = rng.random() < 0.5
+        try:
+            if kind == 0:
+                if grow and len(pages) < max_live:
+                    order = rng.randrange(4)
+                    pages.append((machine.alloc_pages(order, "GFP_KERNEL"), order))
+                elif pages:
+                    page, order = drop(pages)
+                    machine.free_pages(page, order)
+            elif kind == 1:
+                if grow and len(kmem) < max_live:
+                    kmem.append(machine.kmalloc(rng.randrange(8, 8193)))
+                elif kmem:
+                    machine.kfree(drop(kmem))
+            elif kind == 2:
+                if grow and len(objs) < max_live:
+                    objs.append(machine.kmem_cache_alloc(cache))
+                elif objs:
+                    machine.kmem_cache_free(cache, drop(objs))
+            elif kind == 3:
+                if grow and len(elems) < max_live:
+                    elems.append(machine.mempool_alloc(pool, "GFP_NOIO"))
+                elif elems:
+                    machine.mempool_free(drop(elems), pool)
+            elif kind == 4:
+                if grow and len(maps) < 16:
+                    length = rng.randrange(1, 9) * 4096
+                    maps.append((proc.mmap(length=length), length))
+                elif maps:
+                    addr, length = drop(maps)
+                    proc.munmap(addr, length)
+            elif maps:
+                addr, length = maps[rng.randrange(len(maps))]
+                where = addr + rng.randrange(length)
+                action = rng.randrange(4)
+                if action == 0:
+                    proc.touch(where, write=rng.random() < 0.5)
+                elif action == 1:
+                    proc.write(where & ~7, rng.randrange(1, 256).to_bytes(8, "little"))
+                elif action == 2:
+                    machine.tlb.access(proc, where, write=False)
+                else:
+                    proc.brk(heap + rng.randrange(4) * 4096)
+        except OutOfMemory:
+            failures += 1
+    for page, order in pages:
+        machine.free_pages(page, order)
+    for addr in kmem:
+        machine.kfree(addr)
+    for elem in elems:
+        machine.mempool_free(elem, pool)
+    machine.mempool_destroy(pool)
+    for obj in objs:
+        machine.kmem_cache_free(cache, obj)
+    machine.kmem_cache_destroy(cache)
+    proc.exit()
+    return failures

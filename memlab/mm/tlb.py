@@ -42,11 +42,13 @@ running the process).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from ..errors import MemlabError, reject
 from ..records import Record
 from ..units import PAGE_SHIFT
+
+_LOG_LEN = 1024  # records kept in Cpus.log (memory per operation stays O(1))
 
 __all__ = [
     "TLB_NR_DYN_ASIDS",
@@ -179,7 +181,8 @@ class Cpus:
     runs a process on a CPU (a context switch), :meth:`access` is a ring-3
     load or store through the TLB, :meth:`syscall` enters and leaves the
     kernel, and the model calls :meth:`flush_tlb_mm_range` when munmap,
-    brk or mprotect change page-table entries. ``log`` keeps every record.
+    brk or mprotect change page-table entries. ``log`` keeps the last 1,024
+    records, oldest first; ``nr_records`` counts every record made.
     """
 
     def __init__(self, machine, pcid=True, pti=False, capacity=64):
@@ -187,7 +190,8 @@ class Cpus:
         self.pcid = bool(pcid)
         self.pti = bool(pti)
         self.cpus = [_Cpu(n, capacity) for n in range(machine.cpus)]
-        self.log = []
+        self.log: deque = deque(maxlen=_LOG_LEN)
+        self.nr_records = 0
 
     # ------------------------------------------------------------ helpers
     def _cpu(self, n):
@@ -219,6 +223,7 @@ class Cpus:
 
     def _record(self, rec):
         self.log.append(rec)
+        self.nr_records += 1
         return rec
 
     # --------------------------------------------------------- switch_mm

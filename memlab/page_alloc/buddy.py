@@ -444,7 +444,7 @@ class Zone:
                 f"order {order}; __free_pages() must get the order alloc_pages() used "
                 f"(the kernel would corrupt its free lists)"
             )
-        free_head = self._free_block_containing(pfn)
+        free_head = self.free_block_containing(pfn)
         if free_head is not None:
             head, o = free_head
             raise BadFree(
@@ -460,7 +460,9 @@ class Zone:
                 )
         raise BadFree(f"free_pages: pfn {pfn} was never allocated")
 
-    def _free_block_containing(self, pfn):
+    def free_block_containing(self, pfn):
+        """``(first pfn, order)`` of the free block that holds ``pfn``, or
+        None if the page is allocated or not managed."""
         for o in range(NR_PAGE_ORDERS):
             head = pfn & ~((1 << o) - 1)
             if head in self._mem[o]:

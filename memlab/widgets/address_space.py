@@ -319,11 +319,13 @@ class AddressSpaceDashboard(Dashboard):
             self.error("Nothing mmapped from this dashboard yet.")
             return
         addr, length = self.mappings.pop()
-        before = len(self.machine.tlb.log)
+        before = self.machine.tlb.nr_records
         self.process.munmap(addr, length)
         self._refresh_space()
         self._rewalk()
-        flush = next((r for r in self.machine.tlb.log[before:] if r.__class__.__name__ == "TlbFlush"), None)
+        tlb = self.machine.tlb
+        new = list(tlb.log)[len(tlb.log) - min(len(tlb.log), tlb.nr_records - before) :]
+        flush = next((r for r in new if r.__class__.__name__ == "TlbFlush"), None)
         self._refresh_tlb(flush.text if flush else "")
         tlb_note = f"; {flush.text}" if flush else "; no page was mapped, so no TLB flush"
         self.ok(f"munmap({addr:#x}, {length:#x}): mapping and its pages are gone{tlb_note}")
