@@ -19,6 +19,7 @@ the layer rule holds either way (docs/ARCHITECTURE.md).
 
 from __future__ import annotations
 
+from collections import deque
 from functools import cached_property
 
 from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
@@ -152,7 +153,10 @@ class Machine(Node):
         self.mem = PhysicalMemory(self.nr_pages, is_free=self._pfn_is_free)
         #: Documentation/fault-injection: make slab allocations fail on purpose
         self.failslab = FaultAttr("failslab")
-        self.kernel_log: list[str] = []
+        #: kernel messages, oldest first. The kernel keeps them in the printk
+        #: ring buffer (log_buf_len bytes); memlab keeps the last 1,000
+        #: messages (a simplification), so a long run stays bounded.
+        self.kernel_log: deque[str] = deque(maxlen=1000)
         self.processes: dict[int, Process] = {}
         self._next_pid = 1000
         self._next_inode = 131073

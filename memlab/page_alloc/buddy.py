@@ -16,7 +16,8 @@ allocations go straight to the buddy lists; on a real kernel they would
 first be served from and freed to the CPU's pcp list), page shuffling,
 compaction, reclaim, CMA, guard pages and memory holes inside a zone.
 
-Hot path: a free list is a dict (membership, O(1) removal when a buddy is
+Hot path: ``nr_free_pages`` is counted from the free lists when read, and
+a :class:`Page` is built without calling ``__init__``. A free list is a dict (membership, O(1) removal when a buddy is
 merged) plus a deque that remembers list order; entries removed by a merge are
 left in the deque as stale and skipped when reached (amortised O(1), compacted
 when stale entries outnumber live ones). The explanation trail keeps plain
@@ -27,11 +28,11 @@ asked.
 
 from __future__ import annotations
 
-from collections import deque, namedtuple
+from collections import deque
 
 from ..errors import BadFree, BadSize, OutOfMemory, reject, wrong_type
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order
-from .explain import explain_step
+from .explain import AllocStep, FreeStep, explain_step, step_record
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
 
@@ -55,6 +56,7 @@ __all__ = [
 PAGE_ALLOCATED = 255
 PAGE_RESERVED = 253
 _TRAIL_LEN = 64
+_new = object.__new__  # alloc_pages builds its Page without a call to __init__
 _SWEEP_EVERY = 4096
 
 
@@ -64,25 +66,6 @@ def buddy_pfn(pfn: int, order: int) -> int:
     Kernel: mm/internal.h __find_buddy_pfn().
     """
     return pfn ^ (1 << order)
-
-
-class AllocStep(namedtuple("AllocStep", "op pfn order from_order")):
-    """One allocation in a zone's trail: the block at ``pfn`` of ``order``
-    was cut from a free block of ``from_order`` (``== order``: no split)."""
-
-    __slots__ = ()
-
-
-class FreeStep(namedtuple("FreeStep", "op pfn order final_order to_tail")):
-    """One free in a zone's trail: the block at ``pfn`` of ``order`` merged
-    up to ``final_order`` and went to the tail (``to_tail``) or the head of
-    its free list."""
-
-    __slots__ = ()
-
-
-def _record(raw: tuple) -> AllocStep | FreeStep:
-    return AllocStep(*raw) if raw[0] == "alloc" else FreeStep(*raw)
 
 
 class Page:
@@ -229,7 +212,6 @@ class Zone:
         self._popleft = [fl.popleft for fl in self._tail]
         self._push_tail = [fl.append for fl in self._tail]
         self._alloc = {}
-        self.nr_free_pages = 0
         self._stale = 0
         self._trail.clear()
         for start, end in self.free_ranges:  # __free_pages_memory(start, end)
@@ -238,8 +220,27 @@ class Zone:
                 while start + (1 << order) > end:
                     order -= 1
                 self._free_boot(start, order)
-                self.nr_free_pages += 1 << order
                 start += 1 << order
+
+    @property
+    def nr_free_pages(self) -> int:
+        """Free pages in the zone (zone_page_state(zone, NR_FREE_PAGES)).
+        The kernel keeps a counter; memlab counts the free lists when
+        asked, which keeps the allocation hot path shorter."""
+        m = self._mem
+        return (
+            len(m[0])
+            + (len(m[1]) << 1)
+            + (len(m[2]) << 2)
+            + (len(m[3]) << 3)
+            + (len(m[4]) << 4)
+            + (len(m[5]) << 5)
+            + (len(m[6]) << 6)
+            + (len(m[7]) << 7)
+            + (len(m[8]) << 8)
+            + (len(m[9]) << 9)
+            + (len(m[10]) << 10)
+        )
 
     def reset(self):
         """Free everything: the zone as it was right after boot."""
@@ -265,7 +266,7 @@ class Zone:
     def trail(self):
         """The last operations, oldest first, as :class:`AllocStep` and
         :class:`FreeStep` records (at most 64 are kept)."""
-        return [_record(raw) for raw in self._trail]
+        return [step_record(raw) for raw in self._trail]
 
     def wmark_pages(self, name):
         """Kernel: include/linux/mmzone.h wmark_pages(): watermark + boost."""
@@ -320,9 +321,11 @@ class Zone:
                 mems[high][half] = None
                 heads[high][half] = None
         self._alloc[pfn] = order
-        self.nr_free_pages -= 1 << order
         self._trail.append(("alloc", pfn, order, current))
-        return Page(pfn, order)
+        page = _new(Page)
+        page.pfn = pfn
+        page.order = order
+        return page
 
     def _oom(self, order):
         counts = " ".join(str(len(m)) for m in self._mem)
@@ -360,7 +363,6 @@ class Zone:
         if alloc.get(pfn) != order or order.__class__ is not int:  # (None when pfn is not allocated)
             self._diagnose_bad_free(page, order)
         del alloc[pfn]
-        self.nr_free_pages += 1 << order
         mems = self._mem
         start_pfn, start_order = pfn, order
         while order < 10:  # MAX_PAGE_ORDER

@@ -6,9 +6,31 @@ for an allocation, __free_one_page() and buddy_merge_likely() for a free.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from ..units import MAX_PAGE_ORDER, PAGE_SIZE, format_size
 
-__all__ = ["explain_step"]
+__all__ = ["AllocStep", "FreeStep", "explain_step", "step_record"]
+
+
+class AllocStep(namedtuple("AllocStep", "op pfn order from_order")):
+    """One allocation in a zone's trail: the block at ``pfn`` of ``order``
+    was cut from a free block of ``from_order`` (``== order``: no split)."""
+
+    __slots__ = ()
+
+
+class FreeStep(namedtuple("FreeStep", "op pfn order final_order to_tail")):
+    """One free in a zone's trail: the block at ``pfn`` of ``order`` merged
+    up to ``final_order`` and went to the tail (``to_tail``) or the head of
+    its free list."""
+
+    __slots__ = ()
+
+
+def step_record(raw: tuple) -> AllocStep | FreeStep:
+    """A raw trail tuple as its record."""
+    return AllocStep(*raw) if raw[0] == "alloc" else FreeStep(*raw)
 
 
 def explain_step(zone, record: tuple) -> list[str]:
