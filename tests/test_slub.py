@@ -148,7 +148,7 @@ def test_slabs_come_from_the_buddy_allocator():
     assert m.nr_free_pages == before - 2 * c.pagesperslab
     slab = c.cpu_slab
     zone = m.zone_of_pfn(slab.page.pfn)
-    assert zone._alloc[slab.page.pfn] == c.order
+    assert zone.allocated_order(slab.page.pfn) == c.order
     assert len(c.full) == 1 and not c.partial
     for o in objs:
         m.kmem_cache_free(c, o)

@@ -3,8 +3,9 @@ the zoned allocator of a node. The names are re-exported here so that
 ``from memlab.page_alloc import Zone, unusable_index, ...`` keeps working."""
 
 # The public names of every module, re-exported; each module's __all__ is the list.
-from . import buddy, compaction, explain, fragmentation, node, watermarks
+from . import buddy, compaction, core, explain, fragmentation, node, watermarks
 from .buddy import *
+from .core import *
 from .compaction import *
 from .explain import *
 from .fragmentation import *
@@ -14,6 +15,7 @@ from .watermarks import *
 __all__ = [
     *buddy.__all__,
     *compaction.__all__,
+    *core.__all__,
     *explain.__all__,
     *fragmentation.__all__,
     *node.__all__,

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..errors import BadFree, BadSize, OutOfMemory, reject, wrong_type
+from ..errors import BadSize, OutOfMemory, reject
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order
-from .explain import AllocStep, FreeStep, explain_step, step_record
+from .explain import AllocStep, FreeStep, diagnose_bad_free, explain_step, step_record
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
 
@@ -119,14 +119,12 @@ class FreeArea:
     @property
     def nr_free(self) -> int:
         """Number of free blocks of this order."""
-        return len(self._zone._mem[self.order])
+        return self._zone.nr_free_by_order()[self.order]
 
     @property
     def free_list(self) -> list[int]:
         """PFNs of the free blocks of this order, head of the list first."""
-        zone, order = self._zone, self.order
-        mem = zone._mem[order]
-        return list(reversed(zone._head[order])) + [e[0] for e in zone._tail[order] if mem.get(e[0]) is e]
+        return self._zone.free_list(self.order)
 
     def __repr__(self):
         return f"FreeArea(order={self.order}, nr_free={self.nr_free})"
@@ -141,6 +139,10 @@ class Zone:
     ``__rmqueue_smallest``): it ignores watermarks, which
     :class:`memlab.Machine` checks when it walks its zonelist.
 
+    ``core`` chooses the implementation of the free lists: "python" (this
+    module), "c" (the optional compiled core, same results, faster) or None
+    for the default (see :mod:`memlab.page_alloc.core`).
+
     A zone of a machine may have pages that are not RAM (``present_pages``
     leaves out the holes) and RAM the kernel keeps for itself (only the
     ``free_ranges``, ``[(start_pfn, end_pfn), ...]``, are handed to the buddy
@@ -154,6 +156,14 @@ class Zone:
     tail of their list).
     """
 
+    core = "python"  # the buddy core this zone runs: "python" or "c" (memlab.page_alloc.core)
+    #: core name -> class of a new Zone; memlab.page_alloc.core installs it
+    choose_class = None
+
+    def __new__(cls, *args, core: str | None = None, **kwargs):
+        choose = Zone.choose_class
+        return object.__new__(choose(core) if cls is Zone and choose is not None else cls)
+
     def __init__(
         self,
         name: str,
@@ -163,6 +173,7 @@ class Zone:
         zone_idx: int | None = None,
         present_pages: int | None = None,
         free_ranges: list[tuple[int, int]] | None = None,
+        core: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise BadSize(f"zone name {name!r} must be a non-empty string")
@@ -266,7 +277,11 @@ class Zone:
     def trail(self):
         """The last operations, oldest first, as :class:`AllocStep` and
         :class:`FreeStep` records (at most 64 are kept)."""
-        return [step_record(raw) for raw in self._trail]
+        return [step_record(raw) for raw in self.raw_trail()]
+
+    def raw_trail(self):
+        """The trail as plain tuples (see :meth:`explain`), oldest first."""
+        return self._trail
 
     def wmark_pages(self, name):
         """Kernel: include/linux/mmzone.h wmark_pages(): watermark + boost."""
@@ -328,7 +343,7 @@ class Zone:
         return page
 
     def _oom(self, order):
-        counts = " ".join(str(len(m)) for m in self._mem)
+        counts = " ".join(str(n) for n in self.nr_free_by_order())
         if self.nr_free_pages >= 1 << order:
             why = f"{self.nr_free_pages} pages are free but none in a block of order >= {order}: external fragmentation"
         else:
@@ -415,63 +430,23 @@ class Zone:
 
     def _diagnose_bad_free(self, page, order) -> NoReturn:
         """Raise the BadFree that says what is wrong with this free."""
-        if page.__class__ is Page:
-            pfn = page.pfn
-            if pfn.__class__ is not int:
-                raise reject(
-                    BadFree, pfn, f"free_pages: {page!r} has pfn {pfn!r} of type {type(pfn).__name__}; a PFN is an int"
-                )
-        elif page.__class__ is int:
-            pfn = page
-        else:
-            raise wrong_type(
-                BadFree,
-                f"free_pages: {page!r} ({type(page).__name__}) is neither a Page nor a PFN (an int, not a bool)",
-            )
-        check_order(order, "free_pages")
-        if not self.contains_pfn(pfn):
-            raise BadFree(
-                f"free_pages: pfn {pfn} is outside zone {self.name} "
-                f"(pfns {self.zone_start_pfn}..{self.zone_end_pfn - 1})"
-            )
-        if not self.is_managed(pfn):
-            raise BadFree(
-                f"free_pages: pfn {pfn} of zone {self.name} is reserved (a hole or kept by the kernel at boot): "
-                f"the buddy allocator never owned it"
-            )
-        have = self._alloc.get(pfn)
-        if have is not None:
-            raise BadFree(
-                f"free_pages: the block at pfn {pfn} was allocated with order {have} but freed with "
-                f"order {order}; __free_pages() must get the order alloc_pages() used "
-                f"(the kernel would corrupt its free lists)"
-            )
-        free_head = self.free_block_containing(pfn)
-        if free_head is not None:
-            head, o = free_head
-            raise BadFree(
-                f"free_pages: double free of pfn {pfn}: it is already free, part of the free "
-                f"order-{o} block at pfn {head}"
-            )
-        for o in range(1, NR_PAGE_ORDERS):
-            head = pfn & ~((1 << o) - 1)
-            if self._alloc.get(head) == o:
-                raise BadFree(
-                    f"free_pages: pfn {pfn} lies inside the order-{o} block that starts at pfn {head}; "
-                    f"free a block by its first page"
-                )
-        raise BadFree(f"free_pages: pfn {pfn} was never allocated")
+        diagnose_bad_free(self, page, order, Page)
 
     def free_block_containing(self, pfn):
         """``(first pfn, order)`` of the free block that holds ``pfn``, or
         None if the page is allocated or not managed."""
         for o in range(NR_PAGE_ORDERS):
             head = pfn & ~((1 << o) - 1)
-            if head in self._mem[o]:
+            if self.is_free(head, o):
                 return head, o
         return None
 
     # ---------------------------------------------------------------- queries
+    def free_list(self, order: int) -> list[int]:
+        """PFNs of the free blocks of ``order``, head of the list first."""
+        mem = self._mem[order]
+        return list(reversed(self._head[order])) + [e[0] for e in self._tail[order] if mem.get(e[0]) is e]
+
     def free_blocks(self):
         """``(pfn, order)`` of every free block, by order then list order."""
         return [(pfn, o) for o in range(NR_PAGE_ORDERS) for pfn in self.free_area[o].free_list]
@@ -487,8 +462,7 @@ class Zone:
     def has_free_block(self, order):
         """True if some free list of ``order`` or above is non-empty (the last
         test of __zone_watermark_ok())."""
-        mems = self._mem
-        return any(mems[o] for o in range(order, NR_PAGE_ORDERS))
+        return any(self.nr_free_by_order()[order:])
 
     def is_free(self, pfn, order):
         """True if a free block of exactly ``order`` starts at ``pfn``."""
@@ -508,10 +482,10 @@ class Zone:
             out = np.full(self.spanned_pages, PAGE_RESERVED, dtype=np.uint8)
             for lo, hi in self.free_ranges:
                 out[lo - base : hi - base] = PAGE_ALLOCATED
-        for o, mem in enumerate(self._mem):
-            if not mem:
+        for o, count in enumerate(self.nr_free_by_order()):
+            if not count:
                 continue
-            heads = np.fromiter(mem.keys(), dtype=np.int64, count=len(mem)) - base
+            heads = np.fromiter(self.free_list(o), dtype=np.int64, count=count) - base
             if o:
                 heads = (heads[:, None] + np.arange(1 << o, dtype=np.int64)).ravel()
             out[heads] = o
@@ -544,9 +518,10 @@ class Zone:
         See :func:`memlab.page_alloc.explain.explain_step`.
         """
         if record is None:
-            if not self._trail:
+            trail = self.raw_trail()
+            if not trail:
                 return ["No allocation or free yet in zone " + self.name + "."]
-            record = self._trail[-1]
+            record = trail[-1]
         return explain_step(self, record)
 
     # ------------------------------------------------------------- invariants

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..units import MAX_PAGE_ORDER, PAGE_SIZE, format_size
+from ..errors import BadFree, reject, wrong_type
+from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SIZE, check_order, format_size
 
-__all__ = ["AllocStep", "FreeStep", "explain_step", "step_record"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+__all__ = ["AllocStep", "FreeStep", "diagnose_bad_free", "explain_step", "step_record"]
 
 
 class AllocStep(namedtuple("AllocStep", "op pfn order from_order")):
@@ -98,3 +103,54 @@ def explain_step(zone, record: tuple) -> list[str]:
     else:
         steps.append(f"Added at the head of free_area[{final}].")
     return steps
+
+
+def diagnose_bad_free(zone, page, order, page_class) -> NoReturn:
+    """Raise the :class:`BadFree` that says what is wrong with a free
+    ``zone.free_pages(page, order)`` refused (``page_class``: the Page
+    type). Reads the zone through its public queries only, so either
+    buddy core gives the same message."""
+    if page.__class__ is page_class:
+        pfn = page.pfn
+        if pfn.__class__ is not int:
+            raise reject(
+                BadFree, pfn, f"free_pages: {page!r} has pfn {pfn!r} of type {type(pfn).__name__}; a PFN is an int"
+            )
+    elif page.__class__ is int:
+        pfn = page
+    else:
+        raise wrong_type(
+            BadFree,
+            f"free_pages: {page!r} ({type(page).__name__}) is neither a Page nor a PFN (an int, not a bool)",
+        )
+    check_order(order, "free_pages")
+    if not zone.contains_pfn(pfn):
+        raise BadFree(
+            f"free_pages: pfn {pfn} is outside zone {zone.name} (pfns {zone.zone_start_pfn}..{zone.zone_end_pfn - 1})"
+        )
+    if not zone.is_managed(pfn):
+        raise BadFree(
+            f"free_pages: pfn {pfn} of zone {zone.name} is reserved (a hole or kept by the kernel at boot): "
+            f"the buddy allocator never owned it"
+        )
+    have = zone.allocated_order(pfn)
+    if have is not None:
+        raise BadFree(
+            f"free_pages: the block at pfn {pfn} was allocated with order {have} but freed with "
+            f"order {order}; __free_pages() must get the order alloc_pages() used "
+            f"(the kernel would corrupt its free lists)"
+        )
+    free_head = zone.free_block_containing(pfn)
+    if free_head is not None:
+        head, o = free_head
+        raise BadFree(
+            f"free_pages: double free of pfn {pfn}: it is already free, part of the free order-{o} block at pfn {head}"
+        )
+    for o in range(1, NR_PAGE_ORDERS):
+        head = pfn & ~((1 << o) - 1)
+        if zone.allocated_order(head) == o:
+            raise BadFree(
+                f"free_pages: pfn {pfn} lies inside the order-{o} block that starts at pfn {head}; "
+                f"free a block by its first page"
+            )
+    raise BadFree(f"free_pages: pfn {pfn} was never allocated")
