@@ -5,8 +5,8 @@ the zoned allocator of a node. The names are re-exported here so that
 # The public names of every module, re-exported; each module's __all__ is the list.
 from . import buddy, compaction, core, explain, fragmentation, node, watermarks
 from .buddy import *
-from .core import *
 from .compaction import *
+from .core import *
 from .explain import *
 from .fragmentation import *
 from .node import *

@@ -38,7 +38,7 @@ from .watermarks import WMARK_NAMES
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 __all__ = [
     "Page",
@@ -158,7 +158,7 @@ class Zone:
 
     core = "python"  # the buddy core this zone runs: "python" or "c" (memlab.page_alloc.core)
     #: core name -> class of a new Zone; memlab.page_alloc.core installs it
-    choose_class = None
+    choose_class: Any = None
 
     def __new__(cls, *args, core: str | None = None, **kwargs):
         choose = Zone.choose_class
