@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.memlab-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py memlab/page_alloc/_cbuddy.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,lint]'
@@ -19,9 +19,12 @@ $(STAMP): pyproject.toml
 lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_start_here.ipynb
 
-# Unit, property, widget and browser tests, then every notebook under nbval.
+# Unit, property, widget and browser tests, then every notebook under nbval;
+# then the tests and notebooks again on the pure-Python buddy core (the path
+# of a machine without a C compiler; the stored outputs must not change).
 test: setup
 	$(PY) -m pytest -q --nbval --nbval-current-env tests notebooks
+	MEMLAB_PURE_PYTHON=1 $(PY) -m pytest -q -m "not browser" --nbval --nbval-current-env tests notebooks
 
 # The same without the browser and notebook runs (quick local loop).
 test-fast: setup
