@@ -8,13 +8,13 @@
  * __rmqueue_smallest(), expand(), __free_one_page(), buddy_merge_likely(),
  * __free_pages_memory().
  *
- * Each free list is a doubly linked list threaded through per-page arrays,
- * as the kernel threads page->buddy_list through struct page: next[] and
- * prev[] by page index (pfn - zone_start_pfn), state[] saying what starts at
- * a page (0: nothing, 1 + o: a free block of order o, 17 + o: an allocated
+ * Each free list is a doubly linked list threaded through one Node per page,
+ * as the kernel threads page->buddy_list through struct page: next and prev
+ * by page index (pfn - zone_start_pfn), and state saying what starts at the
+ * page (0: nothing, 1 + o: a free block of order o, 17 + o: an allocated
  * block of order o). Allocated blocks sit on one more list (LIST_ALLOC) in
- * allocation order, which Zone.allocated_blocks() reports. The arrays come
- * from calloc, so the host maps their pages only where the zone is used.
+ * allocation order, which Zone.allocated_blocks() reports. The nodes come
+ * from calloc, so the host maps their memory only where the zone is used.
  *
  * Errors are raised by the Python side (Zone._oom, Zone._diagnose_bad_free,
  * check_order), given as callbacks, so the messages are the same and the
@@ -41,11 +41,15 @@ typedef struct {
 } TrailRec;
 
 typedef struct {
+    int32_t next, prev;
+    uint8_t state;
+} Node;
+
+typedef struct {
     PyObject_HEAD
     long long start;
     Py_ssize_t n;
-    int32_t *next, *prev;
-    uint8_t *state;
+    Node *pg; /* one per page of the zone: links and what starts there */
     int32_t head[NR_ORDERS + 1], tail[NR_ORDERS + 1];
     Py_ssize_t count[NR_ORDERS + 1];
     TrailRec trail[TRAIL_LEN];
@@ -58,18 +62,18 @@ typedef struct {
 /* ---------------------------------------------------------------- lists */
 static inline void list_del(Core *z, int l, int32_t i)
 {
-    int32_t p = z->prev[i], nx = z->next[i];
-    if (p >= 0) z->next[p] = nx; else z->head[l] = nx;
-    if (nx >= 0) z->prev[nx] = p; else z->tail[l] = p;
+    int32_t p = z->pg[i].prev, nx = z->pg[i].next;
+    if (p >= 0) z->pg[p].next = nx; else z->head[l] = nx;
+    if (nx >= 0) z->pg[nx].prev = p; else z->tail[l] = p;
     z->count[l]--;
 }
 
 static inline void list_add_head(Core *z, int l, int32_t i)
 {
     int32_t h = z->head[l];
-    z->prev[i] = -1;
-    z->next[i] = h;
-    if (h >= 0) z->prev[h] = i; else z->tail[l] = i;
+    z->pg[i].prev = -1;
+    z->pg[i].next = h;
+    if (h >= 0) z->pg[h].prev = i; else z->tail[l] = i;
     z->head[l] = i;
     z->count[l]++;
 }
@@ -77,9 +81,9 @@ static inline void list_add_head(Core *z, int l, int32_t i)
 static inline void list_add_tail(Core *z, int l, int32_t i)
 {
     int32_t t = z->tail[l];
-    z->next[i] = -1;
-    z->prev[i] = t;
-    if (t >= 0) z->next[t] = i; else z->head[l] = i;
+    z->pg[i].next = -1;
+    z->pg[i].prev = t;
+    if (t >= 0) z->pg[t].next = i; else z->head[l] = i;
     z->tail[l] = i;
     z->count[l]++;
 }
@@ -87,7 +91,7 @@ static inline void list_add_tail(Core *z, int l, int32_t i)
 static inline int is_free_at(Core *z, long long pfn, int order)
 {
     long long i = pfn - z->start;
-    return i >= 0 && i < z->n && z->state[i] == ST_FREE + order;
+    return i >= 0 && i < z->n && z->pg[i].state == ST_FREE + order;
 }
 
 static inline void trail_push(Core *z, int alloc, long long pfn, int order, int other, int to_tail)
@@ -115,10 +119,10 @@ static long long rmqueue(Core *z, int order)
     while (high > order) { /* upper halves to the head of each lower list */
         high--;
         int32_t half = i + (1 << high);
-        z->state[half] = (uint8_t)(ST_FREE + high);
+        z->pg[half].state = (uint8_t)(ST_FREE + high);
         list_add_head(z, high, half);
     }
-    z->state[i] = (uint8_t)(ST_ALLOC + order);
+    z->pg[i].state = (uint8_t)(ST_ALLOC + order);
     list_add_tail(z, LIST_ALLOC, i);
     trail_push(z, 1, z->start + i, order, current, 0);
     return z->start + i;
@@ -128,7 +132,7 @@ static long long rmqueue(Core *z, int order)
 static void free_one(Core *z, int32_t i, int order)
 {
     list_del(z, LIST_ALLOC, i);
-    z->state[i] = 0;
+    z->pg[i].state = 0;
     long long pfn = z->start + i, start_pfn = pfn;
     int start_order = order;
     while (order < MAX_ORDER) {
@@ -136,12 +140,12 @@ static void free_one(Core *z, int32_t i, int order)
         if (!is_free_at(z, buddy, order)) break;
         int32_t bi = (int32_t)(buddy - z->start);
         list_del(z, order, bi);
-        z->state[bi] = 0;
+        z->pg[bi].state = 0;
         pfn &= buddy;
         order++;
     }
     i = (int32_t)(pfn - z->start);
-    z->state[i] = (uint8_t)(ST_FREE + order);
+    z->pg[i].state = (uint8_t)(ST_FREE + order);
     int to_tail = order < 9 && is_free_at(z, (pfn & ~(1LL << order)) ^ (1LL << (order + 1)), order + 1);
     if (to_tail) list_add_tail(z, order, i); else list_add_head(z, order, i);
     trail_push(z, 0, start_pfn, start_order, order, to_tail);
@@ -155,12 +159,12 @@ static void free_boot(Core *z, long long pfn, int order)
         if (!is_free_at(z, buddy, order)) break;
         int32_t bi = (int32_t)(buddy - z->start);
         list_del(z, order, bi);
-        z->state[bi] = 0;
+        z->pg[bi].state = 0;
         pfn &= buddy;
         order++;
     }
     int32_t i = (int32_t)(pfn - z->start);
-    z->state[i] = (uint8_t)(ST_FREE + order);
+    z->pg[i].state = (uint8_t)(ST_FREE + order);
     list_add_tail(z, order, i);
 }
 
@@ -216,7 +220,7 @@ static int32_t freeable(Core *z, PyObject *page, PyObject *order_obj, int *order
     long o = PyLong_AsLongAndOverflow(order_obj, &overflow);
     if (overflow || o < 0 || o > MAX_ORDER) return -1;
     long long i = pfn - z->start;
-    if (i < 0 || i >= z->n || z->state[i] != ST_ALLOC + o) return -1;
+    if (i < 0 || i >= z->n || z->pg[i].state != ST_ALLOC + o) return -1;
     *order = (int)o;
     return (int32_t)i;
 }
@@ -274,7 +278,12 @@ static PyObject *Core_boot(Core *z, PyObject *args)
 
 static PyObject *Core_clear(Core *z, PyObject *unused)
 {
-    memset(z->state, 0, (size_t)z->n);
+    /* every page with a state heads a block on one of the lists: clear those
+     * (touching only nodes in use; a fresh zone has none, head[] is set below) */
+    for (int l = 0; l <= NR_ORDERS; l++) {
+        if (z->count[l] == 0) continue;
+        for (int32_t i = z->head[l]; i >= 0; i = z->pg[i].next) z->pg[i].state = 0;
+    }
     for (int l = 0; l <= NR_ORDERS; l++) {
         z->head[l] = z->tail[l] = -1;
         z->count[l] = 0;
@@ -287,7 +296,7 @@ static PyObject *pfn_list(Core *z, int l)
 {
     PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
-    for (int32_t i = z->head[l]; i >= 0; i = z->next[i]) {
+    for (int32_t i = z->head[l]; i >= 0; i = z->pg[i].next) {
         PyObject *v = PyLong_FromLongLong(z->start + i);
         if (v == NULL || PyList_Append(out, v) < 0) {
             Py_XDECREF(v);
@@ -336,8 +345,8 @@ static PyObject *Core_allocated_blocks(Core *z, PyObject *unused)
 {
     PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
-    for (int32_t i = z->head[LIST_ALLOC]; i >= 0; i = z->next[i]) {
-        PyObject *t = Py_BuildValue("(Li)", z->start + i, z->state[i] - ST_ALLOC);
+    for (int32_t i = z->head[LIST_ALLOC]; i >= 0; i = z->pg[i].next) {
+        PyObject *t = Py_BuildValue("(Li)", z->start + i, z->pg[i].state - ST_ALLOC);
         if (t == NULL || PyList_Append(out, t) < 0) {
             Py_XDECREF(t);
             Py_DECREF(out);
@@ -355,8 +364,8 @@ static PyObject *Core_state_at(Core *z, PyObject *arg)
     long long pfn = PyLong_AsLongLongAndOverflow(arg, &overflow);
     if (pfn == -1 && PyErr_Occurred()) return NULL;
     long long i = pfn - z->start;
-    if (overflow || i < 0 || i >= z->n || z->state[i] == 0) Py_RETURN_NONE;
-    int s = z->state[i];
+    if (overflow || i < 0 || i >= z->n || z->pg[i].state == 0) Py_RETURN_NONE;
+    int s = z->pg[i].state;
     if (s >= ST_ALLOC) return Py_BuildValue("(si)", "alloc", s - ST_ALLOC);
     return Py_BuildValue("(si)", "free", s - ST_FREE);
 }
@@ -381,10 +390,34 @@ static PyObject *Core_trail(Core *z, PyObject *unused)
 }
 
 /* replay(ops, live, sample_every, on_sample): a whole operation stream in C.
- * An int op allocates that order (appending the Page to ``live``); a float
- * op f frees live[int(f * len(live))] with swap-remove, as
+ * An int op allocates that order (the block joins ``live``); a float op f
+ * frees live[int(f * len(live))] with swap-remove, as
  * memlab.workloads.buddy_v1 does; every ``sample_every`` ops
- * ``on_sample(done)`` is called. Returns (allocs, frees, failures). */
+ * ``on_sample(done)`` is called. Returns (allocs, frees, failures).
+ * While the stream runs the live blocks are plain (pfn, order) pairs in C;
+ * ``live`` is rebuilt at the end (the Pages that were passed in and are still
+ * live are kept, new blocks get new Pages), so no object is made per op. */
+typedef struct {
+    long long pfn;
+    int order;
+    PyObject *page; /* the caller's Page (a new reference), or NULL */
+} Live;
+
+static int live_grow(Live **arr, Py_ssize_t *cap, Py_ssize_t need)
+{
+    if (need <= *cap) return 0;
+    Py_ssize_t c = *cap ? *cap : 1024;
+    while (c < need) c *= 2;
+    Live *a = realloc(*arr, (size_t)c * sizeof(Live));
+    if (a == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *arr = a;
+    *cap = c;
+    return 0;
+}
+
 static PyObject *Core_replay(Core *z, PyObject *args)
 {
     PyObject *ops, *live, *on_sample;
@@ -392,8 +425,27 @@ static PyObject *Core_replay(Core *z, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO!nO", &ops, &PyList_Type, &live, &every, &on_sample)) return NULL;
     PyObject *seq = PySequence_Fast(ops, "replay: ops must be a sequence");
     if (seq == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), allocs = 0, frees = 0, failures = 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), allocs = 0, frees = 0, failures = 0, len = 0, cap = 0;
     PyObject **items = PySequence_Fast_ITEMS(seq);
+    Live *arr = NULL;
+    PyObject *result = NULL;
+    /* the live blocks passed in: each must be a Page of a block allocated here */
+    Py_ssize_t given = PyList_GET_SIZE(live);
+    if (live_grow(&arr, &cap, given + 1) < 0) goto done;
+    for (Py_ssize_t k = 0; k < given; k++) {
+        PyObject *page = PyList_GET_ITEM(live, k);
+        PyObject *order_obj = Py_TYPE(page) == z->page_type ? *(PyObject **)((char *)page + z->off_order) : NULL;
+        int order;
+        int32_t i = order_obj ? freeable(z, page, order_obj, &order) : -1;
+        if (i < 0) {
+            PyErr_Format(PyExc_ValueError, "replay: live[%zd] = %R is not a live block of this zone", k, page);
+            goto done;
+        }
+        arr[len].pfn = z->start + i;
+        arr[len].order = order;
+        Py_INCREF(page);
+        arr[len++].page = page;
+    }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *op = items[k];
         if (PyLong_CheckExact(op)) {
@@ -402,67 +454,68 @@ static PyObject *Core_replay(Core *z, PyObject *args)
             if (overflow || order < 0 || order > MAX_ORDER) {
                 PyObject *r = PyObject_CallFunctionObjArgs(z->bad_order_cb, op, NULL);
                 Py_XDECREF(r);
-                goto fail;
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "replay: bad order");
+                goto done;
             }
             long long pfn = rmqueue(z, (int)order);
             if (pfn < 0) {
                 failures++;
             } else {
-                PyObject *page = make_page(z, pfn, (int)order);
-                if (page == NULL || PyList_Append(live, page) < 0) {
-                    Py_XDECREF(page);
-                    goto fail;
-                }
-                Py_DECREF(page);
+                if (live_grow(&arr, &cap, len + 1) < 0) goto done;
+                arr[len].pfn = pfn;
+                arr[len].order = (int)order;
+                arr[len++].page = NULL;
                 allocs++;
             }
         } else if (PyFloat_CheckExact(op)) {
-            Py_ssize_t len = PyList_GET_SIZE(live);
             if (len > 0) {
-                Py_ssize_t idx = (Py_ssize_t)(PyFloat_AS_DOUBLE(op) * (double)len);
-                if (idx < 0 || idx >= len) {
+                double f = PyFloat_AS_DOUBLE(op);
+                Py_ssize_t idx = (Py_ssize_t)(f * (double)len);
+                if (!(f >= 0.0) || idx >= len) {
                     PyErr_Format(PyExc_ValueError, "replay: free fraction %R is outside [0, 1)", op);
-                    goto fail;
+                    goto done;
                 }
-                PyObject *page = PyList_GET_ITEM(live, idx);
-                Py_INCREF(page);
-                PyObject *last = PyList_GET_ITEM(live, len - 1);
-                Py_INCREF(last);
-                if (PyList_SetSlice(live, len - 1, len, NULL) < 0) {
-                    Py_DECREF(page);
-                    Py_DECREF(last);
-                    goto fail;
-                }
-                if (idx < len - 1) PyList_SetItem(live, idx, last); /* steals last */
-                else Py_DECREF(last);
-                PyObject *order_obj = Py_TYPE(page) == z->page_type
-                                          ? *(PyObject **)((char *)page + z->off_order) : NULL;
-                int order;
-                int32_t i = order_obj ? freeable(z, page, order_obj, &order) : -1;
-                if (i < 0) {
-                    bad_free(z, page, order_obj ? order_obj : Py_None);
-                    Py_DECREF(page);
-                    goto fail;
-                }
-                free_one(z, i, order);
-                Py_DECREF(page);
+                Live victim = arr[idx];
+                arr[idx] = arr[--len];
+                free_one(z, (int32_t)(victim.pfn - z->start), victim.order);
+                Py_XDECREF(victim.page);
                 frees++;
             }
         } else {
             PyErr_Format(PyExc_TypeError, "replay: op %R is neither an int (an order) nor a float (a free)", op);
-            goto fail;
+            goto done;
         }
         if (every > 0 && (k + 1) % every == 0) {
             PyObject *r = PyObject_CallFunction(on_sample, "n", k + 1);
-            if (r == NULL) goto fail;
+            if (r == NULL) goto done;
             Py_DECREF(r);
         }
     }
+    result = Py_BuildValue("(nnn)", allocs, frees, failures);
+done:
+    /* live becomes the blocks still live (also after an error: the zone has
+     * done every op before the bad one, and live says which blocks those left) */
+    {
+        PyObject *out = PyList_New(len);
+        for (Py_ssize_t k = 0; k < len; k++) {
+            PyObject *page = arr[k].page;
+            if (page == NULL && out != NULL) page = make_page(z, arr[k].pfn, arr[k].order);
+            if (out != NULL && page != NULL) PyList_SET_ITEM(out, k, page);
+            else Py_XDECREF(page);
+            if (page == NULL && out != NULL) {
+                Py_CLEAR(out);
+            }
+        }
+        if (out != NULL) {
+            if (PyList_SetSlice(live, 0, PyList_GET_SIZE(live), out) < 0) Py_CLEAR(result);
+            Py_DECREF(out);
+        } else {
+            Py_CLEAR(result);
+        }
+    }
+    free(arr);
     Py_DECREF(seq);
-    return Py_BuildValue("(nnn)", allocs, frees, failures);
-fail:
-    Py_DECREF(seq);
-    return NULL;
+    return result;
 }
 
 /* ------------------------------------------------------------- the type */
@@ -490,15 +543,11 @@ static int Core_init(Core *z, PyObject *args, PyObject *kwds)
         offs[k] = ((PyMemberDescrObject *)d)->d_member->offset;
         Py_DECREF(d);
     }
-    free(z->next);
-    free(z->prev);
-    free(z->state);
+    free(z->pg);
     z->start = start;
     z->n = (Py_ssize_t)n;
-    z->next = calloc((size_t)n + 1, sizeof(int32_t));
-    z->prev = calloc((size_t)n + 1, sizeof(int32_t));
-    z->state = calloc((size_t)n + 1, 1);
-    if (!z->next || !z->prev || !z->state) {
+    z->pg = calloc((size_t)n + 1, sizeof(Node));
+    if (!z->pg) {
         PyErr_NoMemory();
         return -1;
     }
@@ -512,6 +561,7 @@ static int Core_init(Core *z, PyObject *args, PyObject *kwds)
     Py_XSETREF(z->bad_free_cb, bad_free_cb);
     Py_INCREF(bad_order_cb);
     Py_XSETREF(z->bad_order_cb, bad_order_cb);
+    for (int l = 0; l <= NR_ORDERS; l++) z->count[l] = 0; /* a fresh node array: no list to walk */
     Core_clear(z, NULL);
     return 0;
 }
@@ -538,9 +588,7 @@ static void Core_dealloc(Core *z)
 {
     PyObject_GC_UnTrack(z);
     Core_clear_refs(z);
-    free(z->next);
-    free(z->prev);
-    free(z->state);
+    free(z->pg);
     Py_TYPE(z)->tp_free((PyObject *)z);
 }
 
