@@ -178,6 +178,7 @@ def test_replay_rejects_a_bad_stream_and_reports_it():
 
 
 def test_core_choice_and_the_environment(monkeypatch):
+    monkeypatch.delenv("MEMLAB_PURE_PYTHON", raising=False)
     assert Zone("N", 8).core == "c"
     monkeypatch.setenv("MEMLAB_PURE_PYTHON", "1")
     assert Zone("N", 8).core == "python" and memlab.Machine(ram="64MiB").zones["DMA"].core == "python"

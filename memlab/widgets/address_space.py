@@ -39,6 +39,7 @@ class AddressSpaceDashboard(Dashboard):
         self.seed = seed
         self.mappings = []
         self.walk_drawing = PageWalkDrawing()
+        self._walk_shown = None  # (vaddr, steps, result) of the walk picture
         self.space_drawing = AddressSpaceDrawing()
 
         self.address = W.Text(
@@ -183,9 +184,13 @@ class AddressSpaceDashboard(Dashboard):
         self.pick.observe(self._on_pick, names="value")
 
     def _show_walk(self, vaddr):
-        drawing = self.walk_drawing.update(self.process, vaddr)
-        self.walk_image.value = drawing.png()
-        return drawing.steps, drawing.result
+        """Walk ``vaddr``; redraw the walk picture only if the walk changed
+        (an mmap elsewhere leaves it as it was: no redraw, half the click)."""
+        steps, result = self.process.mm.walk(vaddr)
+        if (vaddr, steps, result) != self._walk_shown:
+            self.walk_image.value = self.walk_drawing.update(self.process, vaddr).png()
+            self._walk_shown = (vaddr, steps, result)
+        return steps, result
 
     # ------------------------------------------------------------ callbacks
     def _pick(self, change):
