@@ -9,7 +9,7 @@ import math
 from ..layout import I386_LAYOUT, TASK_SIZE_MAX, X86_64_LAYOUT
 from ..mm import VM_EXEC
 from ..units import format_size
-from .figure import RENDER_DPI, Drawing
+from .figure import RENDER_DPI, Drawing, canvas_png
 from .style import REGION_COLORS
 
 __all__ = [
@@ -136,9 +136,16 @@ def layouts_side_by_side(ax_i386, ax_x86_64):
     return ax_i386, ax_x86_64
 
 
-def page_walk(ax, vaddr, steps, result):
+def page_walk(ax, vaddr, steps, result, part="all"):
     """The 9/9/9/9/12 split of ``vaddr`` and the four table lookups of the
-    walk, each table with the entry used; the physical address or the fault."""
+    walk, each table with the entry used; the physical address or the fault.
+
+    ``part`` draws only the ``"static"`` artists (boxes, bit ranges and
+    arrows: the same for every walk of as many steps) or only the
+    ``"dynamic"`` ones (values, entries, headings, the verdict), so that
+    :class:`PageWalkDrawing` can keep the first as a cached background.
+    """
+    static, dynamic = part in ("all", "static"), part in ("all", "dynamic")
     fields = [
         ("sign ext.", 63, 48),
         ("PGD", 47, 39),
@@ -152,22 +159,30 @@ def page_walk(ax, vaddr, steps, result):
     for (name, hi, lo), color in zip(fields, colors):
         w = (hi - lo + 1) / 64 * 10
         value = (vaddr >> lo) & ((1 << (hi - lo + 1)) - 1)
-        ax.add_patch(_rect(x, 3.7, w, 0.6, color))
-        ax.text(
-            x + w / 2,
-            4.0,
-            f"{name}\n{value}" if name != "sign ext." else name,
-            ha="center",
-            va="center",
-            fontsize="x-small",
-            color="white" if name not in ("sign ext.",) else "black",
-        )
-        ax.text(x + w / 2, 4.4, f"{hi}-{lo}", ha="center", va="bottom", fontsize="x-small")
+        if static:
+            ax.add_patch(_rect(x, 3.7, w, 0.6, color))
+            ax.text(x + w / 2, 4.4, f"{hi}-{lo}", ha="center", va="bottom", fontsize="x-small")
+        if dynamic:
+            ax.text(
+                x + w / 2,
+                4.0,
+                f"{name}\n{value}" if name != "sign ext." else name,
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                color="white" if name not in ("sign ext.",) else "black",
+            )
         x += w
-    ax.text(5, 4.95, f"virtual address {vaddr:#018x}", ha="center", fontsize="small")
+    if dynamic:
+        ax.text(5, 4.95, f"virtual address {vaddr:#018x}", ha="center", fontsize="small")
     for i, step in enumerate(steps):
         bx = i * 2.6
-        ax.add_patch(_rect(bx, 0.6, 2.0, 2.0, "#F5F5F5"))
+        if static:
+            ax.add_patch(_rect(bx, 0.6, 2.0, 2.0, "#F5F5F5"))
+            if i + 1 < len(steps):
+                ax.annotate("", xy=(bx + 2.6, 1.6), xytext=(bx + 2.0, 1.6), arrowprops=dict(arrowstyle="->"))
+        if not dynamic:
+            continue
         ax.add_patch(_rect(bx, 0.6 + 2.0 * step.index / 512, 2.0, 0.12, colors[i + 1]))
         where = f"pfn {step.table_pfn}" if step.table_pfn is not None else "kernel"
         ax.text(bx + 1.0, 2.75, f"{step.level} table\n({where})", ha="center", fontsize="x-small")
@@ -180,16 +195,22 @@ def page_walk(ax, vaddr, steps, result):
             fontsize="x-small",
             color="black" if step.present else "#B00020",
         )
-        if i + 1 < len(steps):
-            ax.annotate("", xy=(bx + 2.6, 1.6), xytext=(bx + 2.0, 1.6), arrowprops=dict(arrowstyle="->"))
-    mapped = result.phys is not None
-    verdict = f"physical address {result.phys:#x} (pfn {result.pfn})" if mapped else result.fault
-    if mapped and steps and steps[-1].huge:
-        shift = 12 + 9 * (4 - len(steps))
-        verdict += f"; {steps[-1].huge}: the offset is bits {shift - 1}-0"
-    ax.text(
-        5, -0.4, verdict, ha="center", va="top", fontsize="small", wrap=True, color="#1a6e1a" if mapped else "#B00020"
-    )
+    if dynamic:
+        mapped = result.phys is not None
+        verdict = f"physical address {result.phys:#x} (pfn {result.pfn})" if mapped else result.fault
+        if mapped and steps and steps[-1].huge:
+            shift = 12 + 9 * (4 - len(steps))
+            verdict += f"; {steps[-1].huge}: the offset is bits {shift - 1}-0"
+        ax.text(
+            5,
+            -0.4,
+            verdict,
+            ha="center",
+            va="top",
+            fontsize="small",
+            wrap=True,
+            color="#1a6e1a" if mapped else "#B00020",
+        )
     ax.set_xlim(-0.2, 10.6)
     ax.set_ylim(-1.3, 5.3)
     ax.axis("off")
@@ -205,21 +226,57 @@ class AddressSpaceDrawing(Drawing):
         self.ranges = ranges
 
     def update(self, process):
-        self.clear()
-        address_space(self.fig.subplots(), process, ranges=self.ranges)
+        if not self.fig.axes:
+            self.fig.subplots()
+        ax = self.fig.axes[0]
+        ax.clear()  # (cheaper than a new figure and axes per click)
+        address_space(ax, process, ranges=self.ranges)
         return self
 
 
 class PageWalkDrawing(Drawing):
     """The page walk of one address in a process, redrawn per address:
-    ``update(process, vaddr)``; ``steps`` and ``result`` keep the walk."""
+    ``update(process, vaddr)``; ``steps`` and ``result`` keep the walk.
+
+    The boxes, bit ranges and arrows of a walk of n steps are drawn once and
+    kept as a background (one per n); an update draws only the values,
+    entries and verdict on top of it.
+    """
 
     def __init__(self, figsize=(7.2, 3.4), dpi=RENDER_DPI):
         super().__init__(figsize, dpi, margins=dict(left=0.01, right=0.99, bottom=0.02, top=0.98))
         self.steps, self.result = [], None
+        self.ax = self.fig.subplots()
+        self._backgrounds = {}  # number of steps -> saved canvas region
+        self._dynamic = []
+        for n in range(1, 5):  # the usual walks, drawn up front so no click waits for them
+            self._background(n)
+
+    def _background(self, n):
+        if n not in self._backgrounds:
+            self.ax.clear()
+            self._dynamic = []
+            page_walk(self.ax, 0, [None] * n, None, part="static")
+            self.fig.canvas.draw()
+            self._backgrounds[n] = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        return self._backgrounds[n]
 
     def update(self, process, vaddr):
         self.steps, self.result = process.mm.walk(vaddr)
-        self.clear()
-        page_walk(self.fig.subplots(), vaddr, self.steps, self.result)
+        ax, key = self.ax, len(self.steps)
+        self._background(key)
+        for artist in self._dynamic:
+            artist.remove()
+        before = set(ax.texts) | set(ax.patches)
+        page_walk(ax, vaddr, self.steps, self.result, part="dynamic")
+        self._dynamic = [a for a in [*ax.texts, *ax.patches] if a not in before]
+        self._key = key
         return self
+
+    def png(self):
+        canvas = self.fig.canvas
+        canvas.restore_region(self._backgrounds[self._key])
+        renderer = canvas.get_renderer()
+        for artist in self._dynamic:
+            artist.draw(renderer)
+        return canvas_png(canvas)
