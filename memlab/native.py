@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["examples_dir", "compiler", "build", "pool_check", "pool_benchmark"]
+__all__ = ["examples_dir", "compiler", "build", "pool_check", "pool_benchmark", "glibc_version", "malloc_trace"]
 
 _FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
 _SANITIZE = ["-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
@@ -42,12 +42,13 @@ def compiler():
 
 
 def build(name, sanitize=False):
-    """Compile ``examples/<name>`` (a .cpp file) into a cached executable
-    and return its path; with ``sanitize`` under AddressSanitizer and
-    UndefinedBehaviorSanitizer. None without g++ or the examples; a
-    compile error raises ``subprocess.CalledProcessError`` with the
-    compiler's messages."""
-    examples, gxx = examples_dir(), compiler()
+    """Compile ``examples/<name>`` (a .cpp file with g++, a .c file with
+    gcc) into a cached executable and return its path; with ``sanitize``
+    under AddressSanitizer and UndefinedBehaviorSanitizer. None without the
+    compiler or the examples; a compile error raises
+    ``subprocess.CalledProcessError`` with the compiler's messages."""
+    examples = examples_dir()
+    gxx = shutil.which("gcc") if name.endswith(".c") else compiler()
     if examples is None or gxx is None:
         return None
     source = examples / name
@@ -56,6 +57,8 @@ def build(name, sanitize=False):
     exe = out_dir / (source.stem + ("-asan" if sanitize else ""))
     if not exe.exists() or exe.stat().st_mtime < source.stat().st_mtime:
         flags = _SANITIZE if sanitize else _FLAGS
+        if name.endswith(".c"):
+            flags = ["-std=gnu11" if flag.startswith("-std=") else flag for flag in flags]
         subprocess.run([gxx, *flags, "-o", str(exe), str(source)], check=True, capture_output=True, text=True)
     return exe
 
@@ -99,3 +102,27 @@ def pool_benchmark(n=200_000, rounds=7):
             "vs_new_max": max(ratios),
         }
     return out
+
+
+def glibc_version():
+    """The host C library's version ("2.36"), or None if it is not glibc."""
+    import os
+
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        return None
+    return text.split()[-1] if text and text.startswith("glibc") else None
+
+
+def malloc_trace(ops):
+    """Run the calls ``ops`` (see :func:`memlab.libc.trace_text`) through the
+    host's real glibc (``examples/malloc_trace.c``) and return its report,
+    in the same format as :func:`memlab.libc.run_trace`; None without gcc.
+    Lesson 06 and the tests set the two side by side."""
+    from .libc import trace_text
+
+    exe = build("malloc_trace.c")
+    if exe is None:
+        return None
+    return subprocess.run([str(exe)], input=trace_text(ops), check=True, capture_output=True, text=True).stdout

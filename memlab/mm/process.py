@@ -18,9 +18,10 @@ transparent huge pages, the page cache beyond "a file page is read once"
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from ..errors import BadSize, SegmentationFault, SyscallError, reject, wrong_type
-from ..layout import PFN_PHYS, TASK_SIZE_MAX, X86_64_LAYOUT, is_canonical
+from ..layout import PFN_PHYS, TASK_SIZE_MAX, is_canonical
 from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .mm_struct import MmStruct
 from .pgtable import PTE_RW, ZERO_PFN
@@ -36,6 +37,7 @@ from .user_layout import (
     STACK_TOP,
     access_ok,
     mmap_base,
+    segment_of,
 )
 from .vma import (
     MAP_ANONYMOUS,
@@ -76,7 +78,11 @@ __all__ = [
 class Process:
     """A simulated user process: ``pid``, ``name``, ``mm`` and the
     system calls and memory accesses a C program makes. Create one with
-    :meth:`memlab.Machine.spawn`."""
+    :meth:`memlab.Machine.spawn`. ``p.libc`` is its C library's malloc
+    family (:class:`memlab.libc.Libc`), made on first use."""
+
+    #: builds ``p.libc``; memlab/__init__.py installs memlab.libc.Libc
+    libc_factory: Any = None
 
     def __init__(
         self, machine, name="a.out", text=0x2000, data=0x1000, bss=0x2000, symbols=None, aslr=False, seed=0, pie=True
@@ -97,6 +103,7 @@ class Process:
             if where[1].__class__ is not int or where[1] < 0:
                 raise reject(BadSize, where[1], f"spawn: symbol {sym!r}: offset {where[1]!r} must be an int >= 0")
         self.exited = False
+        self._libc = None
         self.machine = machine
         self.name = name
         self.pid = machine.alloc_pid()
@@ -151,30 +158,18 @@ class Process:
         return f"<Process {self.pid} {self.name}: {len(self.mm.vmas)} VMAs, RSS {self.rss_kb} kB>"
 
     @property
+    def libc(self):
+        """The process's C library (malloc, calloc, realloc, free, ...)."""
+        self._libc = self._libc or Process.libc_factory(self)
+        return self._libc
+
+    @property
     def rss_kb(self):
         return (self.mm.rss_anon + self.mm.rss_file) << (PAGE_SHIFT - 10)
 
     def segment_of(self, addr):
         """Which segment (TEXT, DATA, BSS, HEAP, MMAP, STACK, vdso, kernel...) holds ``addr``."""
-        mm = self.mm
-        if TASK_SIZE_MAX <= addr < 1 << 47:
-            return "guard page above TASK_SIZE_MAX (never mapped)"
-        if addr >= TASK_SIZE_MAX:
-            for start, end, name in X86_64_LAYOUT:
-                if start <= addr <= end:
-                    return "kernel: " + name
-        for seg in ("TEXT", "DATA", "BSS"):
-            s, e = self.segments[seg]
-            if s <= addr < max(e, s + 1):
-                return seg
-        if mm.start_brk <= addr < mm.brk:
-            return "HEAP"
-        vma = mm.find_vma(addr)
-        if vma is None:
-            return "unmapped"
-        if vma.name in ("[stack]", "[vvar]", "[vdso]"):
-            return vma.name.strip("[]").upper() if vma.name == "[stack]" else vma.name
-        return "MMAP"
+        return segment_of(self, addr)
 
     # ------------------------------------------------------------ syscalls
     def _find_gap(self, length, below=None):

@@ -5,11 +5,12 @@ arch/x86/include/asm/uaccess_64.h)."""
 
 from __future__ import annotations
 
-from ..layout import TASK_SIZE_MAX
+from ..layout import TASK_SIZE_MAX, X86_64_LAYOUT
 from ..units import PAGE_SHIFT, PAGE_SIZE
 from .vma import RLIMIT_STACK, STACK_GUARD_GAP
 
 __all__ = [
+    "segment_of",
     "mmap_base",
     "access_ok",
     "STACK_TOP",
@@ -59,3 +60,27 @@ def access_ok(addr, size):
     """Kernel: arch/x86/include/asm/uaccess_64.h access_ok(): the range
     lies entirely below the end of user space (no overflow)."""
     return addr >= 0 and size >= 0 and addr + size <= TASK_SIZE_MAX
+
+
+def segment_of(process, addr):
+    """Which segment of ``process`` (TEXT, DATA, BSS, HEAP, MMAP, STACK,
+    vdso, kernel...) holds ``addr``."""
+    mm = process.mm
+    if TASK_SIZE_MAX <= addr < 1 << 47:
+        return "guard page above TASK_SIZE_MAX (never mapped)"
+    if addr >= TASK_SIZE_MAX:
+        for start, end, name in X86_64_LAYOUT:
+            if start <= addr <= end:
+                return "kernel: " + name
+    for seg in ("TEXT", "DATA", "BSS"):
+        s, e = process.segments[seg]
+        if s <= addr < max(e, s + 1):
+            return seg
+    if mm.start_brk <= addr < mm.brk:
+        return "HEAP"
+    vma = mm.find_vma(addr)
+    if vma is None:
+        return "unmapped"
+    if vma.name in ("[stack]", "[vvar]", "[vdso]"):
+        return vma.name.strip("[]").upper() if vma.name == "[stack]" else vma.name
+    return "MMAP"
