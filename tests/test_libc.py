@@ -213,3 +213,33 @@ def test_bad_sizes_are_rejected(bad):
     with pytest.raises(memlab.BadSize):
         c.malloc(bad)
     assert c.malloc(2**63) == 0  # more than PTRDIFF_MAX: NULL, as glibc
+
+
+def test_an_overflow_into_the_top_chunk_is_caught_at_the_next_malloc():
+    p = process()
+    c = p.libc
+    buf = c.malloc(24)  # the next chunk is the top
+    p.write(buf + 24, (2**64 - 1).to_bytes(8, "little"))  # 8 bytes too many: the top's size field
+    with pytest.raises(MallocAbort) as err:
+        c.malloc(200)
+    assert err.value.message == "malloc(): corrupted top size"
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        (0xFFFFFFFFFFFFFF00, "free(): invalid pointer"),  # p > -size: the chunk would wrap
+        (0x11, "free(): invalid size"),
+        (0x4141414141414141, "double free or corruption (out)"),  # "AAAAAAAA": the next chunk lies past the top
+        (0x32, "munmap_chunk(): invalid pointer"),  # IS_MMAPPED set
+    ],
+)
+def test_a_damaged_size_field_is_read_at_free(field, message):
+    p = process()
+    c = p.libc
+    a, b = c.malloc(24), c.malloc(24)
+    p.write(a + 24, field.to_bytes(8, "little"))  # a's overflow reaches b's size field
+    before = c.chunk_list()
+    with pytest.raises(MallocAbort) as err:
+        c.free(b)
+    assert err.value.message == message and c.chunk_list() == before

@@ -32,7 +32,12 @@ minimum: ``request2size(n) = max(32, (n + 8 + 15) & ~15)``.
 
 Errors: what glibc detects, it reports with its own message and aborts the
 program; memlab raises :class:`MallocAbort` with that message and leaves the
-heap as it was.
+heap as it was. Size fields live in the process's memory, so a program that
+writes past its buffer damages them: ``free`` reads the chunk's field back
+(``free(): invalid pointer``, ``free(): invalid size``) and ``malloc`` the
+top chunk's (``malloc(): corrupted top size``, the check that ended the
+"House of Force"); damage glibc would not catch stops the model with a
+:class:`MemlabError` that says so.
 
 Simplifications (not modelled): one thread and one arena; the free-list
 pointers (tcache next and key, fd/bk) are kept by memlab, not written into

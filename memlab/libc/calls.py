@@ -134,10 +134,16 @@ class Libc(Arena):
         return new
 
     def _shrink(self, chunk, size, nb):
-        if size - nb >= MINSIZE:
+        """The end of _int_realloc: keep ``nb`` bytes of a chunk of ``size``;
+        a remainder of MINSIZE or more is freed (to the tcache if it fits)."""
+        if size - nb < MINSIZE:
+            self.chunks[chunk][0] = size
+            self._set_head(chunk, size | PREV_INUSE)
+        else:
             self.chunks[chunk][0] = nb
             self._set_head(chunk, nb | PREV_INUSE)
             self._new_chunk(chunk + nb, size - nb, "inuse")
+            self._set_head(chunk + nb, (size - nb) | PREV_INUSE)
             self._int_free(chunk + nb, size - nb)
         return chunk + CHUNK_HDR_SZ
 

@@ -138,8 +138,17 @@ class Arena:
     def _set_foot(self, chunk, size):
         self.process.write(chunk + size, size.to_bytes(8, "little"))
 
-    def _size(self, chunk):
-        return self.chunks[chunk][0]
+    def _read_head(self, chunk, size):
+        """A chunk's size field read back from the process (a program that
+        wrote past its buffer may have changed it): None if it is intact."""
+        raw = int.from_bytes(self.process.read(chunk + SIZE_SZ, 8), "little")
+        return None if raw & ~7 == size else raw
+
+    def _damaged(self, chunk, size, raw):
+        return MemlabError(
+            f"the size field at {chunk + SIZE_SZ:#x} was overwritten ({raw:#x}, not {size:#x}): glibc would "
+            f"believe it and corrupt the heap further; memlab stops here (not modelled)"
+        )
 
     def _binned(self, chunk):
         entry = self.chunks.get(chunk)
@@ -309,6 +318,11 @@ class Arena:
                     victim = b[-1]
                     size = self._unlink(victim)
                     return self._split(victim, size, nb, nb < MIN_LARGE_SIZE)
+            raw = None if self.top is None else self._read_head(self.top, self.top_size)
+            if raw is not None:  # _int_malloc: chunksize (av->top) > av->system_mem
+                if raw & ~7 > self.system_mem:
+                    raise MallocAbort("malloc(): corrupted top size", f"the top chunk's size field reads {raw:#x}")
+                raise self._damaged(self.top, self.top_size, raw)
             if self.top is not None and self.top_size >= nb + MINSIZE:
                 return self._split_top(nb)
             if any(self.fast):
@@ -407,6 +421,19 @@ class Arena:
         size, state = entry
         if state != "inuse":
             self._double_free(addr, chunk, size, state)
+        raw = self._read_head(chunk, size)
+        if raw is not None:  # the first checks of __libc_free and _int_free, on the damaged field
+            seen = raw & ~7
+            if raw & IS_MMAPPED:
+                raise MallocAbort("munmap_chunk(): invalid pointer", f"the size field reads {raw:#x} (IS_MMAPPED set)")
+            if chunk > (-seen) % (1 << 64):
+                raise MallocAbort("free(): invalid pointer", f"the size field reads {raw:#x}: the chunk would wrap")
+            if seen < MINSIZE or seen & MALLOC_ALIGN_MASK:
+                raise MallocAbort("free(): invalid size", f"the size field reads {raw:#x}")
+            if csize2tidx(seen) >= TCACHE_MAX_BINS and seen > self.global_max_fast:
+                if chunk + seen >= self.top + self.top_size:  # _int_free_merge_chunk: nextchunk past the top
+                    raise MallocAbort("double free or corruption (out)", f"the size field reads {raw:#x}")
+            raise self._damaged(chunk, size, raw)
         self._int_free(chunk, size)
 
     def _double_free(self, addr, chunk, size, state):
