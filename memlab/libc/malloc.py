@@ -430,9 +430,9 @@ class Arena:
                 raise MallocAbort("free(): invalid pointer", f"the size field reads {raw:#x}: the chunk would wrap")
             if seen < MINSIZE or seen & MALLOC_ALIGN_MASK:
                 raise MallocAbort("free(): invalid size", f"the size field reads {raw:#x}")
-            if csize2tidx(seen) >= TCACHE_MAX_BINS and seen > self.global_max_fast:
-                if chunk + seen >= self.top + self.top_size:  # _int_free_merge_chunk: nextchunk past the top
-                    raise MallocAbort("double free or corruption (out)", f"the size field reads {raw:#x}")
+            past_top = chunk + seen >= self.top + self.top_size  # _int_free_merge_chunk: nextchunk beyond the top
+            if csize2tidx(seen) >= TCACHE_MAX_BINS and seen > self.global_max_fast and past_top:
+                raise MallocAbort("double free or corruption (out)", f"the size field reads {raw:#x}")
             raise self._damaged(chunk, size, raw)
         self._int_free(chunk, size)
 
