@@ -196,3 +196,32 @@ def test_swiotlb_bounce_picture_draws_the_copies_of_its_direction():
     assert n == 3 and "device writes" in text and "copy the slot back" in text
     n, text = arrows_and_text(DMA_BIDIRECTIONAL)
     assert n == 4 and "device reads" in text and "device writes" in text
+
+
+def test_heap_chunks_draws_every_chunk_in_its_states_colour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from memlab import Machine, plots
+
+    p = Machine(ram="256MiB").spawn("h")
+    c = p.libc
+    a, b = c.malloc(24), c.malloc(5000)
+    c.malloc(24)
+    c.free(a)
+    c.free(b)
+    fig, ax = plt.subplots()
+    plots.heap_chunks(ax, c)
+    colors = [patch.get_facecolor()[:3] for patch in ax.patches]
+    from matplotlib.colors import to_rgb
+
+    states = [state for _, _, state in c.chunk_list()]
+    assert colors == [to_rgb(plots.HEAP_STATE_COLORS[s]) for s in states]
+    assert states == ["inuse", "tcache", "unsorted", "inuse", "top"]
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plots.heap_chunks(ax, Machine(ram="256MiB").spawn("empty").libc)
+    assert "no heap yet" in ax.texts[0].get_text()
+    plt.close(fig)
