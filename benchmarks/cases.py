@@ -243,6 +243,34 @@ def run():
         50_000,
     ),
     Case(
+        "p.libc malloc + free pairs, sizes 16..2048 (simulated glibc)",
+        """
+import random, memlab
+rng = random.Random(3); sizes = [rng.randrange(16, 2049) for _ in range(20_000)]
+def run():
+    p = memlab.Machine(ram="1GiB").spawn("bench"); c = p.libc; live = [c.malloc(64) for _ in range(200)]
+    start()
+    for i, n in enumerate(sizes):
+        live.append(c.malloc(n)); c.free(live.pop(i % len(live)))
+""",
+        20_000,
+        target="(needs p.libc)",
+    ),
+    Case(
+        "first-fit heap malloc + free pairs, the same sizes (memlab.heap)",
+        """
+import random
+from memlab.heap import Malloc
+rng = random.Random(3); sizes = [rng.randrange(16, 2049) for _ in range(20_000)]
+def run():
+    h = Malloc(); live = [h.malloc(64) for _ in range(200)]
+    start()
+    for i, n in enumerate(sizes):
+        live.append(h.malloc(n)); h.free(live.pop(i % len(live)))
+""",
+        20_000,
+    ),
+    Case(
         "page faults: write-touch 10,000 pages",
         """
 import memlab
