@@ -371,6 +371,20 @@ def run():
         ],
     ),
     _dashboard(
+        "heap dashboard (glibc malloc)",
+        "HeapDashboard()",
+        [
+            "malloc_button",
+            "malloc_button",
+            "free_button",
+            "calloc_button",
+            "realloc_button",
+            "again_button",
+            "overflow_button",
+            "reset_button",
+        ],
+    ),
+    _dashboard(
         "DMA dashboard",
         "DmaDashboard()",
         [

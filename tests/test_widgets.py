@@ -574,3 +574,32 @@ def test_slab_dashboard_kfree_last_skips_an_object_freed_another_way():
     assert f"kfree({first:#x})" in d.status.value and "memlab-error" not in d.status.value
     d.kfree_button.click()
     assert "Nothing from kmalloc to free" in d.status.value
+
+
+def test_heap_dashboard_says_where_each_chunk_came_from_and_shows_glibcs_messages():
+    from memlab.widgets import HeapDashboard
+
+    d = HeapDashboard()
+    d.malloc_button.click()
+    assert "brk grew the heap by 135,168 bytes" in d.status.value and len(d.live) == 1
+    first = d.buffer.value
+    d.free_button.click()
+    assert "is now: tcache" in d.status.value and not d.live
+    d.malloc_button.click()
+    assert "from the tcache" in d.status.value and d.buffer.value == first  # last in, first out
+    d.free_button.click()
+    d.again_button.click()
+    assert "double free detected in tcache 2" in d.status.value and "Traceback" not in d.status.value
+    d.size.value = 300_000
+    d.malloc_button.click()
+    assert "its own mmap of 303,104 bytes" in d.status.value and "mmapped chunks: 1" in d.bins.value
+    d.new_size.value = 100
+    d.realloc_button.click()
+    assert "in place" in d.status.value  # an mmapped chunk shrinks in place (mremap)
+    d.size.value = 24
+    d.malloc_button.click()
+    d.overflow_button.click()
+    d.malloc_button.click()
+    assert "malloc(): corrupted top size" in d.status.value
+    d.reset_button.click()
+    assert not d.live and "empty heap" in d.status.value and d.libc.top is None

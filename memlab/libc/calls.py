@@ -87,9 +87,16 @@ class Libc(Arena):
             return 0
         nb = request2size(n)
         oldsize = entry[0]
+        nxt = chunk + oldsize
+        for where, size, message in ((chunk, oldsize, "realloc(): invalid old size"), (nxt, None, None)):
+            true = size if size is not None else (self.top_size if nxt == self.top else self.chunks[nxt][0])
+            raw = self._read_head(where, true)
+            if raw is not None:  # _int_realloc's first checks, on a field the program overwrote
+                if raw & ~7 <= CHUNK_HDR_SZ or raw & ~7 >= self.system_mem:
+                    raise MallocAbort(message or "realloc(): invalid next size", f"the size field reads {raw:#x}")
+                raise self._damaged(where, true, raw)
         if oldsize >= nb:
             return self._shrink(chunk, oldsize, nb)
-        nxt = chunk + oldsize
         if nxt == self.top and oldsize + self.top_size >= nb + MINSIZE:
             self.top_size -= nb - oldsize
             self.top = chunk + nb

@@ -3,7 +3,9 @@ address line (:class:`memlab.libc.Libc`), coloured by where each one is."""
 
 from __future__ import annotations
 
-__all__ = ["HEAP_STATE_COLORS", "heap_chunks"]
+from .figure import RENDER_DPI, Drawing
+
+__all__ = ["HEAP_STATE_COLORS", "heap_chunks", "HeapDrawing"]
 
 #: chunk state -> colour (Okabe-Ito): in use dark, cached light, binned pale, the top grey
 HEAP_STATE_COLORS = {
@@ -50,3 +52,18 @@ def heap_chunks(ax, libc, max_bytes=None, title=None):
     handles = [Patch(color=color, label=state) for state, color in HEAP_STATE_COLORS.items() if state in present]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     return ax
+
+
+class HeapDrawing(Drawing):
+    """The brk heap of a process's C library, redrawn per call:
+    ``update(libc)`` (see :func:`heap_chunks`)."""
+
+    def __init__(self, figsize=(7.2, 1.5), dpi=RENDER_DPI, max_bytes=16384):
+        super().__init__(figsize, dpi, layout="constrained")
+        self.ax = self.fig.subplots()
+        self.max_bytes = max_bytes
+
+    def update(self, libc):
+        self.ax.clear()
+        heap_chunks(self.ax, libc, max_bytes=self.max_bytes)
+        return self

@@ -8,6 +8,7 @@ from .base import Dashboard, guarded, parse_int, pre, status_html
 from .buddy import BuddyDashboard
 from .dma import DmaDashboard
 from .exercise import ExerciseWidget
+from .heap import HeapDashboard
 from .mempool import MempoolDashboard
 from .slab import SlabDashboard
 
@@ -22,5 +23,6 @@ __all__ = [
     "MempoolDashboard",
     "AddressSpaceDashboard",
     "DmaDashboard",
+    "HeapDashboard",
     "ExerciseWidget",
 ]

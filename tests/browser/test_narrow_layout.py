@@ -14,6 +14,7 @@ WIDGET_NOTEBOOKS = [
     ("03_slab_allocator.ipynb", "kmem_cache_create"),
     ("04_memory_pools.ipynb", "mempool_alloc"),
     ("05_dma.ipynb", "dma_unmap_single"),
+    ("06_usage_scenarios.ipynb", "write 8 bytes past the end"),
 ]
 
 # Every visible control and text block of every widget output: cut text and

@@ -152,3 +152,19 @@ def test_dma_dashboard_click_changes_what_is_shown(page, lab):
     dashboard.locator(".jupyter-widgets.widget-button", has_text="run to TC").click()
     expect(dashboard).to_contain_text("Hello fr")
     screenshot(page, "05_dma_dashboard")
+
+
+def test_heap_dashboard_click_changes_what_is_shown(page, lab):
+    from playwright.sync_api import expect
+
+    button, dashboard, status = open_dashboard(page, lab, "06_usage_scenarios.ipynb", "free it again")
+    malloc = dashboard.locator(".jupyter-widgets.widget-button", has_text="malloc").first
+    malloc.click()
+    expect(status).to_contain_text("brk grew the heap by 135,168 bytes")
+    malloc.click()
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="free").first.click()
+    expect(status).to_contain_text("is now: tcache")
+    expect(dashboard).to_contain_text("tcache (chunk size: count): 32: 1")
+    button.click()
+    expect(status).to_contain_text("double free detected in tcache 2")
+    screenshot(page, "06_usage_scenarios_dashboard")
