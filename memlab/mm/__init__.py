@@ -27,12 +27,13 @@ from ..layout import (
     VMEMMAP_START,
     X86_64_LAYOUT,
 )
-from . import highmem32, kernel, mm_struct, pgtable, process, tlb, vma
+from . import highmem32, kernel, mm_struct, pgtable, process, syscalls, tlb, vma
 from .highmem32 import *
 from .kernel import *
 from .mm_struct import *
 from .pgtable import *
 from .process import *
+from .syscalls import *
 from .tlb import *
 from .vma import *
 
@@ -42,6 +43,6 @@ __all__ = [
     "VMALLOC_END", "VMEMMAP_START", "START_KERNEL_MAP", "MODULES_VADDR", "FIXADDR_TOP", "I386_PAGE_OFFSET",
     "I386_MAXMEM", "I386_LAST_PKMAP", "I386_PKMAP_BASE",
     *highmem32.__all__, *kernel.__all__, *mm_struct.__all__, *pgtable.__all__, *process.__all__, *tlb.__all__,
-    *vma.__all__,
+    *vma.__all__, *syscalls.__all__,
 ]
 # fmt: on

@@ -104,6 +104,7 @@ class Process:
                 raise reject(BadSize, where[1], f"spawn: symbol {sym!r}: offset {where[1]!r} must be an int >= 0")
         self.exited = False
         self._libc = None
+        self._sys = None
         self.machine = machine
         self.name = name
         self.pid = machine.alloc_pid()
@@ -156,6 +157,15 @@ class Process:
 
     def __repr__(self):
         return f"<Process {self.pid} {self.name}: {len(self.mm.vmas)} VMAs, RSS {self.rss_kb} kB>"
+
+    @property
+    def sys(self):
+        """The process's file system calls: open, read, write, lseek, close
+        (:class:`memlab.mm.syscalls.Files`)."""
+        from .syscalls import Files
+
+        self._sys = self._sys or Files(self)
+        return self._sys
 
     @property
     def libc(self):
@@ -435,16 +445,8 @@ class Process:
                 mm.rss_anon += 1
         else:
             index = vma.pgoff + ((page_addr - vma.start) >> PAGE_SHIFT)
-            pfn = vma.file.page_cache.get(index)
-            kind = "minor"
-            if pfn is None:
-                page = self.machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE")
-                pfn = page.pfn
-                # filemap_read_folio(): the frame gets the file's bytes (zeros past EOF), never what a
-                # freed page held before: no data may leak from another process or the kernel
-                self.machine.mem.write(PFN_PHYS(pfn), vma.file.page_bytes(index))
-                vma.file.page_cache[index] = pfn
-                kind = "major"  # read from disk
+            pfn, from_disk = vma.file.cache_page(self.machine, index)  # filemap_fault()
+            kind = "major" if from_disk else "minor"
             if write and private_file:  # do_cow_fault(): a private copy at once
                 mm.rss_file += 1
                 mm.pagetables.set_pte(page_addr, pfn, False, bool(vma.flags & VM_EXEC), "file")

@@ -76,6 +76,7 @@ class File:
         #: the file's contents on "disk" (None: all zeros)
         self.data = bytes(data) if data is not None else None
         self.page_cache = {}  # file page index -> pfn
+        self.dirty: set[int] = set()  # page indexes written since they were read (write(), not yet written back)
 
     def page_bytes(self, index):
         """The 4096 bytes of file page ``index`` as a read from disk fills
@@ -84,6 +85,20 @@ class File:
         start = index << 12
         chunk = self.data[start : start + 4096] if self.data is not None and start < self.size else b""
         return chunk + bytes(4096 - len(chunk))
+
+    def cache_page(self, machine, index):
+        """The page-cache frame of file page ``index``: ``(pfn, read)``,
+        ``read`` True when it had to be read from disk now (the kernel's
+        filemap_get_folio() miss, then filemap_read_folio())."""
+        pfn = self.page_cache.get(index)
+        if pfn is not None:
+            return pfn, False
+        pfn = machine.alloc_pages(0, "GFP_HIGHUSER_MOVABLE").pfn
+        # the frame gets the file's bytes (zeros past EOF), never what a freed page held
+        # before: no data may leak from another process or the kernel
+        machine.mem.write(pfn << PAGE_SHIFT, self.page_bytes(index))
+        self.page_cache[index] = pfn
+        return pfn, True
 
     def __repr__(self):
         return f"File({self.name!r}, {self.size} bytes, inode {self.inode})"
