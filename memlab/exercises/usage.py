@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import random
 
+from ..freelist import POLICIES, FreeListHeap, placement_run
 from ..libc import request2size
 from ..machine import Machine
 from .core import Choice, Exercise
 
-__all__ = ["malloc_chunk_size", "tcache_reuse", "mmap_threshold_after_free", "why_malloc_costs_no_ram", "USAGE"]
+__all__ = [
+    "malloc_chunk_size",
+    "tcache_reuse",
+    "mmap_threshold_after_free",
+    "placement",
+    "why_malloc_costs_no_ram",
+    "USAGE",
+]
 
 
 def _process():
@@ -144,6 +152,53 @@ def mmap_threshold_after_free(seed):
     )
 
 
+def placement(seed):
+    """OSTEP-style: follow a free list under a placement policy; where does
+    the last allocation land?"""
+    rng = random.Random(seed)
+    policy = POLICIES[seed % len(POLICIES)]
+    ops, live, k = [], [], 0
+    while k < 6:
+        if live and rng.random() < 0.4:
+            ops.append(("free", live.pop(rng.randrange(len(live)))))
+        else:
+            ops.append(("alloc", rng.randint(2, 12)))
+            live.append(k)
+            k += 1
+
+    def outcome(pol):
+        return placement_run(FreeListHeap(64, 1000, pol, "address"), ops)
+
+    lines, ptrs = outcome(policy)
+    answer = ptrs[-1]
+    shown = []
+    for op, arg in ops:
+        shown.append(f"Alloc({arg})" if op == "alloc" else f"Free(ptr[{arg}])")
+    rule = {
+        "first": "the first block in the list that is large enough",
+        "next": "the first large-enough block from where the last search stopped (wrapping around)",
+        "best": "the smallest block that is large enough (the first of equal ones)",
+        "worst": "the largest block",
+    }[policy]
+    mistakes = [
+        (outcome(other)[1][-1], f"that is where {other} fit would put it; {policy} fit takes {rule}")
+        for other in POLICIES
+        if other != policy
+    ]
+    return Exercise(
+        "placement",
+        seed,
+        f"A heap of 64 bytes at address 1000, no headers, one free list sorted by address, no coalescing, "
+        f"{policy.upper()} fit. The calls: {', '.join(shown)}. Predict: the address the last Alloc returns "
+        f"(-1 if none fits).",
+        answer,
+        [f"{policy} fit takes {rule}; a block larger than the request is split and its rest stays in the list."]
+        + lines,
+        hint=f"{policy} fit takes {rule}",
+        mistakes=mistakes,
+    )
+
+
 def why_malloc_costs_no_ram(seed):
     """malloc(1 GiB) and the RSS (lesson 06)."""
 
@@ -193,5 +248,6 @@ USAGE = {
     "malloc_chunk_size": malloc_chunk_size,
     "tcache_reuse": tcache_reuse,
     "mmap_threshold_after_free": mmap_threshold_after_free,
+    "placement": placement,
     "why_malloc_costs_no_ram": why_malloc_costs_no_ram,
 }
