@@ -70,6 +70,7 @@ class KernelSpace:
     def __init__(self, machine):
         self.machine = machine
         self.vmap_areas = []  # VmapArea records, in address order
+        self.mmio = []  # (phys start, phys end, device) of the register BARs devices expose
         self._next = VMALLOC_START
         self._pte = {}  # vmalloc page address -> pfn (or io phys >> 12)
 
@@ -164,6 +165,32 @@ class KernelSpace:
             self._pte[start + i * PAGE_SIZE] = base + i
         self.vmap_areas.append(VmapArea(start, (pages + 1) * PAGE_SIZE, None, phys_addr, "ioremap"))
         return start + (phys_addr & 0xFFF)
+
+    def attach_mmio(self, phys, size, device):
+        """A device's registers answer at physical ``phys .. phys + size``
+        (a PCI BAR): ``device.mmio_read(offset)``, ``device.mmio_write(offset, value)``."""
+        self.mmio.append((phys, phys + size, device))
+
+    def _mmio(self, vaddr, what):
+        area = next((a for a in self.vmap_areas if a.kind == "ioremap" and a.start <= vaddr < a.start + a.size), None)
+        if area is None or vaddr & 3:
+            raise SyscallError("EFAULT", f"{what}({vaddr:#x}): not a 4-byte-aligned address returned by ioremap")
+        phys = (area.io_phys & ~0xFFF) + (vaddr - area.start)
+        for lo, hi, device in self.mmio:
+            if lo <= phys < hi:
+                return device, phys - lo
+        raise SyscallError("EFAULT", f"{what}({vaddr:#x}): no device answers at physical {phys:#x}")
+
+    def readl(self, vaddr):
+        """readl(): a 32-bit little-endian load from a device register
+        (uncached; it may have side effects, such as ICR clearing)."""
+        device, offset = self._mmio(vaddr, "readl")
+        return device.mmio_read(offset) & 0xFFFFFFFF
+
+    def writel(self, value, vaddr):
+        """writel(): a 32-bit store to a device register."""
+        device, offset = self._mmio(vaddr, "writel")
+        device.mmio_write(offset, value & 0xFFFFFFFF)
 
     def walk(self, vaddr, pgd_pfn):
         """The walk of a kernel address from a process's PGD (whose upper
