@@ -54,7 +54,7 @@ def test_packets_travel_both_ways_and_the_ring_wraps():
 
 
 def test_a_full_ring_drops_packets_until_the_driver_refills():
-    m, nic, drv = setup()
+    _m, nic, drv = setup()
     nic.irq_handler = None  # interrupts lost: nobody cleans the ring
     assert all(nic.receive(b"x") for _ in range(7)) and not nic.receive(b"x")
     assert nic.missed == 1 and "dropped" in nic.trace[-1]
@@ -66,7 +66,7 @@ def test_an_unchecked_mapping_error_lets_the_card_write_anywhere():
     m = Machine(ram="256MiB")
     with pytest.raises(DmaError, match="dma_map_single of the receive buffer"):
         E1000Driver(E1000(m, dma_mask=DMA_BIT_MASK(24)))  # kmalloc memory above 16 MiB: no mapping possible
-    m, nic, drv = setup(dma_mask=DMA_BIT_MASK(24), check_mapping_error=False)
+    m, nic, _drv = setup(dma_mask=DMA_BIT_MASK(24), check_mapping_error=False)
     with pytest.raises(DmaError, match="has not allocated"):  # dma-debug notices at unmap ...
         nic.receive(b"Z" * 32)
     assert m.mem.read(0xFFFFFF, 1) == b"Z" and m.mem.read(0, 31) == b"Z" * 31  # ... after the card wrote

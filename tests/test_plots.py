@@ -225,3 +225,28 @@ def test_heap_chunks_draws_every_chunk_in_its_states_colour():
     plots.heap_chunks(ax, Machine(ram="256MiB").spawn("empty").libc)
     assert "no heap yet" in ax.texts[0].get_text()
     plt.close(fig)
+
+
+def test_nic_rings_show_who_owns_each_descriptor():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from memlab import Machine, plots
+    from memlab.dma import E1000, E1000Driver
+
+    m = Machine(ram="256MiB")
+    nic = E1000(m)
+    drv = E1000Driver(nic)
+    nic.irq_handler = None  # interrupts off: received descriptors wait for the driver
+    for _ in range(3):
+        nic.receive(b"x" * 60)
+    fig, ax = plt.subplots()
+    plots.nic_rings(ax, drv)
+    rx = [patch.get_facecolor()[:3] for patch in ax.patches[:8]]
+    c = {k: to_rgb(v) for k, v in plots.RING_COLORS.items()}
+    assert rx == [c["done"]] * 3 + [c["card"]] * 4 + [c["driver"]]
+    assert [t.get_text() for t in ax.texts if t.get_text() in ("RDH", "RDT")] == ["RDH", "RDT"]
+    plt.close(fig)
