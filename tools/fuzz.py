@@ -472,7 +472,85 @@ class I8237Area(Area):
         return [(30, self.program), (50, self.run), (20, self.bad)]
 
 
-AREAS = {a.name: a for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea, DmaApiArea, I8237Area)}
+class LibcArea(Area):
+    """glibc's malloc family and the file system calls of one process."""
+
+    name = "libc and syscalls"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.m = memlab.Machine(ram="256MiB", cpus=2)
+        self.p = self.m.spawn("fuzz", seed=seed)
+        self.c = self.p.libc
+        self.live = []
+        self.file = self.m.create_file("/fuzz", 0)
+        self.fd = self.p.sys.open(self.file)
+
+    def snapshot(self):
+        c = self.c
+        return (
+            tuple(c.chunk_list()),
+            tuple(sorted(c.mallinfo2().items())),
+            self.file.size,
+            self.p.sys.fds[self.fd].pos,
+        )
+
+    def invariants(self):
+        pos = None
+        for addr, size, state in self.c.chunk_list():
+            if state == "mmapped":
+                continue
+            assert pos is None or addr == pos, f"heap gap or overlap at {addr:#x}"
+            pos = addr + size
+
+    def malloc(self):
+        rng = self.rng
+        n = rng.choice([rng.randrange(0, 200), rng.randrange(0, 5000), rng.randrange(100_000, 300_000)])
+        addr = self.attempt(rng.choice([self.c.malloc, lambda n: self.c.calloc(1, n)]), n)
+        if addr:
+            self.live.append(addr)
+
+    def free(self):
+        if self.live:
+            self.attempt(self.c.free, self.live.pop(self.rng.randrange(len(self.live))))
+
+    def realloc(self):
+        if self.live:
+            i = self.rng.randrange(len(self.live))
+            new = self.attempt(self.c.realloc, self.live[i], self.rng.randrange(1, 3000))
+            if new:
+                self.live[i] = new
+
+    def io(self):
+        if self.live:
+            rng = self.rng
+            call = rng.choice([self.p.sys.read, self.p.sys.write])
+            self.attempt(call, self.fd, rng.choice(self.live), rng.randrange(0, 200))
+            self.attempt(self.p.sys.lseek, self.fd, rng.randrange(0, 4096))
+
+    def bad(self):
+        rng, c = self.rng, self.c
+        choice = rng.randrange(7)
+        if choice == 0:
+            self.attempt(c.malloc, _junk(rng))
+        elif choice == 1:  # frees of addresses malloc never handed out, or handed out and freed
+            self.attempt(c.free, rng.choice([16, 0x5555555592A8, _junk(rng), *(a + 8 for a in self.live[:1])]))
+        elif choice == 2:
+            self.attempt(c.realloc, rng.choice([0x1234, _junk(rng)]), rng.choice([10, -1, _junk(rng)]))
+        elif choice == 3:
+            self.attempt(c.calloc, _junk(rng), rng.choice([1, _junk(rng)]))
+        elif choice == 4:
+            self.attempt(self.p.sys.read, rng.choice([99, _junk(rng)]), 0x1000, 10)
+        elif choice == 5:
+            self.attempt(self.p.sys.write, self.fd, rng.choice([0x10, 0xFFFF888000000000, _junk(rng)]), 10)
+        else:
+            self.attempt(self.p.sys.lseek, self.fd, rng.choice([-1, _junk(rng)]), rng.choice([0, 7]))
+
+    def ops(self):
+        return [(30, self.malloc), (25, self.free), (10, self.realloc), (15, self.io), (20, self.bad)]
+
+
+AREAS = {a.name: a for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea, DmaApiArea, I8237Area, LibcArea)}
 
 
 def run_area(cls, n_ops, seed):

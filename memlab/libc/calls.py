@@ -67,6 +67,8 @@ class Libc(Arena):
         neighbour (or the top) allows, else malloc, copy and free."""
         if n.__class__ is not int or n < 0:
             raise reject(BadSize, n, f"realloc: size {n!r} must be an int >= 0 (a size_t)")
+        if addr.__class__ is not int or addr < 0:
+            raise reject(BadSize, addr, f"realloc: {addr!r} is not an address (an int)")
         if addr == 0:
             return self.malloc(n)
         if n == 0:
