@@ -114,3 +114,13 @@ def test_modules_stay_readable_in_one_sitting():
     sizes = {str(p.relative_to(PACKAGE.parent)): len(p.read_text().splitlines()) for p in _modules()}
     long = {name: n for name, n in sizes.items() if n > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_import_memlab_stays_light():
+    # `import memlab` loads no plotting, widget, array or typing module: a student's first cell is quick
+    import subprocess
+    import sys
+
+    code = "import sys, memlab; print(sorted(m for m in ('matplotlib', 'ipywidgets', 'numpy', 'typing') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"import memlab also imported {out}"

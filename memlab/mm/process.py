@@ -18,7 +18,6 @@ transparent huge pages, the page cache beyond "a file page is read once"
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from ..errors import BadSize, SegmentationFault, SyscallError, reject, wrong_type
 from ..layout import PFN_PHYS, TASK_SIZE_MAX, is_canonical
@@ -58,6 +57,10 @@ from .vma import (
     Vma,
     prot_to_vm_flags,
 )
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "mmap_base",
