@@ -23,10 +23,36 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["examples_dir", "compiler", "build", "pool_check", "pool_benchmark", "glibc_version", "malloc_trace"]
+__all__ = [
+    "examples_dir",
+    "compiler",
+    "build",
+    "pool_check",
+    "pool_benchmark",
+    "glibc_version",
+    "malloc_trace",
+    "PITFALLS",
+    "sanitizer_report",
+]
 
 _FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra"]
 _SANITIZE = ["-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+_TOOL_FLAGS = {
+    "address": ["-std=c++17", "-O0", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"],
+    "thread": ["-std=c++17", "-O1", "-g", "-fsanitize=thread"],
+}
+
+#: examples/pitfalls/<name>.cpp -> (sanitizer, the bug kind its report names)
+PITFALLS = {
+    "heap_buffer_overflow": ("address", "heap-buffer-overflow"),
+    "heap_use_after_free": ("address", "heap-use-after-free"),
+    "double_free": ("address", "double-free"),
+    "alloc_dealloc_mismatch": ("address", "alloc-dealloc-mismatch"),
+    "non_virtual_destructor": ("address", "new-delete-type-mismatch"),
+    "memory_leak": ("leak", "detected memory leaks"),
+    "iterator_invalidation": ("address", "heap-use-after-free"),
+    "data_race": ("thread", "data race"),
+}
 
 
 def examples_dir():
@@ -126,3 +152,35 @@ def malloc_trace(ops):
     if exe is None:
         return None
     return subprocess.run([str(exe)], input=trace_text(ops), check=True, capture_output=True, text=True).stdout
+
+
+def sanitizer_report(name):
+    """Build ``examples/pitfalls/<name>.cpp`` under its sanitizer
+    (:data:`PITFALLS`: AddressSanitizer, with LeakSanitizer at exit, or
+    ThreadSanitizer), run it, and return ``{"tool", "kind", "summary",
+    "report"}``: the sanitizer, the bug kind its first line names, its
+    SUMMARY line and the whole report. None without g++ or the examples."""
+    import re
+
+    examples, gxx = examples_dir(), compiler()
+    if examples is None or gxx is None:
+        return None
+    tool = PITFALLS[name][0]
+    source = examples / "pitfalls" / f"{name}.cpp"
+    out_dir = Path(tempfile.gettempdir()) / "memlab-build"
+    out_dir.mkdir(exist_ok=True)
+    exe = out_dir / f"pitfall-{name}"
+    if not exe.exists() or exe.stat().st_mtime < source.stat().st_mtime:
+        flags = _TOOL_FLAGS["thread" if tool == "thread" else "address"]
+        subprocess.run([gxx, *flags, "-o", str(exe), str(source)], check=True, capture_output=True, text=True)
+    env = {"ASAN_OPTIONS": "detect_leaks=1", "TSAN_OPTIONS": "halt_on_error=1", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([str(exe)], capture_output=True, text=True, env=env, check=False)
+    report = run.stderr
+    first = re.search(r"(?:ERROR|WARNING): (\w+Sanitizer): (?:attempting )?([\w\- ]+?)(?: on| \(|$)", report, re.M)
+    summary = next((line for line in report.splitlines() if line.startswith("SUMMARY:")), "")
+    return {
+        "tool": first.group(1) if first else None,
+        "kind": first.group(2).strip() if first else None,
+        "summary": summary,
+        "report": report,
+    }
