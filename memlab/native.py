@@ -154,22 +154,24 @@ def malloc_trace(ops):
     return subprocess.run([str(exe)], input=trace_text(ops), check=True, capture_output=True, text=True).stdout
 
 
-def sanitizer_report(name):
-    """Build ``examples/pitfalls/<name>.cpp`` under its sanitizer
+def sanitizer_report(name, fixed=False):
+    """Build ``examples/pitfalls/<name>.cpp`` (``fixed``: the corrected
+    version in ``examples/pitfalls/fixed/``) under its sanitizer
     (:data:`PITFALLS`: AddressSanitizer, with LeakSanitizer at exit, or
     ThreadSanitizer), run it, and return ``{"tool", "kind", "summary",
     "report"}``: the sanitizer, the bug kind its first line names, its
-    SUMMARY line and the whole report. None without g++ or the examples."""
+    SUMMARY line and the whole report (kind None: a clean run). None
+    without g++ or the examples."""
     import re
 
     examples, gxx = examples_dir(), compiler()
     if examples is None or gxx is None:
         return None
     tool = PITFALLS[name][0]
-    source = examples / "pitfalls" / f"{name}.cpp"
+    source = examples / "pitfalls" / ("fixed" if fixed else "") / f"{name}.cpp"
     out_dir = Path(tempfile.gettempdir()) / "memlab-build"
     out_dir.mkdir(exist_ok=True)
-    exe = out_dir / f"pitfall-{name}"
+    exe = out_dir / f"pitfall-{name}{'-fixed' if fixed else ''}"
     if not exe.exists() or exe.stat().st_mtime < source.stat().st_mtime:
         flags = _TOOL_FLAGS["thread" if tool == "thread" else "address"]
         subprocess.run([gxx, *flags, "-o", str(exe), str(source)], check=True, capture_output=True, text=True)

@@ -35,3 +35,10 @@ def test_a_non_virtual_destructor_is_caught_by_the_sized_delete():
     report = native.sanitizer_report("non_virtual_destructor")["report"]
     assert re.search(r"size of the allocated type: +8 bytes;", report)  # Derived: one pointer
     assert re.search(r"size of the deallocated type: +1 bytes\.", report)  # Base: empty, one byte
+
+
+@needs_gxx
+@pytest.mark.parametrize("name", sorted(native.PITFALLS))
+def test_the_fixed_program_runs_clean_under_the_same_sanitizer(name):
+    report = native.sanitizer_report(name, fixed=True)
+    assert report["kind"] is None and "Sanitizer" not in report["report"], report["report"][:600]
