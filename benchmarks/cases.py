@@ -121,6 +121,39 @@ def _dashboard(name, make, buttons, setup=()):
     return Case(f"{name}: slowest click of {len(buttons)}", _tour(make, buttons, setup), kind="latency", target=_CLICK)
 
 
+def _order0_pairs(holes):
+    """alloc+free pairs of order 0 on a zone whose free_area[0] holds
+    ``holes`` isolated free pages (their buddies stay allocated)."""
+    return f"""
+import memlab
+z = memlab.Zone("Normal", 4 * {holes} + 4096)
+pages = [z.alloc_pages(0) for _ in range(2 * {holes})]
+for p in pages[::2]:
+    z.free_pages(p, 0)
+assert z.free_area[0].nr_free >= {holes}
+a, f = z.alloc_pages, z.free_pages
+def run():
+    start()
+    for _ in range(50_000):
+        f(a(0), 0)
+"""
+
+
+def _malloc_pairs(setup, make):
+    """malloc + free pairs of seeded sizes 16..2048 on the allocator that
+    ``make`` builds (with 200 blocks already live)."""
+    return f"""
+import random
+{setup}
+rng = random.Random(3); sizes = [rng.randrange(16, 2049) for _ in range(20_000)]
+def run():
+    h = {make}; live = [h.malloc(64) for _ in range(200)]
+    start()
+    for i, n in enumerate(sizes):
+        live.append(h.malloc(n)); h.free(live.pop(i % len(live)))
+"""
+
+
 CASES = [
     Case(
         "buddy-v1, Zone of 262,144 pages (default core)",
@@ -155,39 +188,9 @@ def run():
         target="flat: as the 262,144-page zone",
     ),
     Case(
-        "alloc+free order 0, 100,000 blocks on free_area[0]",
-        """
-import memlab
-z = memlab.Zone("Normal", 4 * 100_000 + 4096)
-pages = [z.alloc_pages(0) for _ in range(200_000)]
-for p in pages[::2]:
-    z.free_pages(p, 0)  # isolated free pages: their buddies stay allocated
-assert z.free_area[0].nr_free >= 100_000
-a, f = z.alloc_pages, z.free_pages
-def run():
-    start()
-    for _ in range(50_000):
-        f(a(0), 0)
-""",
-        50_000,
-        target="flat: as 3 blocks",
+        "alloc+free order 0, 100,000 blocks on free_area[0]", _order0_pairs(100_000), 50_000, target="flat: as 3 blocks"
     ),
-    Case(
-        "alloc+free order 0, 3 blocks on free_area[0]",
-        """
-import memlab
-z = memlab.Zone("Normal", 4 * 3 + 4096)
-pages = [z.alloc_pages(0) for _ in range(6)]
-for p in pages[::2]:
-    z.free_pages(p, 0)
-a, f = z.alloc_pages, z.free_pages
-def run():
-    start()
-    for _ in range(50_000):
-        f(a(0), 0)
-""",
-        50_000,
-    ),
+    Case("alloc+free order 0, 3 blocks on free_area[0]", _order0_pairs(3), 50_000),
     Case(
         "Machine.alloc_pages + free_pages (zonelist) pairs",
         """
@@ -244,30 +247,13 @@ def run():
     ),
     Case(
         "p.libc malloc + free pairs, sizes 16..2048 (simulated glibc)",
-        """
-import random, memlab
-rng = random.Random(3); sizes = [rng.randrange(16, 2049) for _ in range(20_000)]
-def run():
-    p = memlab.Machine(ram="1GiB").spawn("bench"); c = p.libc; live = [c.malloc(64) for _ in range(200)]
-    start()
-    for i, n in enumerate(sizes):
-        live.append(c.malloc(n)); c.free(live.pop(i % len(live)))
-""",
+        _malloc_pairs("import memlab", 'memlab.Machine(ram="1GiB").spawn("bench").libc'),
         20_000,
         target="(needs p.libc)",
     ),
     Case(
         "first-fit heap malloc + free pairs, the same sizes (memlab.heap)",
-        """
-import random
-from memlab.heap import Malloc
-rng = random.Random(3); sizes = [rng.randrange(16, 2049) for _ in range(20_000)]
-def run():
-    h = Malloc(); live = [h.malloc(64) for _ in range(200)]
-    start()
-    for i, n in enumerate(sizes):
-        live.append(h.malloc(n)); h.free(live.pop(i % len(live)))
-""",
+        _malloc_pairs("from memlab.heap import Malloc", "Malloc()"),
         20_000,
     ),
     Case(

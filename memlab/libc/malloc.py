@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import deque
 
 from ..errors import BadSize, MemlabError, reject
+from ..heap import chunk_size
 
 __all__ = [
     "Arena",
@@ -58,10 +59,9 @@ class MallocAbort(MemlabError):
 
 
 def request2size(n: int) -> int:
-    """The chunk size of a malloc(n): ``max(32, (n + 8 + 15) & ~15)``."""
-    return (
-        MINSIZE if n + SIZE_SZ + MALLOC_ALIGN_MASK < MINSIZE else (n + SIZE_SZ + MALLOC_ALIGN_MASK) & ~MALLOC_ALIGN_MASK
-    )
+    """The chunk size of a malloc(n): ``max(32, (n + 8 + 15) & ~15)``
+    (the same geometry :func:`memlab.heap.chunk_size` teaches in lesson 04)."""
+    return chunk_size(n)
 
 
 def csize2tidx(size):

@@ -128,6 +128,21 @@ static long long rmqueue(Core *z, int order)
     return z->start + i;
 }
 
+/* The merge loop of __free_one_page(): while the buddy is free at the same
+ * order, take it off its list and move up one order. */
+static void merge(Core *z, long long *pfn, int *order)
+{
+    while (*order < MAX_ORDER) {
+        long long buddy = *pfn ^ (1LL << *order);
+        if (!is_free_at(z, buddy, *order)) break;
+        int32_t bi = (int32_t)(buddy - z->start);
+        list_del(z, *order, bi);
+        z->pg[bi].state = 0;
+        *pfn &= buddy;
+        (*order)++;
+    }
+}
+
 /* __free_one_page() for an allocated block of ``order`` at index i. */
 static void free_one(Core *z, int32_t i, int order)
 {
@@ -135,15 +150,7 @@ static void free_one(Core *z, int32_t i, int order)
     z->pg[i].state = 0;
     long long pfn = z->start + i, start_pfn = pfn;
     int start_order = order;
-    while (order < MAX_ORDER) {
-        long long buddy = pfn ^ (1LL << order);
-        if (!is_free_at(z, buddy, order)) break;
-        int32_t bi = (int32_t)(buddy - z->start);
-        list_del(z, order, bi);
-        z->pg[bi].state = 0;
-        pfn &= buddy;
-        order++;
-    }
+    merge(z, &pfn, &order);
     i = (int32_t)(pfn - z->start);
     z->pg[i].state = (uint8_t)(ST_FREE + order);
     int to_tail = order < 9 && is_free_at(z, (pfn & ~(1LL << order)) ^ (1LL << (order + 1)), order + 1);
@@ -154,15 +161,7 @@ static void free_one(Core *z, int32_t i, int order)
 /* Boot-time free (FPI_TO_TAIL): memblock_free_pages() -> __free_pages_core(). */
 static void free_boot(Core *z, long long pfn, int order)
 {
-    while (order < MAX_ORDER) {
-        long long buddy = pfn ^ (1LL << order);
-        if (!is_free_at(z, buddy, order)) break;
-        int32_t bi = (int32_t)(buddy - z->start);
-        list_del(z, order, bi);
-        z->pg[bi].state = 0;
-        pfn &= buddy;
-        order++;
-    }
+    merge(z, &pfn, &order);
     int32_t i = (int32_t)(pfn - z->start);
     z->pg[i].state = (uint8_t)(ST_FREE + order);
     list_add_tail(z, order, i);
@@ -292,19 +291,25 @@ static PyObject *Core_clear(Core *z, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Append v (a new reference, or NULL after an error) to out; on failure
+ * drop both and return -1. */
+static int push(PyObject *out, PyObject *v)
+{
+    if (v == NULL || PyList_Append(out, v) < 0) {
+        Py_XDECREF(v);
+        Py_DECREF(out);
+        return -1;
+    }
+    Py_DECREF(v);
+    return 0;
+}
+
 static PyObject *pfn_list(Core *z, int l)
 {
     PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
-    for (int32_t i = z->head[l]; i >= 0; i = z->pg[i].next) {
-        PyObject *v = PyLong_FromLongLong(z->start + i);
-        if (v == NULL || PyList_Append(out, v) < 0) {
-            Py_XDECREF(v);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(v);
-    }
+    for (int32_t i = z->head[l]; i >= 0; i = z->pg[i].next)
+        if (push(out, PyLong_FromLongLong(z->start + i)) < 0) return NULL;
     return out;
 }
 
@@ -345,15 +350,8 @@ static PyObject *Core_allocated_blocks(Core *z, PyObject *unused)
 {
     PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
-    for (int32_t i = z->head[LIST_ALLOC]; i >= 0; i = z->pg[i].next) {
-        PyObject *t = Py_BuildValue("(Li)", z->start + i, z->pg[i].state - ST_ALLOC);
-        if (t == NULL || PyList_Append(out, t) < 0) {
-            Py_XDECREF(t);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(t);
-    }
+    for (int32_t i = z->head[LIST_ALLOC]; i >= 0; i = z->pg[i].next)
+        if (push(out, Py_BuildValue("(Li)", z->start + i, z->pg[i].state - ST_ALLOC)) < 0) return NULL;
     return out;
 }
 

@@ -93,6 +93,9 @@ class CZone(Zone):
     def free_list(self, order: int) -> list[int]:
         return self._core.free_list(order)
 
+    def free_pfns(self, order: int):
+        return self._core.free_list(order)
+
     def raw_trail(self):
         return self._core.trail()
 
