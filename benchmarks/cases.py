@@ -62,11 +62,16 @@ class Case:
     target: str = ""
 
 
-def _buddy(make, n=200_000):
+def _buddy(make, n=200_000, pure=False):
+    """buddy-v1 on the zone ``make`` builds; ``pure``: as on a machine
+    without a compiler (MEMLAB_PURE_PYTHON set before memlab is imported,
+    so Page too is the Python class)."""
+    env = 'import os; os.environ["MEMLAB_PURE_PYTHON"] = "1"' if pure else ""
     return (
         BUDDY_V1_OPS.format(n=n)
         + BUDDY_DRIVER
         + f"""
+{env}
 import memlab
 def run():
     z = {make}
@@ -163,7 +168,7 @@ CASES = [
     ),
     Case(
         "buddy-v1, Zone of 262,144 pages, pure-Python core",
-        _buddy('memlab.Zone("Normal", 262_144, core="python")'),
+        _buddy('memlab.Zone("Normal", 262_144, core="python")', pure=True),
         200_000,
         target=">= 0.55x ref",
     ),

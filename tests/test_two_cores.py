@@ -186,3 +186,47 @@ def test_core_choice_and_the_environment(monkeypatch):
     assert Zone("N", 8).core == "c"
     with pytest.raises(memlab.MemlabError, match="must be 'c', 'python' or None"):
         Zone("N", 8, core="rust")
+
+
+def test_replay_refuses_a_block_given_twice_and_keeps_the_given_pages():
+    z = Zone("Normal", 1024, core="c")
+    a, b = z.alloc_pages(0), z.alloc_pages(1)
+    with pytest.raises(ValueError, match="in live twice"):
+        z.replay([0.0], [a, b, a])
+    assert sorted(z.allocated_blocks()) == [(0, 0), (2, 1)]  # nothing was done
+    live = [a, b]
+    z.replay([3, 0.0], live)  # allocate order 3 (appended), free live[0] (a: the last moves into its place)
+    assert live[1] is b and (live[0].pfn, live[0].order) == (8, 3)
+    assert z.allocated_blocks() == [(2, 1), (8, 3)]  # allocation order, as the Python core keeps it
+
+
+def _python_page():
+    """memlab.Page as the Python class (the class without the extension)."""
+    src = memlab.page_alloc.buddy.__file__
+    ns: dict = {}
+    code = open(src).read().split("class Page:")[1].split("\n\n\n")[0]
+    exec("class Page:" + code, {"PAGE_SHIFT": 12, "PAGE_SIZE": 4096}, ns)
+    return ns["Page"]
+
+
+def test_the_compiled_page_is_the_python_page_without_the_collector():
+    import gc
+    import inspect
+
+    CPage, PyPage = memlab.page_alloc.core.ext.Page, _python_page()
+    pure = os.environ.get("MEMLAB_PURE_PYTHON", "") not in ("", "0")  # (as at import)
+    assert (Page is CPage) == (not pure)
+    assert inspect.cleandoc(PyPage.__doc__) == CPage.__doc__  # the same words either way
+    for args in [(0, 0), (5, 3), (262_143, 10), (0.0, 0)]:
+        c, p = CPage(*args), PyPage(*args)
+        assert repr(c) == repr(p) and hash(c) == hash(p)
+        if args[0].__class__ is int:
+            assert (c.nr_pages, c.size, c.phys_addr) == (p.nr_pages, p.size, p.phys_addr)
+        assert c == CPage(*args) and not c != CPage(*args) and c != CPage(args[0], args[1] + 1)
+        assert c != args and not (c == args)  # a Page equals only a Page
+    assert not gc.is_tracked(CPage(1, 0)) and gc.is_tracked(PyPage(1, 0))
+    assert CPage(pfn=4, order=2) == CPage(4, 2)
+    with pytest.raises(TypeError):
+        CPage(1)
+    with pytest.raises(AttributeError):
+        CPage.__new__(CPage).pfn  # noqa: B018 (an empty Page, as object.__new__ makes for the Python class)

@@ -10,11 +10,13 @@
  *
  * Each free list is a doubly linked list threaded through one Node per page,
  * as the kernel threads page->buddy_list through struct page: next and prev
- * by page index (pfn - zone_start_pfn), and state saying what starts at the
- * page (0: nothing, 1 + o: a free block of order o, 17 + o: an allocated
- * block of order o). Allocated blocks sit on one more list (LIST_ALLOC) in
- * allocation order, which Zone.allocated_blocks() reports. The nodes come
- * from calloc, so the host maps their memory only where the zone is used.
+ * by page index (pfn - zone_start_pfn). A byte per page, st[], says what
+ * starts there (0: nothing, 1 + o: a free block of order o, 17 + o: an
+ * allocated block of order o); the buddy tests read only these bytes. The
+ * node of an allocated block holds its allocation number instead of links,
+ * so Zone.allocated_blocks() can report allocation order without a list
+ * to keep. Nodes and bytes come from calloc, so the host maps their memory
+ * only where the zone is used.
  *
  * Errors are raised by the Python side (Zone._oom, Zone._diagnose_bad_free,
  * check_order), given as callbacks, so the messages are the same and the
@@ -27,7 +29,6 @@
 
 #define NR_ORDERS 11
 #define MAX_ORDER 10
-#define LIST_ALLOC NR_ORDERS
 #define TRAIL_LEN 64
 #define ST_FREE 1
 #define ST_ALLOC 17
@@ -40,18 +41,23 @@ typedef struct {
     long long pfn;
 } TrailRec;
 
-typedef struct {
-    int32_t next, prev;
-    uint8_t state;
+typedef union {
+    struct {
+        int32_t next, prev;
+    }; /* on a free list */
+    uint64_t seq; /* an allocated block: its allocation number */
 } Node;
 
 typedef struct {
     PyObject_HEAD
     long long start;
     Py_ssize_t n;
-    Node *pg; /* one per page of the zone: links and what starts there */
-    int32_t head[NR_ORDERS + 1], tail[NR_ORDERS + 1];
-    Py_ssize_t count[NR_ORDERS + 1];
+    Node *pg;    /* one per page of the zone */
+    uint8_t *st; /* one per page: what starts there */
+    int32_t head[NR_ORDERS], tail[NR_ORDERS];
+    Py_ssize_t count[NR_ORDERS];
+    Py_ssize_t nr_alloc; /* allocated blocks */
+    uint64_t seq;        /* allocations so far */
     TrailRec trail[TRAIL_LEN];
     int trail_len, trail_pos;
     PyTypeObject *page_type;
@@ -91,7 +97,7 @@ static inline void list_add_tail(Core *z, int l, int32_t i)
 static inline int is_free_at(Core *z, long long pfn, int order)
 {
     long long i = pfn - z->start;
-    return i >= 0 && i < z->n && z->pg[i].state == ST_FREE + order;
+    return i >= 0 && i < z->n && z->st[i] == ST_FREE + order;
 }
 
 static inline void trail_push(Core *z, int alloc, long long pfn, int order, int other, int to_tail)
@@ -119,11 +125,12 @@ static long long rmqueue(Core *z, int order)
     while (high > order) { /* upper halves to the head of each lower list */
         high--;
         int32_t half = i + (1 << high);
-        z->pg[half].state = (uint8_t)(ST_FREE + high);
+        z->st[half] = (uint8_t)(ST_FREE + high);
         list_add_head(z, high, half);
     }
-    z->pg[i].state = (uint8_t)(ST_ALLOC + order);
-    list_add_tail(z, LIST_ALLOC, i);
+    z->st[i] = (uint8_t)(ST_ALLOC + order);
+    z->pg[i].seq = z->seq++;
+    z->nr_alloc++;
     trail_push(z, 1, z->start + i, order, current, 0);
     return z->start + i;
 }
@@ -137,7 +144,7 @@ static void merge(Core *z, long long *pfn, int *order)
         if (!is_free_at(z, buddy, *order)) break;
         int32_t bi = (int32_t)(buddy - z->start);
         list_del(z, *order, bi);
-        z->pg[bi].state = 0;
+        z->st[bi] = 0;
         *pfn &= buddy;
         (*order)++;
     }
@@ -146,13 +153,13 @@ static void merge(Core *z, long long *pfn, int *order)
 /* __free_one_page() for an allocated block of ``order`` at index i. */
 static void free_one(Core *z, int32_t i, int order)
 {
-    list_del(z, LIST_ALLOC, i);
-    z->pg[i].state = 0;
+    z->nr_alloc--;
+    z->st[i] = 0;
     long long pfn = z->start + i, start_pfn = pfn;
     int start_order = order;
     merge(z, &pfn, &order);
     i = (int32_t)(pfn - z->start);
-    z->pg[i].state = (uint8_t)(ST_FREE + order);
+    z->st[i] = (uint8_t)(ST_FREE + order);
     int to_tail = order < 9 && is_free_at(z, (pfn & ~(1LL << order)) ^ (1LL << (order + 1)), order + 1);
     if (to_tail) list_add_tail(z, order, i); else list_add_head(z, order, i);
     trail_push(z, 0, start_pfn, start_order, order, to_tail);
@@ -163,7 +170,7 @@ static void free_boot(Core *z, long long pfn, int order)
 {
     merge(z, &pfn, &order);
     int32_t i = (int32_t)(pfn - z->start);
-    z->pg[i].state = (uint8_t)(ST_FREE + order);
+    z->st[i] = (uint8_t)(ST_FREE + order);
     list_add_tail(z, order, i);
 }
 
@@ -219,7 +226,7 @@ static int32_t freeable(Core *z, PyObject *page, PyObject *order_obj, int *order
     long o = PyLong_AsLongAndOverflow(order_obj, &overflow);
     if (overflow || o < 0 || o > MAX_ORDER) return -1;
     long long i = pfn - z->start;
-    if (i < 0 || i >= z->n || z->pg[i].state != ST_ALLOC + o) return -1;
+    if (i < 0 || i >= z->n || z->st[i] != ST_ALLOC + o) return -1;
     *order = (int)o;
     return (int32_t)i;
 }
@@ -277,16 +284,23 @@ static PyObject *Core_boot(Core *z, PyObject *args)
 
 static PyObject *Core_clear(Core *z, PyObject *unused)
 {
-    /* every page with a state heads a block on one of the lists: clear those
-     * (touching only nodes in use; a fresh zone has none, head[] is set below) */
-    for (int l = 0; l <= NR_ORDERS; l++) {
+    /* every page with a state heads a free block on a list or an allocated
+     * block: clear those, writing only bytes in use (a fresh zone has none;
+     * reading the untouched part of st[] maps no host memory) */
+    for (int l = 0; l < NR_ORDERS; l++) {
         if (z->count[l] == 0) continue;
-        for (int32_t i = z->head[l]; i >= 0; i = z->pg[i].next) z->pg[i].state = 0;
+        for (int32_t i = z->head[l]; i >= 0; i = z->pg[i].next) z->st[i] = 0;
     }
-    for (int l = 0; l <= NR_ORDERS; l++) {
+    for (Py_ssize_t i = 0; z->nr_alloc > 0 && i < z->n; i++)
+        if (z->st[i] >= ST_ALLOC) {
+            z->st[i] = 0;
+            z->nr_alloc--;
+        }
+    for (int l = 0; l < NR_ORDERS; l++) {
         z->head[l] = z->tail[l] = -1;
         z->count[l] = 0;
     }
+    z->seq = 0;
     z->trail_len = z->trail_pos = 0;
     Py_RETURN_NONE;
 }
@@ -346,12 +360,37 @@ static PyObject *Core_nr_free_pages(Core *z, PyObject *unused)
     return PyLong_FromLongLong(n);
 }
 
+typedef struct {
+    uint64_t seq;
+    int32_t i;
+} Numbered;
+
+static int by_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const Numbered *)a)->seq, y = ((const Numbered *)b)->seq;
+    return (x > y) - (x < y);
+}
+
 static PyObject *Core_allocated_blocks(Core *z, PyObject *unused)
 {
-    PyObject *out = PyList_New(0);
-    if (out == NULL) return NULL;
-    for (int32_t i = z->head[LIST_ALLOC]; i >= 0; i = z->pg[i].next)
-        if (push(out, Py_BuildValue("(Li)", z->start + i, z->pg[i].state - ST_ALLOC)) < 0) return NULL;
+    /* the allocated blocks by allocation number (allocation order) */
+    Numbered *blocks = malloc(((size_t)z->nr_alloc + 1) * sizeof(Numbered));
+    if (blocks == NULL) return PyErr_NoMemory();
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < z->n && len < z->nr_alloc; i++)
+        if (z->st[i] >= ST_ALLOC) {
+            blocks[len].seq = z->pg[i].seq;
+            blocks[len++].i = (int32_t)i;
+        }
+    qsort(blocks, (size_t)len, sizeof(Numbered), by_seq);
+    PyObject *out = PyList_New(len);
+    for (Py_ssize_t k = 0; out != NULL && k < len; k++) {
+        int32_t i = blocks[k].i;
+        PyObject *t = Py_BuildValue("(Li)", z->start + i, z->st[i] - ST_ALLOC);
+        if (t == NULL) Py_CLEAR(out);
+        else PyList_SET_ITEM(out, k, t);
+    }
+    free(blocks);
     return out;
 }
 
@@ -362,8 +401,8 @@ static PyObject *Core_state_at(Core *z, PyObject *arg)
     long long pfn = PyLong_AsLongLongAndOverflow(arg, &overflow);
     if (pfn == -1 && PyErr_Occurred()) return NULL;
     long long i = pfn - z->start;
-    if (overflow || i < 0 || i >= z->n || z->pg[i].state == 0) Py_RETURN_NONE;
-    int s = z->pg[i].state;
+    if (overflow || i < 0 || i >= z->n || z->st[i] == 0) Py_RETURN_NONE;
+    int s = z->st[i];
     if (s >= ST_ALLOC) return Py_BuildValue("(si)", "alloc", s - ST_ALLOC);
     return Py_BuildValue("(si)", "free", s - ST_FREE);
 }
@@ -392,21 +431,29 @@ static PyObject *Core_trail(Core *z, PyObject *unused)
  * frees live[int(f * len(live))] with swap-remove, as
  * memlab.workloads.buddy_v1 does; every ``sample_every`` ops
  * ``on_sample(done)`` is called. Returns (allocs, frees, failures).
- * While the stream runs the live blocks are plain (pfn, order) pairs in C;
- * ``live`` is rebuilt at the end (the Pages that were passed in and are still
- * live are kept, new blocks get new Pages), so no object is made per op. */
-typedef struct {
-    long long pfn;
-    int order;
-    PyObject *page; /* the caller's Page (a new reference), or NULL */
-} Live;
+ * While the stream runs a live block is its page index (the order is in
+ * st[]), with GIVEN set if the caller passed its Page in; ``live`` is
+ * rebuilt at the end (the Pages passed in and still live are kept, new
+ * blocks get new Pages), so no object is made per op. */
+#define GIVEN 0x80000000u
 
-static int live_grow(Live **arr, Py_ssize_t *cap, Py_ssize_t need)
+typedef struct {
+    uint32_t i;
+    PyObject *page;
+} GivenPage;
+
+static int by_index(const void *a, const void *b)
+{
+    uint32_t x = ((const GivenPage *)a)->i, y = ((const GivenPage *)b)->i;
+    return (x > y) - (x < y);
+}
+
+static int live_grow(uint32_t **arr, Py_ssize_t *cap, Py_ssize_t need)
 {
     if (need <= *cap) return 0;
     Py_ssize_t c = *cap ? *cap : 1024;
     while (c < need) c *= 2;
-    Live *a = realloc(*arr, (size_t)c * sizeof(Live));
+    uint32_t *a = realloc(*arr, (size_t)c * sizeof(uint32_t));
     if (a == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -414,6 +461,32 @@ static int live_grow(Live **arr, Py_ssize_t *cap, Py_ssize_t need)
     *arr = a;
     *cap = c;
     return 0;
+}
+
+static PyObject *small_order[NR_ORDERS]; /* the int objects 0..MAX_ORDER */
+
+/* live[:] = the blocks in arr, in that order (see replay). */
+static int live_rebuild(Core *z, PyObject *live, uint32_t *arr, Py_ssize_t len, GivenPage *given, Py_ssize_t nr_given)
+{
+    int gc_was_on = PyGC_Disable(); /* new Pages only: nothing for the collector to find */
+    PyObject *out = PyList_New(len);
+    for (Py_ssize_t k = 0; out != NULL && k < len; k++) {
+        uint32_t i = arr[k] & ~GIVEN;
+        PyObject *page;
+        if (arr[k] & GIVEN) {
+            GivenPage key = {i, NULL};
+            page = ((GivenPage *)bsearch(&key, given, (size_t)nr_given, sizeof(GivenPage), by_index))->page;
+            Py_INCREF(page);
+        } else {
+            page = make_page(z, z->start + i, z->st[i] - ST_ALLOC);
+        }
+        if (page == NULL) Py_CLEAR(out);
+        else PyList_SET_ITEM(out, k, page);
+    }
+    int rc = out == NULL ? -1 : PyList_SetSlice(live, 0, PyList_GET_SIZE(live), out);
+    Py_XDECREF(out);
+    if (gc_was_on) PyGC_Enable();
+    return rc;
 }
 
 static PyObject *Core_replay(Core *z, PyObject *args)
@@ -425,30 +498,43 @@ static PyObject *Core_replay(Core *z, PyObject *args)
     if (seq == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), allocs = 0, frees = 0, failures = 0, len = 0, cap = 0;
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    Live *arr = NULL;
+    uint32_t *arr = NULL;
     PyObject *result = NULL;
-    /* the live blocks passed in: each must be a Page of a block allocated here */
-    Py_ssize_t given = PyList_GET_SIZE(live);
-    if (live_grow(&arr, &cap, given + 1) < 0) goto done;
-    for (Py_ssize_t k = 0; k < given; k++) {
+    /* the live blocks passed in: each must be a Page of a block allocated here
+     * (live is not changed until the end, so it keeps the references) */
+    Py_ssize_t nr_given = PyList_GET_SIZE(live);
+    GivenPage *given = malloc(((size_t)nr_given + 1) * sizeof(GivenPage));
+    if (given == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    if (live_grow(&arr, &cap, nr_given + 1) < 0) goto fail;
+    for (Py_ssize_t k = 0; k < nr_given; k++) {
         PyObject *page = PyList_GET_ITEM(live, k);
         PyObject *order_obj = Py_TYPE(page) == z->page_type ? *(PyObject **)((char *)page + z->off_order) : NULL;
         int order;
         int32_t i = order_obj ? freeable(z, page, order_obj, &order) : -1;
         if (i < 0) {
             PyErr_Format(PyExc_ValueError, "replay: live[%zd] = %R is not a live block of this zone", k, page);
-            goto done;
+            goto fail;
         }
-        arr[len].pfn = z->start + i;
-        arr[len].order = order;
-        Py_INCREF(page);
-        arr[len++].page = page;
+        given[k].i = (uint32_t)i;
+        given[k].page = page;
+        arr[len++] = (uint32_t)i | GIVEN;
     }
+    qsort(given, (size_t)nr_given, sizeof(GivenPage), by_index);
+    for (Py_ssize_t k = 1; k < nr_given; k++)
+        if (given[k].i == given[k - 1].i) {
+            PyErr_Format(PyExc_ValueError, "replay: the block at pfn %lld is in live twice", z->start + given[k].i);
+            goto fail;
+        }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *op = items[k];
-        if (PyLong_CheckExact(op)) {
-            int overflow;
-            long order = PyLong_AsLongAndOverflow(op, &overflow);
+        long order = 0; /* CPython keeps one object per small int: most orders are found by identity */
+        while (order < NR_ORDERS && op != small_order[order]) order++;
+        if (order < NR_ORDERS || PyLong_CheckExact(op)) {
+            int overflow = 0;
+            if (order == NR_ORDERS) order = PyLong_AsLongAndOverflow(op, &overflow);
             if (overflow || order < 0 || order > MAX_ORDER) {
                 PyObject *r = PyObject_CallFunctionObjArgs(z->bad_order_cb, op, NULL);
                 Py_XDECREF(r);
@@ -460,9 +546,7 @@ static PyObject *Core_replay(Core *z, PyObject *args)
                 failures++;
             } else {
                 if (live_grow(&arr, &cap, len + 1) < 0) goto done;
-                arr[len].pfn = pfn;
-                arr[len].order = (int)order;
-                arr[len++].page = NULL;
+                arr[len++] = (uint32_t)(pfn - z->start);
                 allocs++;
             }
         } else if (PyFloat_CheckExact(op)) {
@@ -473,10 +557,9 @@ static PyObject *Core_replay(Core *z, PyObject *args)
                     PyErr_Format(PyExc_ValueError, "replay: free fraction %R is outside [0, 1)", op);
                     goto done;
                 }
-                Live victim = arr[idx];
+                uint32_t i = arr[idx] & ~GIVEN;
                 arr[idx] = arr[--len];
-                free_one(z, (int32_t)(victim.pfn - z->start), victim.order);
-                Py_XDECREF(victim.page);
+                free_one(z, (int32_t)i, z->st[i] - ST_ALLOC);
                 frees++;
             }
         } else {
@@ -493,28 +576,167 @@ static PyObject *Core_replay(Core *z, PyObject *args)
 done:
     /* live becomes the blocks still live (also after an error: the zone has
      * done every op before the bad one, and live says which blocks those left) */
-    {
-        PyObject *out = PyList_New(len);
-        for (Py_ssize_t k = 0; k < len; k++) {
-            PyObject *page = arr[k].page;
-            if (page == NULL && out != NULL) page = make_page(z, arr[k].pfn, arr[k].order);
-            if (out != NULL && page != NULL) PyList_SET_ITEM(out, k, page);
-            else Py_XDECREF(page);
-            if (page == NULL && out != NULL) {
-                Py_CLEAR(out);
-            }
-        }
-        if (out != NULL) {
-            if (PyList_SetSlice(live, 0, PyList_GET_SIZE(live), out) < 0) Py_CLEAR(result);
-            Py_DECREF(out);
+    if (result == NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (live_rebuild(z, live, arr, len, given, nr_given) < 0) { /* (its error wins) */
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
         } else {
-            Py_CLEAR(result);
+            PyErr_Restore(type, value, tb);
         }
+    } else if (live_rebuild(z, live, arr, len, given, nr_given) < 0) {
+        Py_CLEAR(result);
     }
+fail:
+    free(given);
     free(arr);
     Py_DECREF(seq);
     return result;
 }
+
+/* ---------------------------------------------------------------- Page */
+/* memlab.Page when this extension is built: the class of the same name in
+ * memlab/page_alloc/buddy.py (the one to read), in C. A Python class is
+ * always tracked by the garbage collector, which costs a Page more than the
+ * buddy step itself; a Page holds two ints and can be part of no cycle, so
+ * this one is not tracked. Same slots, properties, repr, == and hash.
+ * Page.__new__(Page) without arguments makes an empty one, as
+ * object.__new__(Page) does for the Python class (alloc_pages uses it). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *pfn, *order;
+} PageObject;
+
+static PyTypeObject PageType;
+
+static PyObject *Page_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"pfn", "order", NULL};
+    PyObject *pfn = NULL, *order = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OO:Page", kwlist, &pfn, &order)) return NULL;
+    if ((pfn == NULL) != (order == NULL)) {
+        PyErr_SetString(PyExc_TypeError, "Page() missing a required argument: 'pfn' and 'order' go together");
+        return NULL;
+    }
+    PageObject *page = (PageObject *)type->tp_alloc(type, 0);
+    if (page == NULL) return NULL;
+    Py_XINCREF(pfn);
+    Py_XINCREF(order);
+    page->pfn = pfn;
+    page->order = order;
+    return (PyObject *)page;
+}
+
+static void Page_dealloc(PageObject *page)
+{
+    Py_XDECREF(page->pfn);
+    Py_XDECREF(page->order);
+    Py_TYPE(page)->tp_free((PyObject *)page);
+}
+
+/* self.<name> as the Python class reads it (AttributeError when unset) */
+static PyObject *field(PageObject *page, PyObject *v, const char *name)
+{
+    if (v == NULL) PyErr_Format(PyExc_AttributeError, "'Page' object has no attribute '%s'", name);
+    return v;
+}
+
+static PyObject *shifted(PyObject *base, PyObject *by)
+{ /* base << by (NULL if either is NULL: an error is set) */
+    return base != NULL && by != NULL ? PyNumber_Lshift(base, by) : NULL;
+}
+
+static PyObject *Page_nr_pages(PageObject *page, void *unused)
+{ /* 1 << self.order */
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *r = shifted(one, field(page, page->order, "order"));
+    Py_XDECREF(one);
+    return r;
+}
+
+static PyObject *Page_phys_addr(PageObject *page, void *unused)
+{ /* self.pfn << PAGE_SHIFT */
+    PyObject *by = PyLong_FromLong(12);
+    PyObject *r = by ? shifted(field(page, page->pfn, "pfn"), by) : NULL;
+    Py_XDECREF(by);
+    return r;
+}
+
+static PyObject *Page_size(PageObject *page, void *unused)
+{ /* PAGE_SIZE << self.order */
+    PyObject *size = PyLong_FromLong(4096);
+    PyObject *r = size ? shifted(size, field(page, page->order, "order")) : NULL;
+    Py_XDECREF(size);
+    return r;
+}
+
+static PyObject *Page_repr(PageObject *page)
+{
+    if (field(page, page->pfn, "pfn") == NULL || field(page, page->order, "order") == NULL) return NULL;
+    return PyUnicode_FromFormat("Page(pfn=%S, order=%S)", page->pfn, page->order);
+}
+
+static PyObject *pair(PageObject *page)
+{
+    if (field(page, page->pfn, "pfn") == NULL || field(page, page->order, "order") == NULL) return NULL;
+    return PyTuple_Pack(2, page->pfn, page->order);
+}
+
+static Py_hash_t Page_hash(PageObject *page)
+{ /* hash((self.pfn, self.order)) */
+    PyObject *t = pair(page);
+    if (t == NULL) return -1;
+    Py_hash_t h = PyObject_Hash(t);
+    Py_DECREF(t);
+    return h;
+}
+
+static PyObject *Page_richcompare(PageObject *page, PyObject *other, int op)
+{ /* isinstance(other, Page) and (self.pfn, self.order) == (other.pfn, other.order) */
+    if (op != Py_EQ && op != Py_NE) Py_RETURN_NOTIMPLEMENTED;
+    int eq = 0;
+    if (PyObject_TypeCheck(other, &PageType)) {
+        PyObject *a = pair(page), *b = a ? pair((PageObject *)other) : NULL;
+        eq = b ? PyObject_RichCompareBool(a, b, Py_EQ) : -1;
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        if (eq < 0) return NULL;
+    }
+    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+}
+
+static PyMemberDef Page_members[] = {
+    {"pfn", T_OBJECT_EX, offsetof(PageObject, pfn), 0, NULL},
+    {"order", T_OBJECT_EX, offsetof(PageObject, order), 0, NULL},
+    {NULL},
+};
+
+static PyGetSetDef Page_getset[] = {
+    {"nr_pages", (getter)Page_nr_pages, NULL, NULL, NULL},
+    {"phys_addr", (getter)Page_phys_addr, NULL, "Physical address of the block's first byte (``page_to_phys``).",
+     NULL},
+    {"size", (getter)Page_size, NULL, NULL, NULL},
+    {NULL},
+};
+
+static PyTypeObject PageType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "memlab.page_alloc.buddy.Page",
+    .tp_basicsize = sizeof(PageObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The first page of an allocated block: ``Page(pfn, order)``, with ``.pfn`` and ``.order``.\n\n"
+              "Kernel: struct page (include/linux/mm_types.h); the order lives in the\n"
+              "caller's hands, as with alloc_pages()/__free_pages().",
+    .tp_new = Page_new,
+    .tp_dealloc = (destructor)Page_dealloc,
+    .tp_repr = (reprfunc)Page_repr,
+    .tp_hash = (hashfunc)Page_hash,
+    .tp_richcompare = (richcmpfunc)Page_richcompare,
+    .tp_members = Page_members,
+    .tp_getset = Page_getset,
+};
 
 /* ------------------------------------------------------------- the type */
 static int Core_init(Core *z, PyObject *args, PyObject *kwds)
@@ -542,10 +764,12 @@ static int Core_init(Core *z, PyObject *args, PyObject *kwds)
         Py_DECREF(d);
     }
     free(z->pg);
+    free(z->st);
     z->start = start;
     z->n = (Py_ssize_t)n;
     z->pg = calloc((size_t)n + 1, sizeof(Node));
-    if (!z->pg) {
+    z->st = calloc((size_t)n + 1, 1);
+    if (!z->pg || !z->st) {
         PyErr_NoMemory();
         return -1;
     }
@@ -559,7 +783,8 @@ static int Core_init(Core *z, PyObject *args, PyObject *kwds)
     Py_XSETREF(z->bad_free_cb, bad_free_cb);
     Py_INCREF(bad_order_cb);
     Py_XSETREF(z->bad_order_cb, bad_order_cb);
-    for (int l = 0; l <= NR_ORDERS; l++) z->count[l] = 0; /* a fresh node array: no list to walk */
+    for (int l = 0; l < NR_ORDERS; l++) z->count[l] = 0; /* a fresh node array: no list to walk */
+    z->nr_alloc = 0;
     Core_clear(z, NULL);
     return 0;
 }
@@ -587,6 +812,7 @@ static void Core_dealloc(Core *z)
     PyObject_GC_UnTrack(z);
     Core_clear_refs(z);
     free(z->pg);
+    free(z->st);
     Py_TYPE(z)->tp_free((PyObject *)z);
 }
 
@@ -625,12 +851,20 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__cbuddy(void)
 {
-    if (PyType_Ready(&CoreType) < 0) return NULL;
+    if (PyType_Ready(&CoreType) < 0 || PyType_Ready(&PageType) < 0) return NULL;
+    for (int o = 0; o < NR_ORDERS; o++)
+        if ((small_order[o] = PyLong_FromLong(o)) == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     Py_INCREF(&CoreType);
     if (PyModule_AddObject(m, "Core", (PyObject *)&CoreType) < 0) {
         Py_DECREF(&CoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&PageType);
+    if (PyModule_AddObject(m, "Page", (PyObject *)&PageType) < 0) {
+        Py_DECREF(&PageType);
         Py_DECREF(m);
         return NULL;
     }

@@ -17,7 +17,9 @@ first be served from and freed to the CPU's pcp list), page shuffling,
 compaction, reclaim, CMA, guard pages and memory holes inside a zone.
 
 Hot path: ``nr_free_pages`` is counted from the free lists when read, and
-a :class:`Page` is built without calling ``__init__``. A free list is a dict (membership, O(1) removal when a buddy is
+a :class:`Page` is built without calling ``__init__`` (where the compiled
+extension is built, Page is the same class in C, which the garbage
+collector need not track). A free list is a dict (membership, O(1) removal when a buddy is
 merged) plus a deque that remembers list order; entries removed by a merge are
 left in the deque as stale and skipped when reached (amortised O(1), compacted
 when stale entries outnumber live ones). The explanation trail keeps plain
@@ -32,6 +34,7 @@ from collections import deque
 
 from ..errors import BadSize, OutOfMemory, reject
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, check_order
+from ._compiled import ext, pure_python_requested
 from .explain import AllocStep, FreeStep, diagnose_bad_free, explain_step, step_record
 from .fragmentation import contig_page_info, fragmentation_index, unusable_index
 from .watermarks import WMARK_NAMES
@@ -56,7 +59,6 @@ __all__ = [
 PAGE_ALLOCATED = 255
 PAGE_RESERVED = 253
 _TRAIL_LEN = 64
-_new = object.__new__  # alloc_pages builds its Page without a call to __init__
 _SWEEP_EVERY = 4096
 
 
@@ -69,7 +71,7 @@ def buddy_pfn(pfn: int, order: int) -> int:
 
 
 class Page:
-    """The first page of an allocated block: ``.pfn`` and ``.order``.
+    """The first page of an allocated block: ``Page(pfn, order)``, with ``.pfn`` and ``.order``.
 
     Kernel: struct page (include/linux/mm_types.h); the order lives in the
     caller's hands, as with alloc_pages()/__free_pages().
@@ -102,6 +104,16 @@ class Page:
 
     def __hash__(self):
         return hash((self.pfn, self.order))
+
+
+if not TYPE_CHECKING and ext is not None and not pure_python_requested():
+    # The same class in C (memlab/page_alloc/_cbuddy.c): a Python class is
+    # always tracked by the garbage collector, which costs more than the
+    # buddy step itself. Without the extension, or with MEMLAB_PURE_PYTHON
+    # set at import, Page is the class above.
+    Page = ext.Page
+
+_new = Page.__new__  # alloc_pages builds its Page without a call to __init__
 
 
 class FreeArea:

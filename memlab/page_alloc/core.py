@@ -21,18 +21,13 @@ uses it, so millions of operations take seconds.
 
 from __future__ import annotations
 
-import importlib
-import os
-
 from ..errors import MemlabError
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, check_order
+from ._compiled import ext, pure_python_requested
 from .buddy import Page, Zone
 from .explain import step_record
 
-try:  # (by name: the layer checker cannot see into a compiled module)
-    Core = importlib.import_module(__package__ + "._cbuddy").Core
-except ImportError:  # not built (no compiler): the Python core
-    Core = None
+Core = ext.Core if ext is not None else None  # (None: not built, no compiler)
 
 __all__ = ["COMPILED_CORE", "CZone", "default_core"]
 
@@ -42,8 +37,7 @@ COMPILED_CORE = Core is not None
 
 def default_core() -> str:
     """ "c" if new zones use the compiled core, else "python"."""
-    pure = os.environ.get("MEMLAB_PURE_PYTHON", "") not in ("", "0")
-    return "c" if COMPILED_CORE and not pure else "python"
+    return "c" if COMPILED_CORE and not pure_python_requested() else "python"
 
 
 def choose(core):
