@@ -5,6 +5,7 @@ except under MEMLAB_REQUIRE_CORE=1 (CI), where a missing core fails."""
 
 import os
 import random
+from pathlib import Path
 
 import hypothesis.strategies as st
 import pytest
@@ -204,7 +205,7 @@ def _python_page():
     """memlab.Page as the Python class (the class without the extension)."""
     src = memlab.page_alloc.buddy.__file__
     ns: dict = {}
-    code = open(src).read().split("class Page:")[1].split("\n\n\n")[0]
+    code = Path(src).read_text().split("class Page:")[1].split("\n\n\n")[0]
     exec("class Page:" + code, {"PAGE_SHIFT": 12, "PAGE_SIZE": 4096}, ns)
     return ns["Page"]
 
@@ -222,8 +223,8 @@ def test_the_compiled_page_is_the_python_page_without_the_collector():
         assert repr(c) == repr(p) and hash(c) == hash(p)
         if args[0].__class__ is int:
             assert (c.nr_pages, c.size, c.phys_addr) == (p.nr_pages, p.size, p.phys_addr)
-        assert c == CPage(*args) and not c != CPage(*args) and c != CPage(args[0], args[1] + 1)
-        assert c != args and not (c == args)  # a Page equals only a Page
+        assert c == CPage(*args) and not c != CPage(*args) and c != CPage(args[0], args[1] + 1)  # noqa: SIM202 (the != operator itself)
+        assert c != args and not (c == args)  # a Page equals only a Page  # noqa: SIM201 (the == operator itself)
     assert not gc.is_tracked(CPage(1, 0)) and gc.is_tracked(PyPage(1, 0))
     assert CPage(pfn=4, order=2) == CPage(4, 2)
     with pytest.raises(TypeError):

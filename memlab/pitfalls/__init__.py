@@ -1,0 +1,15 @@
+"""C and C++ memory pitfalls, caught as the sanitizers catch them (lesson 07).
+
+:class:`Sanitizer` runs a short description of a C/C++ program on a
+simulated process under AddressSanitizer and LeakSanitizer rules and stops
+at the first bug with the report the real tool prints (:mod:`.asan`,
+:mod:`.report`); :data:`PITFALLS` holds the pitfalls of examples/pitfalls/
+as faulty and fixed programs (:mod:`.programs`), and :func:`run` runs one.
+The real reports of the same C++ files come from
+:func:`memlab.native.sanitizer_report`.
+"""
+
+from .asan import Chunk, Sanitizer, SanitizerError, rz_size
+from .programs import PITFALLS, Pitfall, run
+
+__all__ = ["Sanitizer", "SanitizerError", "Chunk", "rz_size", "PITFALLS", "Pitfall", "run"]

@@ -1,0 +1,203 @@
+"""The C/C++ pitfalls of examples/pitfalls/, as simulated programs.
+
+Each :class:`Pitfall` has the faulty program and the fixed one, written as
+calls on a :class:`~memlab.pitfalls.Sanitizer` with the line numbers of
+``examples/pitfalls/<name>.cpp`` and ``examples/pitfalls/fixed/<name>.cpp``,
+so the simulated report names the same bug at the same line as the real
+AddressSanitizer does on those files (tests/test_pitfalls.py compares them).
+Sizes are g++'s on x86-64: ``int`` 4 bytes, a pointer 8, an empty class 1, a
+vtable pointer 8; ``delete p`` of a complete type calls the sized
+``operator delete(void*, unsigned long)`` with ``sizeof`` the static type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .asan import Sanitizer, SanitizerError
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["Pitfall", "PITFALLS", "run"]
+
+
+@dataclass(frozen=True)
+class Pitfall:
+    name: str  # examples/pitfalls/<name>.cpp
+    title: str
+    faulty: Callable[[Sanitizer], None]
+    fixed: Callable[[Sanitizer], None]
+    why: str  # the explanation in plain words
+    fix: str
+
+
+def run(program, file="prog.cpp", **options):
+    """Run ``program(sanitizer)`` and then exit; return the
+    :class:`SanitizerError` it stopped with, or None for a clean run."""
+    s = Sanitizer(file, **options)
+    try:
+        program(s)
+        s.exit()
+    except SanitizerError as found:
+        return found
+    return None
+
+
+def _ints(values):
+    return b"".join(v.to_bytes(4, "little") for v in values)
+
+
+# ------------------------------------------------------------ the programs
+def _overflow(s, last):
+    a = s.let("a", s.malloc(10 * 4, line=6))  # int *a = malloc(10 * sizeof(int));
+    for i in range(last + 1):  # for (int i = 0; i <= 10; i++)
+        s.write(a + 4 * i, _ints([i]), line=8)  # a[i] = i;
+    s.free(a, line=9)
+
+
+def _use_after_free(s):
+    n = s.let("n", s.new(4, line=10))  # Node *n = new Node{42};
+    s.write(n, _ints([42]), line=10)
+    alias = s.let("alias", n)  # Node *alias = n;
+    s.delete(n, size=4, line=12)  # delete n;
+    s.read(alias, 4, line=13)  # printf("%d\n", alias->value);
+
+
+def _use_after_free_fixed(s):
+    n = s.let("n", s.new(4, line=11))  # auto n = std::make_unique<Node>(Node{42});
+    s.write(n, _ints([42]), line=11)
+    s.read(n, 4, line=12)  # printf("%d\n", n->value);
+    s.delete(n, size=4, line=13)  # return 0: ~unique_ptr deletes it, once
+    s.let("n", None)
+
+
+def _double_free(s, clear):
+    p = s.let("p", s.malloc(32, line=6))
+    s.free(p, line=7)
+    if clear:
+        p = s.let("p", 0)  # p = nullptr;
+    s.free(p, line=9 if clear else 8)
+
+
+def _mismatch(s, right):
+    a = s.let("a", s.new_array(8 * 4, line=4))  # int *a = new int[8];
+    if right:
+        s.delete_array(a, line=5)
+    else:
+        s.delete(a, size=4, line=5)  # delete a;  (sizeof(int))
+
+
+def _non_virtual(s):
+    b = s.new(8, line=18)  # Base *b = new Derived;  (sizeof(Derived): the char *name)
+    with s.inside("Derived::Derived()", line=18):
+        name = s.malloc(64, line=12)
+        s.write(name, b"never freed\0", line=12)
+        s.store_ptr(b, name, line=12)
+    s.let("b", b)
+    s.delete(b, size=1, line=19)  # delete b: only ~Base runs; sizeof(Base) is 1
+
+
+def _virtual(s):
+    b = s.new(16, line=17)  # Base *b = new Derived;  (vtable pointer + name)
+    with s.inside("Derived::Derived()", line=17):
+        name = s.malloc(64, line=11)
+        s.write(name, b"freed\0", line=11)
+        s.store_ptr(b + 8, name, line=11)
+    s.let("b", b)
+    with s.inside("Derived::~Derived()", line=18):  # delete b: the virtual destructor
+        s.free(s.load_ptr(b + 8, line=12), line=12)
+    s.delete(b, size=16, line=18)  # the deleting destructor knows sizeof(Derived)
+
+
+def _leak(s, fixed):
+    p = s.let("p", s.malloc(100, line=6))
+    if fixed:
+        s.free(p, line=7)
+    p = s.let("p", s.malloc(40, line=8 if fixed else 7))  # the only pointer to the 100 bytes is overwritten
+    s.free(p, line=9 if fixed else 8)
+
+
+def _iterators(s, fixed):
+    v = s.new(3 * 4, line=7)  # std::vector<int> v = {1, 2, 3};  (capacity 3)
+    s.write(v, _ints([1, 2, 3]), line=7)
+    s.let("v", v)
+    at = 9 if fixed else 10  # the line of push_back
+    it = s.let("it", v)  # auto it = v.begin();  (fixed: std::size_t first = 0;)
+    grown = s.new(6 * 4, line=at)  # v.push_back(4): capacity 3 is full, new storage for 6
+    s.write(grown, s.read(v, 12, line=at) + _ints([4]), line=at)
+    s.delete(v, size=12, line=at)  # the old storage goes back
+    s.let("v", grown)
+    if fixed:
+        s.read(grown, 4, line=10)  # v[first]: found through the vector, in its new storage
+    else:
+        s.read(it, 4, line=11)  # *it: the old storage
+    s.delete(grown, size=24, line=at + 2)  # return 0: ~vector
+    s.let("v", None)
+    s.let("it", None)
+
+
+PITFALLS = {
+    p.name: p
+    for p in [
+        Pitfall(
+            "heap_buffer_overflow",
+            "one element past the end of a heap array",
+            lambda s: _overflow(s, 10),
+            lambda s: _overflow(s, 9),
+            "The loop runs 11 times over 10 ints: the last write lands in the redzone after the 40 bytes.",
+            "Loop while i < 10 (or use std::vector and at()).",
+        ),
+        Pitfall(
+            "heap_use_after_free",
+            "a dangling pointer read after delete",
+            _use_after_free,
+            _use_after_free_fixed,
+            "alias still holds the address of the deleted Node; the chunk is in quarantine, so the read is caught.",
+            "One owner (std::unique_ptr): the object lives as long as the pointer that reads it.",
+        ),
+        Pitfall(
+            "double_free",
+            "the same block freed twice",
+            lambda s: _double_free(s, False),
+            lambda s: _double_free(s, True),
+            "The second free names a chunk that is already in quarantine.",
+            "Set the pointer to nullptr after free; free(NULL) does nothing.",
+        ),
+        Pitfall(
+            "alloc_dealloc_mismatch",
+            "new[] given back with delete",
+            lambda s: _mismatch(s, False),
+            lambda s: _mismatch(s, True),
+            "An array from new[] must go back with delete[]: the runtime may keep a count before it.",
+            "delete[] a, or better std::vector<int>.",
+        ),
+        Pitfall(
+            "non_virtual_destructor",
+            "a Derived deleted through a Base pointer without a virtual destructor",
+            _non_virtual,
+            _virtual,
+            "delete b runs only ~Base and gives operator delete sizeof(Base) = 1 for an 8-byte object; "
+            "~Derived never frees name.",
+            "Give the base class a virtual destructor.",
+        ),
+        Pitfall(
+            "memory_leak",
+            "the only pointer to a block overwritten",
+            lambda s: _leak(s, False),
+            lambda s: _leak(s, True),
+            "Nothing points to the 100-byte block any more, so nothing can free it: LeakSanitizer reports it at exit.",
+            "Free the block before overwriting its last pointer (or let a unique_ptr own it).",
+        ),
+        Pitfall(
+            "iterator_invalidation",
+            "an iterator kept across push_back",
+            lambda s: _iterators(s, False),
+            lambda s: _iterators(s, True),
+            "push_back on a full vector allocates new storage, moves the elements and frees the old storage; "
+            "the iterator still points into the freed block.",
+            "Keep an index (or take the iterator again after the vector grows).",
+        ),
+    ]
+}
