@@ -32,6 +32,7 @@ __all__ = [
     "glibc_version",
     "malloc_trace",
     "PITFALLS",
+    "pitfall_compiler",
     "sanitizer_report",
 ]
 
@@ -40,6 +41,7 @@ _SANITIZE = ["-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-om
 _TOOL_FLAGS = {
     "address": ["-std=c++17", "-O0", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"],
     "thread": ["-std=c++17", "-O1", "-g", "-fsanitize=thread"],
+    "memory": ["-std=c++17", "-O0", "-g", "-fsanitize=memory", "-fsanitize-memory-track-origins"],
 }
 
 #: examples/pitfalls/<name>.cpp -> (sanitizer, the bug kind its report names)
@@ -52,6 +54,10 @@ PITFALLS = {
     "memory_leak": ("leak", "detected memory leaks"),
     "iterator_invalidation": ("address", "heap-use-after-free"),
     "data_race": ("thread", "data race"),
+    "uninitialized_read": ("memory", "use-of-uninitialized-value"),
+    "wild_pointer": ("memory", "use-of-uninitialized-value"),
+    "shared_ptr_cycle": ("leak", "detected memory leaks"),
+    "auto_ptr_copy": ("address", "SEGV"),
 }
 
 
@@ -65,6 +71,12 @@ def examples_dir():
 def compiler():
     """The path of g++, or None."""
     return shutil.which("g++")
+
+
+def pitfall_compiler(name):
+    """The compiler that builds pitfall ``name`` (:data:`PITFALLS`): clang++
+    for MemorySanitizer (gcc has none), else g++; None when it is missing."""
+    return shutil.which("clang++") if PITFALLS[name][0] == "memory" else compiler()
 
 
 def build(name, sanitize=False):
@@ -157,14 +169,14 @@ def malloc_trace(ops):
 def sanitizer_report(name, fixed=False):
     """Build ``examples/pitfalls/<name>.cpp`` (``fixed``: the corrected
     version in ``examples/pitfalls/fixed/``) under its sanitizer
-    (:data:`PITFALLS`: AddressSanitizer, with LeakSanitizer at exit, or
-    ThreadSanitizer), run it, and return ``{"tool", "kind", "summary",
-    "report"}``: the sanitizer, the bug kind its first line names, its
-    SUMMARY line and the whole report (kind None: a clean run). None
-    without g++ or the examples."""
+    (:data:`PITFALLS`: AddressSanitizer, with LeakSanitizer at exit,
+    ThreadSanitizer, or MemorySanitizer with clang++), run it, and return
+    ``{"tool", "kind", "summary", "report"}``: the sanitizer, the bug kind
+    its first line names, its SUMMARY line and the whole report (kind None:
+    a clean run). None without the compiler or the examples."""
     import re
 
-    examples, gxx = examples_dir(), compiler()
+    examples, gxx = examples_dir(), pitfall_compiler(name)
     if examples is None or gxx is None:
         return None
     tool = PITFALLS[name][0]
@@ -173,7 +185,7 @@ def sanitizer_report(name, fixed=False):
     out_dir.mkdir(exist_ok=True)
     exe = out_dir / f"pitfall-{name}{'-fixed' if fixed else ''}"
     if not exe.exists() or exe.stat().st_mtime < source.stat().st_mtime:
-        flags = _TOOL_FLAGS["thread" if tool == "thread" else "address"]
+        flags = _TOOL_FLAGS[tool if tool in ("thread", "memory") else "address"]
         subprocess.run([gxx, *flags, "-o", str(exe), str(source)], check=True, capture_output=True, text=True)
     env = {"ASAN_OPTIONS": "detect_leaks=1", "TSAN_OPTIONS": "halt_on_error=1", "PATH": "/usr/bin:/bin"}
     run = subprocess.run([str(exe)], capture_output=True, text=True, env=env, check=False)

@@ -3,13 +3,29 @@
 :class:`Sanitizer` runs a short description of a C/C++ program on a
 simulated process under AddressSanitizer and LeakSanitizer rules and stops
 at the first bug with the report the real tool prints (:mod:`.asan`,
-:mod:`.report`); :data:`PITFALLS` holds the pitfalls of examples/pitfalls/
+:mod:`.report`); :class:`MemorySanitizer` follows which bytes were ever written
+(:mod:`.msan`); :class:`ThreadProgram` interleaves threads by a seed and checks them as
+ThreadSanitizer does (:mod:`.threads`); :data:`PITFALLS` holds the pitfalls of examples/pitfalls/
 as faulty and fixed programs (:mod:`.programs`), and :func:`run` runs one.
 The real reports of the same C++ files come from
 :func:`memlab.native.sanitizer_report`.
 """
 
 from .asan import Chunk, Sanitizer, SanitizerError, rz_size
+from .msan import MemorySanitizer
 from .programs import PITFALLS, Pitfall, run
+from .threads import RaceResult, ThreadProgram, counter_program
 
-__all__ = ["Sanitizer", "SanitizerError", "Chunk", "rz_size", "PITFALLS", "Pitfall", "run"]
+__all__ = [
+    "Sanitizer",
+    "SanitizerError",
+    "Chunk",
+    "rz_size",
+    "MemorySanitizer",
+    "PITFALLS",
+    "Pitfall",
+    "run",
+    "ThreadProgram",
+    "RaceResult",
+    "counter_program",
+]

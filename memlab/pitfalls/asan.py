@@ -312,6 +312,9 @@ class Sanitizer:
         for label, v in (("address", addr), ("size", size)):
             if v.__class__ is not int or v < 0:
                 raise reject(BadSize, v, f"{what}: {label} {v!r} must be an int >= 0")
+        vma = self.process.mm.find_vma(addr)
+        if vma is None:
+            self._segv(addr, line, write)
         bad = self._poisoned(addr, size)
         if bad is None:
             self.steps.append((line, f"{what} {size} at {addr:#x}"))
@@ -322,6 +325,28 @@ class Sanitizer:
         head = f"{kind} on address {hex12(bad)} at pc {hex12(stack[0].pc + 1)} bp {hex12(sp + 8)} sp {hex12(sp)}"
         access = f"{'WRITE' if write else 'READ'} of size {size} at {hex12(bad)} thread T0"
         self._fatal(line, kind, head, stack, bad, access=access)
+
+    def _segv(self, addr, line, write):
+        """The access hits no mapping: the signal handler's report
+        (asan_errors.cpp ErrorDeadlySignal; the hint for the zero page)."""
+        stack = self._stack(line) + [Frame.libc(1)]
+        sp = self.process.mm.start_stack - 0x120
+        pid = self.process.pid
+        entry = (self.process.exe.name, self.process.mm.start_code + 0xF0, 0x10F0)
+        lines = [
+            "AddressSanitizer:DEADLYSIGNAL",
+            RULE,
+            f"=={pid}==ERROR: AddressSanitizer: SEGV on unknown address {hex12(addr)} "
+            f"(pc {hex12(stack[0].pc)} bp {hex12(sp + 0x90)} sp {hex12(sp)} T0)",
+            f"=={pid}==The signal is caused by a {'WRITE' if write else 'READ'} memory access.",
+        ]
+        if addr < 4096:
+            lines.append(f"=={pid}==Hint: address points to the zero page.")
+        lines += frames_text(stack, start=entry) + ["", "AddressSanitizer can not provide additional info."]
+        summary = f"SUMMARY: AddressSanitizer: SEGV {stack[0].where} in {stack[0].func}"
+        lines += [summary, f"=={pid}==ABORTING"]
+        self.finding = SanitizerError("AddressSanitizer", "SEGV", line, summary, "\n".join(lines) + "\n")
+        raise self.finding
 
     def read(self, addr, size, *, line):
         """The program reads ``size`` bytes at ``addr``; returns them."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .asan import Sanitizer, SanitizerError
+from .msan import MemorySanitizer
+from .threads import counter_program
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
 if TYPE_CHECKING:
@@ -31,15 +33,23 @@ class Pitfall:
     fixed: Callable[[Sanitizer], None]
     why: str  # the explanation in plain words
     fix: str
+    tool: str = "address"  # "address" (with leaks), "memory" or "thread"
 
 
-def run(program, file="prog.cpp", **options):
-    """Run ``program(sanitizer)`` and then exit; return the
-    :class:`SanitizerError` it stopped with, or None for a clean run."""
-    s = Sanitizer(file, **options)
+def run(program, file="prog.cpp", tool="address", **options):
+    """Run ``program`` under ``tool``'s checker and return the
+    :class:`SanitizerError` it stopped with, or None for a clean run:
+    "address": ``program(Sanitizer(file, **options))``, then the leak check
+    at exit; "memory": ``program(MemorySanitizer(file))``; "thread":
+    ``program(**options)`` returns a :class:`~memlab.pitfalls.ThreadProgram`,
+    which runs (``options``: seed, iterations ...)."""
     try:
+        if tool == "thread":
+            return program(**options).run().report
+        s = MemorySanitizer(file) if tool == "memory" else Sanitizer(file, **options)
         program(s)
-        s.exit()
+        if tool == "address":
+            s.exit()
     except SanitizerError as found:
         return found
     return None
@@ -138,6 +148,50 @@ def _iterators(s, fixed):
     s.let("it", None)
 
 
+def _uninitialized(s, fixed):
+    alloc = s.calloc if fixed else s.malloc
+    a = alloc(4, 4, line=7, col=33) if fixed else alloc(4 * 4, line=7, col=33)
+    s.write(a, _ints([1]), line=8, col=10)  # a[0] = 1;
+    s.use(a + 8, 4, line=9, col=9)  # if (a[2] > 0)
+    s.free(a, line=11)
+
+
+def _wild(s, fixed):
+    s.local("p", frame_line=5)  # int *p;  (MSan's origin: main's frame, set up at its opening brace)
+    if fixed:
+        value = s.calloc(1, 4, line=6, col=9)  # int value = 0;  (a stack slot; here a written 4-byte block)
+        s.set_local("p", value)  # int *p = &value;
+    s.use_local("p", line=7 if not fixed else 8, col=8)  # *p = 42: the pointer is used
+
+
+def _cycle(s, weak):
+    # make_shared<Node>: one 32-byte block, the counts (16 bytes) and the Node (a shared_ptr: 16 bytes)
+    with s.inside("make_pair", line=19):
+        a = s.let("a", s.new(32, line=11))
+        b = s.let("b", s.new(32, line=12))
+        s.store_ptr(a + 16, b + 16, line=13)  # a->other = b  (the pointer and the count block)
+        s.store_ptr(a + 24, b, line=13)
+        if not weak:
+            s.store_ptr(b + 16, a + 16, line=14)  # b->other = a: a cycle of owners
+            s.store_ptr(b + 24, a, line=14)
+            s.let("a", None)  # the end of make_pair: both counts fall from 2 to 1, nothing is freed
+            s.let("b", None)
+        else:  # b->back = a is a weak_ptr: a's count stays 1, so at the end of make_pair ...
+            s.let("b", None)  # ~b: b's count 2 -> 1 (a->other still owns it)
+            s.let("a", None)  # ~a: a's count 1 -> 0: ~Node releases a->other, b's count 1 -> 0
+            s.delete(b, size=32, line=15)  # b's block goes first (nothing weak points to it) ...
+            s.delete(a, size=32, line=15)  # then a's, when b->back (the last weak reference) is gone
+
+
+def _auto_ptr(s, fixed):
+    a = s.let("a", s.new(4, line=8))  # std::auto_ptr<int> a(new int(7));
+    s.write(a, _ints([7]), line=8)
+    b = s.let("b", a)  # auto_ptr<int> b = a  /  unique_ptr<int> b = std::move(a)
+    a = s.let("a", 0)  # either way a is now null
+    s.read(b if fixed else a, 4, line=10)  # *b (fixed)  /  *a: nullptr
+    s.delete(b, size=4, line=11)
+
+
 PITFALLS = {
     p.name: p
     for p in [
@@ -198,6 +252,52 @@ PITFALLS = {
             "push_back on a full vector allocates new storage, moves the elements and frees the old storage; "
             "the iterator still points into the freed block.",
             "Keep an index (or take the iterator again after the vector grows).",
+        ),
+        Pitfall(
+            "uninitialized_read",
+            "a branch on a value never written",
+            lambda s: _uninitialized(s, False),
+            lambda s: _uninitialized(s, True),
+            "malloc does not clear memory: a[2] holds whatever the heap held, and the if decides on it.",
+            "calloc (or write every element before reading it).",
+            tool="memory",
+        ),
+        Pitfall(
+            "wild_pointer",
+            "a pointer that was never set, dereferenced",
+            lambda s: _wild(s, False),
+            lambda s: _wild(s, True),
+            "p holds whatever was on the stack: *p = 42 writes to an address nobody chose.",
+            "Give every pointer a value where it is declared (an object's address or nullptr).",
+            tool="memory",
+        ),
+        Pitfall(
+            "shared_ptr_cycle",
+            "two objects that own each other through shared_ptr",
+            lambda s: _cycle(s, False),
+            lambda s: _cycle(s, True),
+            "a owns b and b owns a: when the last outside pointers go, each count stays at 1 and neither "
+            "destructor runs. LeakSanitizer finds both blocks pointed to only by each other: two indirect leaks.",
+            "Make one direction a weak_ptr, which does not own.",
+        ),
+        Pitfall(
+            "auto_ptr_copy",
+            "a copy of std::auto_ptr that moved the object",
+            lambda s: _auto_ptr(s, False),
+            lambda s: _auto_ptr(s, True),
+            "auto_ptr's copy constructor takes the object: a is null after b = a, and *a reads address 0. "
+            "This is why C++11 deprecated auto_ptr and C++17 removed it.",
+            "std::unique_ptr: it cannot be copied, and std::move says where ownership goes.",
+        ),
+        Pitfall(
+            "data_race",
+            "two threads increment a shared counter without a lock",
+            lambda **o: counter_program(None, **o),
+            lambda **o: counter_program("atomic", **o),
+            "counter = counter + 1 is a load, an add and a store; when the other thread stores in between, "
+            "one increment is lost. volatile keeps each load and store but orders nothing.",
+            "std::atomic<long> (fetch_add is one indivisible step) or a std::mutex around the increment.",
+            tool="thread",
         ),
     ]
 }
