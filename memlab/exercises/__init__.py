@@ -10,25 +10,36 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`kmalloc_class` (slab allocator); :func:`mempool_curr_nr` (mempools);
 :func:`pgtable_index`, :func:`copy_from_user_left` (address spaces);
 :func:`dma_count_register` (DMA); :func:`malloc_chunk_size`, :func:`tcache_reuse`,
-:func:`mmap_threshold_after_free`, :func:`why_malloc_costs_no_ram` (glibc's malloc, :mod:`.usage`); and the
+:func:`mmap_threshold_after_free`, :func:`why_malloc_costs_no_ram` (glibc's malloc, :mod:`.usage`);
+:func:`find_the_bug`, :func:`lost_update`, :func:`why_quarantine` (C/C++ pitfalls, :mod:`.pitfalls`); and the
 *why* questions in :mod:`.why`.
 """
 
 from __future__ import annotations
 
 from ..errors import reject
-from . import addressing, core, numeric, usage, why
+from . import addressing, core, numeric, pitfalls, usage, why
 from .addressing import *
 from .core import *
 from .core import BadAnswer, Exercise
 from .numeric import *
+from .pitfalls import *
 from .usage import *
 from .why import *
 
 #: Every exercise generator by name.
-GENERATORS = {**numeric.NUMERIC, **usage.USAGE, **why.WHY}
+GENERATORS = {**numeric.NUMERIC, **usage.USAGE, **pitfalls.PITFALL_EXERCISES, **why.WHY}
 
-__all__ = [*core.__all__, *numeric.__all__, *addressing.__all__, *usage.__all__, *why.__all__, "GENERATORS", "make"]
+__all__ = [
+    *core.__all__,
+    *numeric.__all__,
+    *addressing.__all__,
+    *usage.__all__,
+    *pitfalls.__all__,
+    *why.__all__,
+    "GENERATORS",
+    "make",
+]
 
 
 def make(kind: str, seed: int) -> Exercise:

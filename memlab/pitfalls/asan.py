@@ -77,6 +77,7 @@ class SanitizerError(MemlabError):
     def __init__(self, tool, kind, line, summary, report):
         super().__init__(report)
         self.tool, self.kind, self.line, self.summary, self.report = tool, kind, line, summary, report
+        self.addr = None  # the address the bug is at, where there is one
 
 
 class Chunk:
@@ -435,6 +436,7 @@ class Sanitizer:
             lines.append(f"=={pid}==HINT: if you don't care about these errors you may set ASAN_OPTIONS={hint}=0")
         lines.append(f"=={pid}==ABORTING")
         self.finding = SanitizerError("AddressSanitizer", kind, line, summary, "\n".join(lines) + "\n")
+        self.finding.addr = addr
         raise self.finding
 
     # --------------------------------------------------------------- exit

@@ -67,8 +67,12 @@ class RaceResult:
     variables gained) and ``report`` (the
     :class:`SanitizerError` ThreadSanitizer stopped at, or None)."""
 
-    def __init__(self, values, timeline, lost, report):
+    def __init__(self, values, timeline, lost, report, lost_at=(), race_steps=None):
         self.values, self.timeline, self.lost, self.report = values, timeline, lost, report
+        #: the steps whose store overwrote another thread's store that it never loaded
+        self.lost_at = list(lost_at)
+        #: (the earlier access, the access ThreadSanitizer reported), as step numbers, or None
+        self.race_steps = race_steps
 
     def __repr__(self):
         return f"<RaceResult {self.values}, {self.lost} lost, {'race' if self.report else 'clean'}>"
@@ -111,8 +115,12 @@ class ThreadProgram:
         self.threads.append((func, list(steps), line))
 
     # ---------------------------------------------------------------- run
-    def run(self) -> RaceResult:
+    def run(self, schedule=None) -> RaceResult:
+        """Run to the end. ``schedule``: the thread (1, 2, ...) to step at
+        each step, instead of the seeded scheduler; it must name a thread
+        that can run, and cover every step."""
         rng = random.Random(self.seed)
+        order = None if schedule is None else list(schedule)
         n = len(self.threads)
         values = {name: v for name, (_, _, v) in self.globals.items()}
         clocks = [[0] * (n + 1) for _ in range(n + 1)]  # thread 0 is main
@@ -128,6 +136,10 @@ class ThreadProgram:
         last_write: dict[str, tuple] = {}  # var -> (thread, epoch, line, step)
         reads: dict[str, dict[int, tuple]] = {}  # var -> thread -> (epoch, line)
         added = dict.fromkeys(values, 0)  # var -> what the threads meant to add to it
+        stored = dict.fromkeys(values, 0)  # var -> stores so far; seen[t]: how many when t loaded
+        seen = [0] * (n + 1)
+        lost_at: list[int] = []
+        race_steps = None
         timeline, report = [], None
         current, step_no = 1, 0
 
@@ -138,9 +150,15 @@ class ThreadProgram:
             return op != "lock" or owner.get(arg) in (None, t)
 
         while any(runnable(t) for t in range(1, n + 1)):
-            others = [t for t in range(1, n + 1) if t != current and runnable(t)]
-            if not runnable(current) or (others and rng.random() < self.switch):
-                current = rng.choice(others)
+            if order is not None:
+                if step_no >= len(order) or order[step_no] not in range(1, n + 1) or not runnable(order[step_no]):
+                    got = order[step_no] if step_no < len(order) else "nothing"
+                    raise MemlabError(f"schedule: step {step_no + 1} names thread {got!r}, which cannot run then")
+                current = order[step_no]
+            else:
+                others = [t for t in range(1, n + 1) if t != current and runnable(t)]
+                if not runnable(current) or (others and rng.random() < self.switch):
+                    current = rng.choice(others)
             t = current
             op, arg, line = self.threads[t - 1][1][pcs[t]]
             pcs[t] += 1
@@ -150,15 +168,21 @@ class ThreadProgram:
             if op == "load":
                 if report is None:
                     report = self._check(arg, t, clock, last_write, reads, False, line, pcs)
+                    race_steps = (report.steps[0], step_no) if report else None
                 regs[t] = value = values[arg]
                 loaded[t] = value
-                reads.setdefault(arg, {})[t] = (clock[t], line)
+                seen[t] = stored[arg]
+                reads.setdefault(arg, {})[t] = (clock[t], line, step_no)
             elif op == "store":
                 if report is None:
                     report = self._check(arg, t, clock, last_write, reads, True, line, pcs)
+                    race_steps = (report.steps[0], step_no) if report else None
                 added[arg] += regs[t] - loaded[t]  # this thread's own change
+                if stored[arg] > seen[t]:
+                    lost_at.append(step_no)
+                stored[arg] += 1
                 values[arg] = value = regs[t]
-                last_write[arg] = (t, clock[t], line, False)
+                last_write[arg] = (t, clock[t], line, False, step_no)
                 reads[arg] = {}
             elif op == "add":
                 regs[t] += arg
@@ -166,8 +190,10 @@ class ThreadProgram:
             elif op == "atomic_add":
                 if report is None:  # an atomic access still races with a plain one
                     report = self._check(arg, t, clock, last_write, reads, True, line, pcs, atomic=True)
+                    race_steps = (report.steps[0], step_no) if report else None
                 _join(clock, sync.setdefault(arg, [0] * (n + 1)))
-                last_write[arg] = (t, clock[t], line, True)
+                last_write[arg] = (t, clock[t], line, True, step_no)
+                stored[arg] += 1
                 values[arg] = value = values[arg] + 1
                 added[arg] += 1
                 sync[arg] = list(clock)
@@ -183,18 +209,22 @@ class ThreadProgram:
                 clock[t] += 1
             timeline.append((step_no, t, op, arg, value, line))
         lost = sum(added[v] - (values[v] - init) for v, (_, _, init) in self.globals.items())
-        return RaceResult(values, timeline, lost, report)
+        return RaceResult(values, timeline, lost, report, lost_at, race_steps)
 
     def _check(self, var, t, clock, last_write, reads, write, line, pcs, atomic=False):
         """ThreadSanitizer's test for one access; the report, or None (two
         atomic accesses never race)."""
         prev = last_write.get(var)
         if prev is not None and prev[0] != t and prev[1] > clock[prev[0]] and not (atomic and prev[3]):
-            return self._report(var, t, write, line, prev[0], True, prev[2], pcs)
+            found = self._report(var, t, write, line, prev[0], True, prev[2], pcs)
+            found.steps = (prev[4],)
+            return found
         if write:
-            for u, (epoch, at) in reads.get(var, {}).items():
+            for u, (epoch, at, step) in reads.get(var, {}).items():
                 if u != t and epoch > clock[u]:
-                    return self._report(var, t, write, line, u, False, at, pcs)
+                    found = self._report(var, t, write, line, u, False, at, pcs)
+                    found.steps = (step,)
+                    return found
         return None
 
     def _stack(self, func, line):

@@ -10,6 +10,7 @@ from .dma import DmaDashboard
 from .exercise import ExerciseWidget
 from .heap import HeapDashboard
 from .mempool import MempoolDashboard
+from .pitfalls import PitfallDashboard
 from .slab import SlabDashboard
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "AddressSpaceDashboard",
     "DmaDashboard",
     "HeapDashboard",
+    "PitfallDashboard",
     "ExerciseWidget",
 ]
