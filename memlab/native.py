@@ -33,6 +33,7 @@ __all__ = [
     "malloc_trace",
     "PITFALLS",
     "pitfall_compiler",
+    "pitfall_source",
     "sanitizer_report",
 ]
 
@@ -164,6 +165,16 @@ def malloc_trace(ops):
     if exe is None:
         return None
     return subprocess.run([str(exe)], input=trace_text(ops), check=True, capture_output=True, text=True).stdout
+
+
+def pitfall_source(name, fixed=False):
+    """``examples/pitfalls/<name>.cpp`` (or its ``fixed`` version) with
+    line numbers, or None without the examples."""
+    examples = examples_dir()
+    if examples is None or name not in PITFALLS:
+        return None
+    path = examples / "pitfalls" / ("fixed" if fixed else "") / f"{name}.cpp"
+    return "\n".join(f"{i:3}  {line}" for i, line in enumerate(path.read_text().splitlines(), 1))
 
 
 def sanitizer_report(name, fixed=False):

@@ -13,7 +13,7 @@ The real reports of the same C++ files come from
 
 from .asan import Chunk, Sanitizer, SanitizerError, rz_size
 from .msan import MemorySanitizer
-from .programs import PITFALLS, Pitfall, run
+from .programs import PITFALLS, Pitfall, check, run
 from .threads import RaceResult, ThreadProgram, counter_program
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "PITFALLS",
     "Pitfall",
     "run",
+    "check",
     "ThreadProgram",
     "RaceResult",
     "counter_program",

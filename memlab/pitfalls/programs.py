@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run t
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Pitfall", "PITFALLS", "run"]
+__all__ = ["Pitfall", "PITFALLS", "run", "check"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,32 @@ def run(program, file="prog.cpp", tool="address", **options):
     except SanitizerError as found:
         return found
     return None
+
+
+def check(name, fixed=False, **options):
+    """Run pitfall ``name`` (its faulty program, or the ``fixed`` one)
+    under its checker; return ``(finding, model)``: the
+    :class:`SanitizerError` or None, and what ran (the Sanitizer or
+    MemorySanitizer, or the threads' RaceResult) for the pictures.
+    ``options`` go to the checker (seed, iterations, switch for the threads;
+    quarantine_size_mb, new_delete_type_mismatch ... for AddressSanitizer)."""
+    if name not in PITFALLS:
+        from ..errors import MemlabError
+
+        raise MemlabError(f"no pitfall {name!r}; known: {', '.join(PITFALLS)}")
+    p = PITFALLS[name]
+    program = p.fixed if fixed else p.faulty
+    if p.tool == "thread":
+        model = program(**options).run()
+        return model.report, model
+    model = MemorySanitizer(f"{name}.cpp") if p.tool == "memory" else Sanitizer(f"{name}.cpp", **options)
+    try:
+        program(model)
+        if p.tool == "address":
+            model.exit()
+    except SanitizerError as found:
+        return found, model
+    return None, model
 
 
 def _ints(values):

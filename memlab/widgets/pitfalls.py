@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import native
-from ..pitfalls import PITFALLS, MemorySanitizer, Sanitizer, SanitizerError
+from ..pitfalls import PITFALLS, check
 from ..plots import PitfallDrawing
 from .base import Dashboard, number, panels, picture, pre, row
 
@@ -65,41 +65,17 @@ class PitfallDashboard(Dashboard):
 
     def show_source(self, fixed=False):
         """The C++ file the pitfall stands for, with line numbers."""
-        examples = native.examples_dir()
-        path = (
-            None
-            if examples is None
-            else examples / "pitfalls" / ("fixed" if fixed else "") / f"{self.pitfall.name}.cpp"
-        )
-        if path is None or not path.exists():
-            self.source.value = pre("(examples/pitfalls is not installed with memlab here)")
-            return
-        lines = path.read_text().splitlines()
-        title = f"examples/pitfalls/{'fixed/' if fixed else ''}{path.name}"
-        self.source.value = f"<b>{title}</b>" + pre(
-            "\n".join(f"{i:3} {text}" for i, text in enumerate(lines, 1)), wrap=False
-        )
+        text = native.pitfall_source(self.pitfall.name, fixed)
+        title = f"examples/pitfalls/{'fixed/' if fixed else ''}{self.pitfall.name}.cpp"
+        self.source.value = f"<b>{title}</b>" + pre(text or "(examples/pitfalls is not installed here)", wrap=False)
 
     # ------------------------------------------------------------- running
     def run(self, fixed=False):
         """Run the faulty (or fixed) program under its simulated sanitizer."""
         p = self.pitfall
-        program = p.fixed if fixed else p.faulty
-        file = f"{p.name}.cpp"
         self.show_source(fixed)
-        model = None
-        try:
-            if p.tool == "thread":
-                model = program(seed=self.value_of(self.seed), iterations=200).run()
-                found = model.report
-            else:
-                model = MemorySanitizer(file) if p.tool == "memory" else Sanitizer(file)
-                program(model)
-                if p.tool == "address":
-                    model.exit()
-                found = None
-        except SanitizerError as err:
-            found = err
+        options = {"seed": self.value_of(self.seed), "iterations": 200} if p.tool == "thread" else {}
+        found, model = check(p.name, fixed, **options)
         self.found = found
         self.image.value = self.drawing.update(model).png()
         which = "fixed" if fixed else "faulty"
