@@ -66,7 +66,7 @@ def asan_heap(ax, sanitizer, addr=None, span=None):
     if hi - lo > 512 and span is None:  # keep the granules readable
         lo, hi = max(lo, (addr - 256) & ~7), min(hi, (addr + 256 + 7) & ~7)
     # the allocator's own memory (glibc's headers, free space) under everything: poisoned too
-    ax.add_patch(Rectangle((0, 1.2), hi - lo, 1, facecolor="#EEEEEE", hatch="..", edgecolor="#999999", lw=0.4))
+    ax.add_patch(Rectangle((0, 1.4), hi - lo, 1, facecolor="#EEEEEE", hatch="..", edgecolor="#999999", lw=0.4))
     for c in chunks:
         if c.end <= lo or c.block >= hi:
             continue
@@ -79,20 +79,20 @@ def asan_heap(ax, sanitizer, addr=None, span=None):
             s, e = max(start, lo), min(end, hi)
             if e > s:
                 ax.add_patch(
-                    Rectangle((s - lo, 1.2), e - s, 1, facecolor=color, hatch=hatch, edgecolor="black", lw=0.4)
+                    Rectangle((s - lo, 1.4), e - s, 1, facecolor=color, hatch=hatch, edgecolor="black", lw=0.4)
                 )
         left, right = max(c.beg, lo), min(c.beg + c.size, hi)
         label = f"{c.size} B, {'freed' if c.state != 'allocated' else c.kind}"
         if (right - left) / (hi - lo) > 0.15:  # room inside the box
-            ax.text((left + right) / 2 - lo, 1.7, label, ha="center", va="center", fontsize="x-small", color="white")
+            ax.text((left + right) / 2 - lo, 1.9, label, ha="center", va="center", fontsize="x-small", color="white")
         else:
-            ax.text((left + right) / 2 - lo, 1.05, label, ha="center", va="top", fontsize="x-small")
+            ax.text((left + right) / 2 - lo, 1.12, label, ha="center", va="center", fontsize="x-small")
     for g in range(lo, hi, 8):  # the shadow row
         byte = sanitizer.shadow_byte(g)
         guilty = finding is not None and finding.addr is not None and g == finding.addr & ~7
         ax.add_patch(
             Rectangle(
-                (g - lo, 0.2),
+                (g - lo, 0.1),
                 8,
                 0.7,
                 facecolor=_shadow_color(byte),
@@ -101,21 +101,21 @@ def asan_heap(ax, sanitizer, addr=None, span=None):
             )
         )
         if hi - lo <= 256:
-            ax.text(g - lo + 4, 0.55, f"{byte:02x}", ha="center", va="center", fontsize=6)
+            ax.text(g - lo + 4, 0.45, f"{byte:02x}", ha="center", va="center", fontsize=6)
     pointers: dict[int, list[str]] = {}
     for name, value in sanitizer.vars.items():  # the program's pointers into the window
         if lo <= value < hi:
             pointers.setdefault(value, []).append(name)
     for value, names in pointers.items():
-        ax.annotate(", ".join(names), xy=(value - lo, 2.2), xytext=(value - lo, 2.85), ha="center", fontsize="small",
+        ax.annotate(", ".join(names), xy=(value - lo, 2.4), xytext=(value - lo, 3.05), ha="center", fontsize="small",
                     arrowprops={"arrowstyle": "->", "lw": 1})  # fmt: skip
     if finding is not None and finding.addr is not None and lo <= finding.addr < hi:
         x = finding.addr - lo
-        ax.plot([x, x], [0.1, 2.3], color="#B00020", lw=1.5)
+        ax.plot([x, x], [0.0, 2.5], color="#B00020", lw=1.5)
         ax.set_title(f"{finding.kind} at {finding.addr:#x} (line {finding.line})", color="#B00020", fontsize="medium")
     ax.set_xlim(0, hi - lo)
-    ax.set_ylim(0, 3.3)
-    ax.set_yticks([0.55, 1.7])
+    ax.set_ylim(0, 3.45)
+    ax.set_yticks([0.45, 1.9])
     ax.set_yticklabels(["shadow", "heap"])
     ax.set_xlabel(f"bytes from {lo:#x} (one shadow byte per 8 bytes)")
     ax.spines[["top", "right", "left"]].set_visible(False)

@@ -37,8 +37,9 @@ class PitfallDashboard(Dashboard):
         self.faulty_button = W.Button(description="run the faulty program", button_style="warning")
         self.fixed_button = W.Button(description="run the fixed program", button_style="success")
         self.real_button = W.Button(description="run the real sanitizer", tooltip="builds examples/pitfalls/<name>.cpp")
-        self.source = W.HTML()
-        self.report_view = W.HTML()
+        # (each panel scrolls sideways: a long line must not run into the panel beside it)
+        self.source = W.HTML(layout=W.Layout(overflow="auto"))
+        self.report_view = W.HTML(layout=W.Layout(overflow="auto"))
         self.why = W.HTML()
         self.image = picture(self.drawing)
         self.wire(

@@ -15,6 +15,7 @@ WIDGET_NOTEBOOKS = [
     ("04_memory_pools.ipynb", "mempool_alloc"),
     ("05_dma.ipynb", "dma_unmap_single"),
     ("06_usage_scenarios.ipynb", "write 8 bytes past the end"),
+    ("07_pitfalls.ipynb", "run the fixed program"),
 ]
 
 # Every visible control and text block of every widget output: cut text and

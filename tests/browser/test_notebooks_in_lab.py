@@ -168,3 +168,21 @@ def test_heap_dashboard_click_changes_what_is_shown(page, lab):
     button.click()
     expect(status).to_contain_text("double free detected in tcache 2")
     screenshot(page, "06_usage_scenarios_dashboard")
+
+
+def test_pitfall_dashboard_runs_a_pitfall_and_its_fix(page, lab):
+    from playwright.sync_api import expect
+
+    button, dashboard, status = open_dashboard(page, lab, "07_pitfalls.ipynb", "run the fixed program")
+    expect(status).to_contain_text("heap-use-after-free at line 13")
+    expect(dashboard).to_contain_text("previously allocated by thread T0 here:")
+    button.click()
+    expect(status).to_contain_text("ran clean")
+    expect(dashboard).to_contain_text("std::make_unique<Node>")
+    dashboard.locator("select").first.select_option(
+        label="data_race: two threads increment a shared counter without a lock"
+    )
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="run the faulty program").click()
+    expect(status).to_contain_text("data race at line 10")
+    expect(dashboard).to_contain_text("WARNING: ThreadSanitizer: data race")
+    screenshot(page, "07_pitfalls_dashboard")
