@@ -328,3 +328,18 @@ def test_thread_and_memory_checkers_refuse_bad_input():
         m.malloc(4, line=1, col=0)
     with pytest.raises(MemlabError, match="not declared"):
         m.use_local("q", line=2, col=1)
+
+
+@settings(max_examples=examples(1.0), deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 64), st.integers(0, 64), st.booleans()), max_size=15))
+def test_memory_sanitizer_never_reports_a_use_of_written_bytes(blocks):
+    m = MemorySanitizer()
+    for k, (size, start, zeroed) in enumerate(blocks, 1):
+        a = m.calloc(1, size, line=k) if zeroed else m.malloc(size, line=k)
+        start = min(start, size - 1)
+        m.write(a, bytes(size - start), line=k)  # the tail is written
+        assert m.use(a + start, size - start, line=k, col=1) == bytes(size - start)
+        if zeroed:
+            m.use(a, size, line=k, col=2)  # calloc wrote every byte
+        m.free(a, line=k)
+    assert m.finding is None

@@ -550,7 +550,135 @@ class LibcArea(Area):
         return [(30, self.malloc), (25, self.free), (10, self.realloc), (15, self.io), (20, self.bad)]
 
 
-AREAS = {a.name: a for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea, DmaApiArea, I8237Area, LibcArea)}
+class PitfallsArea(Area):
+    """The simulated sanitizers: programs that allocate, touch and free,
+    correctly and not; a sanitizer's finding (a SanitizerError) is a
+    result, after which a new program starts."""
+
+    name = "pitfalls"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.m = memlab.Machine(ram="256MiB", cpus=2)
+        self.findings = 0
+        self._new()
+
+    def _new(self):
+        from memlab.pitfalls import MemorySanitizer, Sanitizer
+
+        self.s = Sanitizer("fuzz.cpp", machine=self.m, quarantine_size_mb=self.rng.choice([0, 1, 256]))
+        self.msan = MemorySanitizer("fuzz.cpp", machine=self.m)
+        self.live = []  # (address, size, kind)
+
+    def snapshot(self):
+        s = self.s
+        return (
+            tuple((c.beg, c.size, c.state) for c in s.chunks.values()),
+            s.quarantine_bytes,
+            tuple(sorted(s.vars.items())),
+            tuple(self.msan.blocks),
+        )
+
+    def _call(self, fn, *args, **kwargs):
+        """A call that may find a bug: the finding ends this program."""
+        from memlab.pitfalls import SanitizerError
+
+        before = self.snapshot()
+        try:
+            return fn(*args, **kwargs)
+        except SanitizerError:
+            self.findings += 1
+            if self.snapshot() != before:
+                self.changed[f"{fn.__name__}: a finding changed the model"] += 1
+            self._new()
+        except MemlabError as err:
+            self.rejected += 1
+            if self.snapshot() != before:
+                self.changed[f"{fn.__name__}: {type(err).__name__}: {str(err)[:90]}"] += 1
+        return None
+
+    def alloc(self):
+        rng, s = self.rng, self.s
+        kind = rng.choice(["malloc", "new", "new[]", "calloc"])
+        n = rng.choice([rng.randrange(0, 64), rng.randrange(0, 3000)])
+        call = {"malloc": s.malloc, "new": s.new, "new[]": s.new_array}.get(kind)
+        addr = self._call(call, n, line=rng.randrange(1, 50)) if call else self._call(s.calloc, 1, n, line=3)
+        if addr:
+            self.live.append((addr, n, "malloc" if kind == "calloc" else kind))
+            s.let(f"v{len(self.live)}", addr)
+
+    def touch(self):
+        if self.live:
+            rng = self.rng
+            addr, n, _ = rng.choice(self.live)
+            off = rng.randrange(-16, n + 24)  # in bounds mostly, past either end sometimes
+            size = rng.choice([1, 4, 8])
+            if rng.random() < 0.5:
+                self._call(self.s.read, addr + off, size, line=7)
+            else:
+                self._call(self.s.write, addr + off, bytes(size), line=8)
+
+    def release(self):
+        if self.live:
+            rng = self.rng
+            addr, _, kind = self.live.pop(rng.randrange(len(self.live)))
+            if rng.random() < 0.15:  # the wrong function now and then
+                kind = rng.choice(["malloc", "new", "new[]"])
+            call = {"malloc": self.s.free, "new": self.s.delete, "new[]": self.s.delete_array}[kind]
+            self._call(call, addr, line=9)
+            if rng.random() < 0.1:
+                self._call(call, addr, line=10)  # and twice
+
+    def memory(self):
+        rng, m = self.rng, self.msan
+        a = self._call(m.malloc, rng.randrange(1, 64), line=1)
+        if a:
+            self._call(m.write, a, b"\0" * rng.randrange(0, 4), line=2)
+            self._call(m.use, a, 4, line=3, col=1)
+
+    def threads(self):
+        from memlab.pitfalls import counter_program
+
+        rng = self.rng
+        fix = rng.choice([None, "volatile", "mutex", "atomic"])
+        n = rng.randrange(1, 30)
+        result = counter_program(fix, iterations=n, seed=rng.randrange(1000), switch=rng.random()).run()
+        if result.values["counter"] + result.lost != 2 * n or (result.report is None) != (fix in ("mutex", "atomic")):
+            self.changed[f"threads: {fix}: counter {result.values}, lost {result.lost}, report {result.report}"] += 1
+
+    def bad(self):
+        rng, s = self.rng, self.s
+        choice = rng.randrange(7)
+        if choice == 6:
+            self._call(rng.choice([s.calloc, self.msan.calloc]), rng.choice([1, _junk(rng)]), _junk(rng), line=1)
+        elif choice == 0:
+            self._call(s.malloc, _junk(rng), line=1)
+        elif choice == 1:
+            self._call(s.free, rng.choice([_junk(rng), 0x1234]), line=rng.choice([1, 0, _junk(rng)]))
+        elif choice == 2:
+            self._call(s.read, _junk(rng), rng.choice([4, _junk(rng)]), line=2)
+        elif choice == 3:
+            self._call(s.write, rng.choice([0x10, _junk(rng)]), rng.choice([b"x", _junk(rng)]), line=3)
+        elif choice == 4:
+            self._call(self.msan.use, _junk(rng), 4, line=1, col=rng.choice([1, 0, _junk(rng)]))
+        else:
+            self._call(s.delete, rng.choice([_junk(rng), 0]), line=4, size=rng.choice([None, -3, _junk(rng)]))
+
+    def ops(self):
+        return [
+            (25, self.alloc),
+            (25, self.touch),
+            (20, self.release),
+            (8, self.memory),
+            (2, self.threads),
+            (20, self.bad),
+        ]
+
+
+AREAS = {
+    a.name: a
+    for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea, DmaApiArea, I8237Area, LibcArea, PitfallsArea)
+}
 
 
 def run_area(cls, n_ops, seed):

@@ -201,8 +201,12 @@ class Sanitizer:
 
     def calloc(self, nmemb, size, *, line):
         """``calloc(nmemb, size)``: zeroed bytes."""
-        if nmemb.__class__ is not int or nmemb < 0:
-            raise reject(BadSize, nmemb, f"calloc: nmemb {nmemb!r} must be an int >= 0")
+        for label, v in (("nmemb", nmemb), ("size", size)):
+            if v.__class__ is not int or v < 0:
+                raise reject(BadSize, v, f"calloc: {label} {v!r} must be an int >= 0")
+        if nmemb * size > 16 << 20:
+            raise reject(BadSize, nmemb * size, f"calloc({nmemb}, {size}): at most 16 MiB here (the zeros are "
+                         "written into the simulated process)")  # fmt: skip
         addr = self._allocate(nmemb * size, line, "malloc", "calloc")
         self.process.write(addr, bytes(nmemb * size))
         return addr

@@ -33,6 +33,7 @@ __all__ = ["MemorySanitizer"]
 _ORIGIN = {"malloc": ("malloc", 0x56C90), "new": ("operator new(unsigned long)", 0xA94C9),
            "new[]": ("operator new[](unsigned long)", 0xA9599)}  # fmt: skip
 _LIBC_BASE = 0x7FFFF7000000
+MAX_BLOCK = 16 << 20
 _CALL_MAIN = "csu/../sysdeps/nptl/libc_start_call_main.h:58:16"
 
 
@@ -67,8 +68,9 @@ class MemorySanitizer:
 
     def _alloc(self, size, kind, line, col, written=False):
         self._where(line, col)
-        if size.__class__ is not int or size < 0:
-            raise reject(BadSize, size, f"{kind}: size {size!r} must be an int >= 0")
+        if size.__class__ is not int or not 0 <= size <= MAX_BLOCK:
+            raise reject(BadSize, size, f"{kind}: size {size!r} must be an int from 0 to {MAX_BLOCK} (16 MiB: a "
+                         "shadow byte per byte is kept in Python)")  # fmt: skip
         addr = self.libc.malloc(size)
         self.blocks[addr] = [size, kind, line, col, bytearray(b"\x01" * size if written else size)]
         return addr
@@ -79,6 +81,9 @@ class MemorySanitizer:
 
     def calloc(self, nmemb, size, *, line, col=1):
         """``calloc(nmemb, size)``: zeros, written."""
+        for label, v in (("nmemb", nmemb), ("size", size)):
+            if v.__class__ is not int or v < 0:
+                raise reject(BadSize, v, f"calloc: {label} {v!r} must be an int >= 0")
         addr = self._alloc(nmemb * size, "malloc", line, col, written=True)
         self.process.write(addr, bytes(nmemb * size))
         return addr
@@ -100,6 +105,9 @@ class MemorySanitizer:
                               "does not check frees; AddressSanitizer would)")  # fmt: skip
 
     def _block(self, addr, size):
+        for label, v in (("address", addr), ("size", size)):
+            if v.__class__ is not int or v < 0:
+                raise reject(BadSize, v, f"{label} {v!r} must be an int >= 0")
         for start, block in self.blocks.items():
             if start <= addr and addr + size <= start + block[0]:
                 return start, block
@@ -108,6 +116,8 @@ class MemorySanitizer:
     def write(self, addr, data, *, line, col=1):
         """The program writes ``data`` (bytes): those bytes are now written."""
         self._where(line, col)
+        if not isinstance(data, (bytes, bytearray)):
+            raise reject(BadSize, data, f"write: data {data!r:.40} must be bytes")
         start, block = self._block(addr, len(data))
         block[4][addr - start : addr - start + len(data)] = b"\x01" * len(data)
         self.process.write(addr, bytes(data))
