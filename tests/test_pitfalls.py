@@ -337,7 +337,7 @@ def test_memory_sanitizer_never_reports_a_use_of_written_bytes(blocks):
     for k, (size, start, zeroed) in enumerate(blocks, 1):
         a = m.calloc(1, size, line=k) if zeroed else m.malloc(size, line=k)
         start = min(start, size - 1)
-        m.write(a, bytes(size - start), line=k)  # the tail is written
+        m.write(a + start, bytes(size - start), line=k)  # the tail is written
         assert m.use(a + start, size - start, line=k, col=1) == bytes(size - start)
         if zeroed:
             m.use(a, size, line=k, col=2)  # calloc wrote every byte
