@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .asan import Sanitizer, SanitizerError
+from .cxx import AutoPtr, SharedPtr, UniquePtr, Vector
 from .msan import MemorySanitizer
 from .threads import counter_program
 
@@ -102,10 +103,11 @@ def _use_after_free(s):
 
 
 def _use_after_free_fixed(s):
-    n = s.let("n", s.new(4, line=11))  # auto n = std::make_unique<Node>(Node{42});
-    s.write(n, _ints([42]), line=11)
-    s.read(n, 4, line=12)  # printf("%d\n", n->value);
-    s.delete(n, size=4, line=13)  # return 0: ~unique_ptr deletes it, once
+    n = UniquePtr.make(s, 4, line=11)  # auto n = std::make_unique<Node>(Node{42});
+    s.let("n", n.get())
+    s.write(n.get(), _ints([42]), line=11)
+    s.read(n.get(), 4, line=12)  # printf("%d\n", n->value);
+    n.reset(line=13)  # return 0: ~unique_ptr deletes it, once
     s.let("n", None)
 
 
@@ -156,21 +158,15 @@ def _leak(s, fixed):
 
 
 def _iterators(s, fixed):
-    v = s.new(3 * 4, line=7)  # std::vector<int> v = {1, 2, 3};  (capacity 3)
-    s.write(v, _ints([1, 2, 3]), line=7)
-    s.let("v", v)
+    v = Vector(s, [1, 2, 3], 4, line=7, name="v")  # std::vector<int> v = {1, 2, 3};  (capacity 3)
     at = 9 if fixed else 10  # the line of push_back
-    it = s.let("it", v)  # auto it = v.begin();  (fixed: std::size_t first = 0;)
-    grown = s.new(6 * 4, line=at)  # v.push_back(4): capacity 3 is full, new storage for 6
-    s.write(grown, s.read(v, 12, line=at) + _ints([4]), line=at)
-    s.delete(v, size=12, line=at)  # the old storage goes back
-    s.let("v", grown)
+    it = s.let("it", v.begin())  # auto it = v.begin();  (fixed: std::size_t first = 0;)
+    v.push_back(4, line=at)  # capacity 3 is full: new storage for 6, the old one freed
     if fixed:
-        s.read(grown, 4, line=10)  # v[first]: found through the vector, in its new storage
+        v.get(0, line=10)  # v[first]: found through the vector, in its new storage
     else:
         s.read(it, 4, line=11)  # *it: the old storage
-    s.delete(grown, size=24, line=at + 2)  # return 0: ~vector
-    s.let("v", None)
+    v.destroy(line=at + 2)  # return 0: ~vector
     s.let("it", None)
 
 
@@ -191,31 +187,30 @@ def _wild(s, fixed):
 
 
 def _cycle(s, weak):
-    # make_shared<Node>: one 32-byte block, the counts (16 bytes) and the Node (a shared_ptr: 16 bytes)
+    # make_shared<Node>: one block, the control block (16 bytes) then the Node (its shared_ptr members)
+    members = ("other", "back") if weak else ("other",)
     with s.inside("make_pair", line=19):
-        a = s.let("a", s.new(32, line=11))
-        b = s.let("b", s.new(32, line=12))
-        s.store_ptr(a + 16, b + 16, line=13)  # a->other = b  (the pointer and the count block)
-        s.store_ptr(a + 24, b, line=13)
-        if not weak:
-            s.store_ptr(b + 16, a + 16, line=14)  # b->other = a: a cycle of owners
-            s.store_ptr(b + 24, a, line=14)
-            s.let("a", None)  # the end of make_pair: both counts fall from 2 to 1, nothing is freed
-            s.let("b", None)
-        else:  # b->back = a is a weak_ptr: a's count stays 1, so at the end of make_pair ...
-            s.let("b", None)  # ~b: b's count 2 -> 1 (a->other still owns it)
-            s.let("a", None)  # ~a: a's count 1 -> 0: ~Node releases a->other, b's count 1 -> 0
-            s.delete(b, size=32, line=15)  # b's block goes first (nothing weak points to it) ...
-            s.delete(a, size=32, line=15)  # then a's, when b->back (the last weak reference) is gone
+        a = SharedPtr.make_shared(s, 16 * len(members), line=11, members=members)
+        s.let("a", a.get())
+        b = SharedPtr.make_shared(s, 16 * len(members), line=12, members=members)
+        s.let("b", b.get())
+        a.set("other", b, line=13)  # a->other = b: b's count is 2
+        if weak:
+            b.set("back", a, line=14, weak=True)  # b->back = a: a weak count, a's use count stays 1
+        else:
+            b.set("other", a, line=14)  # b->other = a: a cycle, both counts 2
+        for name, p in (("b", b), ("a", a)):  # the end of make_pair: ~b, then ~a
+            s.let(name, None)
+            p.reset(line=15)
 
 
 def _auto_ptr(s, fixed):
-    a = s.let("a", s.new(4, line=8))  # std::auto_ptr<int> a(new int(7));
-    s.write(a, _ints([7]), line=8)
-    b = s.let("b", a)  # auto_ptr<int> b = a  /  unique_ptr<int> b = std::move(a)
-    a = s.let("a", 0)  # either way a is now null
-    s.read(b if fixed else a, 4, line=10)  # *b (fixed)  /  *a: nullptr
-    s.delete(b, size=4, line=11)
+    a = (UniquePtr if fixed else AutoPtr).make(s, 4, line=8)  # auto_ptr<int> a(new int(7));  (fixed: unique_ptr)
+    s.write(a.get(), _ints([7]), line=8)
+    b = a.move() if fixed else a.copy()  # unique_ptr<int> b = std::move(a);  /  auto_ptr<int> b = a;
+    s.let("b", b.get())
+    s.read(b.get() if fixed else a.get(), 4, line=10)  # *b  /  *a: a is null after the "copy"
+    b.reset(line=11)
 
 
 PITFALLS = {
