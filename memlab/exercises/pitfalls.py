@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 
-from ..pitfalls import Sanitizer, SanitizerError, ThreadProgram
 from .core import Choice, Exercise
 
 __all__ = ["find_the_bug", "lost_update", "why_quarantine", "PITFALL_EXERCISES"]
@@ -78,6 +77,8 @@ def _bug_program(seed):
 
 def find_the_bug(seed):
     """At which line does AddressSanitizer stop this program?"""
+    from ..pitfalls import Sanitizer, SanitizerError  # (when used: import memlab stays light)
+
     lines, steps, facts = _bug_program(seed)
     s, env = Sanitizer("exercise.cpp"), {}
     found = None
@@ -127,6 +128,8 @@ def _lost_update_schedule(seed):
 
 def lost_update(seed):
     """Two threads run counter = counter + 1 twice each, in this order: the final counter?"""
+    from ..pitfalls import ThreadProgram
+
     order = _lost_update_schedule(seed)
     prog = ThreadProgram("counter.cpp", seed=seed)
     prog.global_var("counter")
@@ -163,6 +166,8 @@ def why_quarantine(seed):
     """Why does AddressSanitizer keep freed blocks in a quarantine?"""
 
     def demo():
+        from ..pitfalls import Sanitizer, SanitizerError
+
         lines = []
         for mb in (256, 0):
             s = Sanitizer("q.cpp", quarantine_size_mb=mb)

@@ -12,29 +12,28 @@ vtable pointer 8; ``delete p`` of a complete type calls the sized
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .asan import Sanitizer, SanitizerError
 from .cxx import AutoPtr, SharedPtr, UniquePtr, Vector
 from .msan import MemorySanitizer
 from .threads import counter_program
 
-TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
 __all__ = ["Pitfall", "PITFALLS", "run", "check"]
 
 
-@dataclass(frozen=True)
 class Pitfall:
-    name: str  # examples/pitfalls/<name>.cpp
-    title: str
-    faulty: Callable[[Sanitizer], None]
-    fixed: Callable[[Sanitizer], None]
-    why: str  # the explanation in plain words
-    fix: str
-    tool: str = "address"  # "address" (with leaks), "memory" or "thread"
+    """One pitfall: ``name`` (examples/pitfalls/<name>.cpp), ``title``, the
+    ``faulty`` and ``fixed`` programs, ``why`` (the explanation in plain
+    words), ``fix``, and ``tool``: "address" (with leaks), "memory" or
+    "thread"."""
+
+    __slots__ = ("name", "title", "faulty", "fixed", "why", "fix", "tool")
+
+    def __init__(self, name, title, faulty, fixed, why, fix, tool="address"):
+        self.name, self.title, self.faulty, self.fixed = name, title, faulty, fixed
+        self.why, self.fix, self.tool = why, fix, tool
+
+    def __repr__(self):
+        return f"<Pitfall {self.name}: {self.title} ({self.tool})>"
 
 
 def run(program, file="prog.cpp", tool="address", **options):
