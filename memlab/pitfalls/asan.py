@@ -50,13 +50,23 @@ from collections import deque
 from ..errors import BadSize, MemlabError, reject
 from .report import LEGEND, RULE, Frame, frames_text, hex12, shadow_text
 
-__all__ = ["Sanitizer", "SanitizerError", "Chunk", "rz_size"]
+__all__ = ["Sanitizer", "SanitizerError", "Chunk", "rz_size", "whole"]
 
 #: the names ASan's reports give the three kinds of allocation and their frees
 ALLOC_NAMES = {"malloc": "malloc", "new": "operator new", "new[]": "operator new []"}
 DEALLOC_NAMES = {"malloc": "free", "new": "operator delete", "new[]": "operator delete []"}
 
 FREED, REDZONE = 0xFD, 0xFA
+
+
+def whole(value, what, lo=0, hi=None, why=""):
+    """``value`` when it is an int from ``lo`` to ``hi`` (None: no upper
+    bound); else the MemlabError that names ``what``, the value and the rule
+    (``why`` adds the reason)."""
+    if value.__class__ is not int or value < lo or (hi is not None and value > hi):
+        rule = f"an int >= {lo}" if hi is None else f"an int from {lo} to {hi}"
+        raise reject(BadSize, value, f"{what} {value!r} must be {rule}{f' ({why})' if why else ''}")
+    return value
 
 
 def rz_size(size: int) -> int:
@@ -115,8 +125,7 @@ class Sanitizer:
         alloc_dealloc_mismatch=True,
         new_delete_type_mismatch=True,
     ):
-        if quarantine_size_mb.__class__ is not int or quarantine_size_mb < 0:
-            raise reject(BadSize, quarantine_size_mb, f"quarantine_size_mb {quarantine_size_mb!r} must be an int >= 0")
+        whole(quarantine_size_mb, "quarantine_size_mb")
         if machine is None:
             from ..machine import Machine
 
@@ -139,8 +148,7 @@ class Sanitizer:
 
     # ------------------------------------------------------------ stacks
     def _user_frame(self, line, func=None):
-        if line.__class__ is not int or line < 1:
-            raise reject(BadSize, line, f"line {line!r} must be an int >= 1 (a line of {self.file})")
+        whole(line, "line", 1, why=f"a line of {self.file}")
         func = func or (self.calls[-1][0] if self.calls else "main")
         return Frame(func, f"{self.file}:{line}", self.process.mm.start_code + 0x1100 + 0x10 * line)
 
@@ -181,8 +189,7 @@ class Sanitizer:
     # --------------------------------------------------------- allocation
     def _allocate(self, size, line, kind, interceptor):
         self._check_running(interceptor)
-        if size.__class__ is not int or size < 0:
-            raise reject(BadSize, size, f"{interceptor}: size {size!r} must be an int >= 0 (a size_t)")
+        whole(size, f"{interceptor}: size", why="a size_t")
         stack = self._stack(line, interceptor)
         size = size or 1  # asan_allocator.cpp Allocate(): "if (size == 0) size = 1"
         rounded = -(-max(size, 8) // 8) * 8
@@ -201,9 +208,8 @@ class Sanitizer:
 
     def calloc(self, nmemb, size, *, line):
         """``calloc(nmemb, size)``: zeroed bytes."""
-        for label, v in (("nmemb", nmemb), ("size", size)):
-            if v.__class__ is not int or v < 0:
-                raise reject(BadSize, v, f"calloc: {label} {v!r} must be an int >= 0")
+        whole(nmemb, "calloc: nmemb")
+        whole(size, "calloc: size")
         if nmemb * size > 16 << 20:
             raise reject(BadSize, nmemb * size, f"calloc({nmemb}, {size}): at most 16 MiB here (the zeros are "
                          "written into the simulated process)")  # fmt: skip
@@ -228,8 +234,8 @@ class Sanitizer:
         """``delete p``: with ``size``, the sized ``operator delete(void*,
         unsigned long)`` g++ calls for a type of that size (C++14), else
         ``operator delete(void*)``."""
-        if size is not None and (size.__class__ is not int or size < 0):
-            raise reject(BadSize, size, f"delete: size {size!r} must be an int >= 0 or None")
+        if size is not None:
+            whole(size, "delete: size", why="or None for the unsized delete")
         self._deallocate(addr, line, "new", "delete" if size is None else "delete_sized", size)
 
     def delete_array(self, addr, *, line):
@@ -238,8 +244,7 @@ class Sanitizer:
 
     def _deallocate(self, addr, line, kind, interceptor, delete_size=None):
         self._check_running(interceptor)
-        if addr.__class__ is not int or addr < 0:
-            raise reject(BadSize, addr, f"{interceptor}: pointer {addr!r} must be an int >= 0 (an address)")
+        whole(addr, f"{interceptor}: pointer", why="an address")
         stack = self._stack(line, interceptor)
         if addr == 0:
             return
@@ -314,9 +319,8 @@ class Sanitizer:
     def _access(self, addr, size, line, write):
         what = "write" if write else "read"
         self._check_running(what)
-        for label, v in (("address", addr), ("size", size)):
-            if v.__class__ is not int or v < 0:
-                raise reject(BadSize, v, f"{what}: {label} {v!r} must be an int >= 0")
+        whole(addr, f"{what}: address")
+        whole(size, f"{what}: size")
         vma = self.process.mm.find_vma(addr)
         if vma is None:
             self._segv(addr, line, write)

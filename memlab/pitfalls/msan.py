@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 
 from ..errors import BadSize, MemlabError, reject
-from .asan import SanitizerError
+from .asan import SanitizerError, whole
 from .report import hex12
 
 __all__ = ["MemorySanitizer"]
@@ -59,18 +59,15 @@ class MemorySanitizer:
         self.build_id = hashlib.sha1(file.encode()).hexdigest()
 
     def _where(self, line, col):
-        for label, v in (("line", line), ("col", col)):
-            if v.__class__ is not int or v < 1:
-                raise reject(BadSize, v, f"{label} {v!r} must be an int >= 1 (in {self.file})")
+        whole(line, "line", 1, why=f"in {self.file}")
+        whole(col, "col", 1, why=f"in {self.file}")
         if self.finding is not None:
             raise MemlabError(f"line {line}: the program was stopped at line {self.finding.line} by MemorySanitizer")
         return f"{self.file}:{line}:{col}"
 
     def _alloc(self, size, kind, line, col, written=False):
         self._where(line, col)
-        if size.__class__ is not int or not 0 <= size <= MAX_BLOCK:
-            raise reject(BadSize, size, f"{kind}: size {size!r} must be an int from 0 to {MAX_BLOCK} (16 MiB: a "
-                         "shadow byte per byte is kept in Python)")  # fmt: skip
+        whole(size, f"{kind}: size", 0, MAX_BLOCK, why="16 MiB: a shadow byte per byte is kept in Python")
         addr = self.libc.malloc(size)
         self.blocks[addr] = [size, kind, line, col, bytearray(b"\x01" * size if written else size)]
         return addr
@@ -81,9 +78,8 @@ class MemorySanitizer:
 
     def calloc(self, nmemb, size, *, line, col=1):
         """``calloc(nmemb, size)``: zeros, written."""
-        for label, v in (("nmemb", nmemb), ("size", size)):
-            if v.__class__ is not int or v < 0:
-                raise reject(BadSize, v, f"calloc: {label} {v!r} must be an int >= 0")
+        whole(nmemb, "calloc: nmemb")
+        whole(size, "calloc: size")
         addr = self._alloc(nmemb * size, "malloc", line, col, written=True)
         self.process.write(addr, bytes(nmemb * size))
         return addr
@@ -97,6 +93,7 @@ class MemorySanitizer:
     def free(self, addr, *, line, col=1):
         """``free``/``delete``/``delete[]`` (MSan checks none of their pairing)."""
         self._where(line, col)
+        whole(addr, "free: pointer", why="an address")
         if addr in self.blocks:
             del self.blocks[addr]
             self.libc.free(addr)
@@ -105,9 +102,8 @@ class MemorySanitizer:
                               "does not check frees; AddressSanitizer would)")  # fmt: skip
 
     def _block(self, addr, size):
-        for label, v in (("address", addr), ("size", size)):
-            if v.__class__ is not int or v < 0:
-                raise reject(BadSize, v, f"{label} {v!r} must be an int >= 0")
+        whole(addr, "address")
+        whole(size, "size")
         for start, block in self.blocks.items():
             if start <= addr and addr + size <= start + block[0]:
                 return start, block
