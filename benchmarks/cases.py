@@ -376,6 +376,17 @@ def run():
         ],
     ),
     _dashboard(
+        "pitfall dashboard, heap use after free",
+        'PitfallDashboard("heap_use_after_free")',
+        ["faulty_button", "fixed_button", "faulty_button"],
+        setup=(),
+    ),
+    _dashboard(
+        "pitfall dashboard, data race (200 increments per thread)",
+        'PitfallDashboard("data_race")',
+        ["faulty_button", "fixed_button", "faulty_button"],
+    ),
+    _dashboard(
         "DMA dashboard",
         "DmaDashboard()",
         [
