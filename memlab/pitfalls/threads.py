@@ -14,9 +14,10 @@ clock; creating a thread gives the child the parent's clock, joining gives
 the parent the child's; unlocking a mutex stores the thread's clock in the
 mutex and locking joins it into the locker's; an atomic operation does both
 on the variable (seq_cst). Two accesses to the same bytes from different
-threads, at least one a write and not both atomic, race unless the earlier
-one happened before the later (its epoch is at most the later thread's
-clock entry for it). The first race stops the check (``halt_on_error=1``,
+threads race unless both are reads or both atomic (``IsBothReadsOrAtomic``)
+or the earlier one happened before the later (``HappensBefore``: its epoch
+is at most the later thread's clock entry for its thread), as the shadow
+check of tsan_rtl_access.cpp decides. The first race stops the check (``halt_on_error=1``,
 as :func:`memlab.native.sanitizer_report` runs the real one); the program
 itself runs to the end, so the lost updates can be counted.
 
@@ -24,8 +25,9 @@ The report has TSan's layout for this case (checked against the real
 report of examples/pitfalls/data_race.cpp, gcc 12): the two accesses with
 their stacks (the six frames of std::thread's start-up as libstdc++ 12
 prints them), the location of the global, the threads' creation, SUMMARY.
-Deliberately left out: TSan's shadow cells (it remembers four accesses per
-8 bytes, so on real programs it can miss a race this model finds), the
+Deliberately left out: TSan's shadow cells (it remembers ``kShadowCnt`` = 4
+accesses per 8 bytes, tsan_defs.h, so on real programs it can miss a race
+this model finds), the
 memory model of relaxed atomics (every atomic here is seq_cst), more than
 the first report, and ``volatile``: it makes the compiler keep each load
 and store, which the model does anyway, and orders nothing.
