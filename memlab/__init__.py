@@ -26,8 +26,9 @@ __all__ = [
 
 
 def __getattr__(name):
-    # plots and widgets load matplotlib / ipywidgets, native runs the compiler: import them only when used
-    if name in ("plots", "widgets", "native"):
+    # plots and widgets load matplotlib / ipywidgets, native runs the compiler; pitfalls and monitor
+    # are lessons 07 and 08: import them only when used
+    if name in ("plots", "widgets", "native", "pitfalls", "monitor"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

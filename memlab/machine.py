@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .mempool import Mempool
-    from .mm import Cpus, KernelSpace, Process
+    from .mm import Cpus, File, KernelSpace, Process
 
 __all__ = ["Machine"]
 
@@ -158,6 +158,8 @@ class Machine(Node):
         #: messages (a simplification), so a long run stays bounded.
         self.kernel_log: deque[str] = deque(maxlen=1000)
         self.processes: dict[int, Process] = {}
+        #: the files with pages in the page cache (by id), for /proc/meminfo and drop_caches
+        self.cached_files: dict[int, File] = {}
         self._next_pid = 1000
         self._next_inode = 131073
 

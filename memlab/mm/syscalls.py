@@ -114,6 +114,7 @@ class Files:
             offset = of.pos & (PAGE_SIZE - 1)
             nbytes = min(PAGE_SIZE - offset, end - of.pos)
             pfn, _ = file.cache_page(p.machine, of.pos >> PAGE_SHIFT)
+            file.mark_accessed(of.pos >> PAGE_SHIFT)  # (filemap_read())
             copied = nbytes - p.copy_to_user(buf + already_read, phys_to_virt((pfn << PAGE_SHIFT) + offset), nbytes)
             already_read += copied
             of.pos += copied
@@ -138,6 +139,7 @@ class Files:
             if not data:
                 break
             pfn, _ = file.cache_page(p.machine, of.pos >> PAGE_SHIFT)
+            file.mark_accessed(of.pos >> PAGE_SHIFT)  # (FGP_ACCESSED in write_begin)
             p.machine.mem.write((pfn << PAGE_SHIFT) + offset, data)
             file.dirty.add(of.pos >> PAGE_SHIFT)
             of.pos += len(data)

@@ -77,6 +77,10 @@ class File:
         self.data = bytes(data) if data is not None else None
         self.page_cache = {}  # file page index -> pfn
         self.dirty: set[int] = set()  # page indexes written since they were read (write(), not yet written back)
+        # LRU state of the cached pages (folio_mark_accessed()): a page read or written once is
+        # referenced, a second time active; the others are on the inactive list
+        self.referenced: set[int] = set()
+        self.active: set[int] = set()
 
     def page_bytes(self, index):
         """The 4096 bytes of file page ``index`` as a read from disk fills
@@ -98,7 +102,21 @@ class File:
         # before: no data may leak from another process or the kernel
         machine.mem.write(pfn << PAGE_SHIFT, self.page_bytes(index))
         self.page_cache[index] = pfn
+        cached = getattr(machine, "cached_files", None)
+        if cached is not None:  # the machine's page cache: /proc/meminfo, drop_caches
+            cached[id(self)] = self
         return pfn, True
+
+    def mark_accessed(self, index):
+        """folio_mark_accessed() (mm/swap.c): the first access marks the
+        cached page referenced, the second moves it to the active list."""
+        if index in self.active:
+            return
+        if index in self.referenced:
+            self.referenced.discard(index)
+            self.active.add(index)
+        else:
+            self.referenced.add(index)
 
     def __repr__(self):
         return f"File({self.name!r}, {self.size} bytes, inode {self.inode})"

@@ -1,0 +1,181 @@
+"""/proc/meminfo, free and drop_caches of the simulated machine (issue 12),
+against the host's kernel and procps tools."""
+
+import os
+import random
+import shutil
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+
+import memlab
+from memlab import MemlabError, monitor, procfs
+
+HOST = monitor.host_meminfo()
+needs_host = pytest.mark.skipif(HOST is None, reason="no /proc/meminfo here")
+# 6.15 added Balloon: after FilePmdMapped (the host runs a newer kernel than the model's 6.12)
+NEWER_THAN_612 = {"Balloon"}
+
+
+@needs_host
+def test_the_fields_are_the_kernels_in_its_order():
+    host = [name for name in HOST if name not in NEWER_THAN_612]
+    ours = list(monitor.MEMINFO_FIELDS)
+    assert [n for n in ours if n in host] == host  # the same order
+    missing = set(host) - set(ours)
+    assert not missing, f"fields of the host's meminfo the model does not print: {missing}"
+
+
+@needs_host
+def test_the_layout_is_the_kernels_character_for_character():
+    with open("/proc/meminfo") as f:
+        text = f.read()
+    assert monitor.render_meminfo(monitor.parse_meminfo(text)) == text  # show_val_kb() widths, the bare counts
+
+
+@needs_host
+def test_mem_available_follows_si_mem_available_on_the_host():
+    with open("/proc/zoneinfo") as f:
+        zones = procfs.parse_zoneinfo(f.read()).values()
+    host = monitor.host_meminfo()  # (read right after: the figures move a little between the two reads)
+    zs = [
+        SimpleNamespace(lowmem_reserve=z["protection"], managed_pages=z["managed"], wmark_pages=lambda w, z=z: z[w])
+        for z in zones
+    ]
+    pages = {k: v // 4 for k, v in host.items()}
+    wmark_low = sum(z["low"] for z in zones)
+    got = monitor.mem_available(
+        pages["MemFree"],
+        monitor.totalreserve_pages(zs),
+        wmark_low,
+        pages["Active(file)"],
+        pages["Inactive(file)"],
+        pages["SReclaimable"],
+        pages["KReclaimable"] - pages["SReclaimable"],
+    )
+    assert abs(got - pages["MemAvailable"]) <= max(256, pages["MemAvailable"] // 200)  # within 0.5 %
+
+
+def _free_on_host(record, flags):
+    """The real free(1) reading ``record`` as /proc/meminfo (a private mount namespace)."""
+    path = "/tmp/memlab-meminfo-test"
+    with open(path, "w") as f:
+        f.write(monitor.render_meminfo(record))
+    cmd = f"mount --bind {path} /proc/meminfo && free {' '.join(flags)}"
+    run = subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True)
+    return run.stdout if run.returncode == 0 else None
+
+
+def _can_run_free():
+    if HOST is None or shutil.which("free") is None or shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    return _free_on_host(HOST, []) is not None
+
+
+@pytest.mark.skipif(not _can_run_free(), reason="needs free(1), unshare and root to show it a made-up meminfo")
+def test_free_prints_what_procps_free_prints():
+    rng = random.Random(4)
+    records = [HOST, monitor.meminfo_record(memlab.Machine(ram="1GiB"))]
+    for _ in range(12):
+        rec = dict(HOST)
+        for k in ("MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SReclaimable", "Shmem", "SwapTotal"):
+            rec[k] = rng.choice([0, rng.randrange(2000), rng.randrange(10**7), rng.randrange(10**11), 10189, 1048535])
+        rec["MemTotal"] = max(rec["MemTotal"], rec["MemFree"], rec["MemAvailable"])
+        rec["SwapFree"] = rng.randrange(rec["SwapTotal"] + 1)
+        records.append(rec)
+    for rec in records:
+        for flags in ([], ["-h"], ["-w"], ["-h", "-w"]):
+            assert monitor.free(rec, human="-h" in flags, wide="-w" in flags) == _free_on_host(rec, flags), flags
+
+
+def _workload():
+    m = memlab.Machine(ram="256MiB")
+    p = m.spawn("reader")
+    f = m.create_file("/data", 2 << 20)
+    fd = p.sys.open(f)
+    buf = p.mmap(length=2 << 20)
+    p.sys.read(fd, buf, 2 << 20)  # every page of the file cached, the buffer faulted in
+    p.sys.lseek(fd, 0)
+    p.sys.read(fd, buf, 64 << 10)  # the first 16 pages read a second time: active
+    p.sys.lseek(fd, 1536 << 10)
+    p.sys.write(fd, buf, 12 << 10)  # 3 pages dirty (pages 384..386, not mapped below)
+    from memlab.mm import MAP_PRIVATE, PROT_READ
+
+    mapped = p.mmap(length=1 << 20, prot=PROT_READ, flags=MAP_PRIVATE, file=f)  # 256 pages of the file mapped ...
+    for i in range(0, 40 << 12, 4096):
+        p.touch(mapped + i)  # ... 40 of them touched
+    from memlab.slub.geometry import SLAB_RECLAIM_ACCOUNT
+
+    cache = m.kmem_cache_create("dentry_like", 192, flags=SLAB_RECLAIM_ACCOUNT)
+    objs = [m.kmem_cache_alloc(cache) for _ in range(100)]
+    return m, p, f, cache, objs
+
+
+def test_meminfo_adds_up_and_follows_the_page_cache():
+    m, _, _, cache, _ = _workload()
+    r = monitor.meminfo_record(m)
+    # read twice (16 pages) or read then written (3): active, the rest inactive
+    assert r["Cached"] == 512 * 4 and r["Active(file)"] == 19 * 4 and r["Inactive(file)"] == 493 * 4
+    assert r["Dirty"] == 3 * 4 and r["Mapped"] == 40 * 4 and r["AnonPages"] == 512 * 4
+    assert r["SReclaimable"] == cache.nr_slabs * cache.pagesperslab * 4 > 0 and r["Slab"] >= r["SReclaimable"]
+    assert (
+        r["Active"] == r["Active(anon)"] + r["Active(file)"]
+        and r["Inactive"] == r["Inactive(anon)"] + r["Inactive(file)"]
+    )
+    pgd = 4 * len(m.processes)  # each process's top-level table (not counted in PageTables)
+    used = r["MemTotal"] - r["MemFree"]
+    parts = r["Cached"] + r["AnonPages"] + r["Slab"] + r["PageTables"] + r["VmallocUsed"] + pgd
+    assert used == parts, (used, parts)
+
+
+def test_mem_available_is_the_formula_on_the_model():
+    m, *_ = _workload()
+    r = monitor.meminfo_record(m)
+    zones = list(m.node_zones)
+    expected = monitor.mem_available(
+        r["MemFree"] // 4,
+        monitor.totalreserve_pages(zones),
+        sum(z.wmark_pages("low") for z in zones),
+        r["Active(file)"] // 4,
+        r["Inactive(file)"] // 4,
+        r["SReclaimable"] // 4,
+    )
+    assert r["MemAvailable"] == expected * 4
+    reserve = monitor.totalreserve_pages(zones) * 4
+    assert r["MemFree"] - reserve < r["MemAvailable"] < r["MemFree"] - reserve + r["Cached"] + r["SReclaimable"]
+
+
+def test_drop_caches_frees_exactly_the_clean_unmapped_page_cache_and_the_empty_reclaimable_slabs():
+    m, _, _, cache, objs = _workload()
+    before = monitor.meminfo_record(m)
+    freed = monitor.drop_caches(m, 1)
+    after = monitor.meminfo_record(m)
+    assert freed == 512 - 3 - 40  # dirty and mapped pages stay
+    assert after["Cached"] == (3 + 40) * 4 and after["Dirty"] == before["Dirty"]
+    assert after["MemFree"] - before["MemFree"] == freed * 4
+    for obj in objs:
+        m.kmem_cache_free(cache, obj)
+    slabs = cache.nr_slabs
+    freed = monitor.drop_caches(m, 2)
+    assert freed == slabs * cache.pagesperslab and cache.nr_slabs == 0
+    assert monitor.meminfo_record(m)["SReclaimable"] == 0
+    with pytest.raises(MemlabError, match="must be 1"):
+        monitor.drop_caches(m, 4)
+
+
+def test_free_of_the_model_reads_its_meminfo():
+    m, *_ = _workload()
+    r = monitor.meminfo_record(m)
+    text = monitor.free(r)
+    mem = text.splitlines()[1].split()
+    assert [int(x) for x in mem[1:]] == [
+        r["MemTotal"],
+        r["MemTotal"] - r["MemAvailable"],
+        r["MemFree"],
+        r["Shmem"],
+        r["Buffers"] + r["Cached"] + r["SReclaimable"],
+        r["MemAvailable"],
+    ]
+    with pytest.raises(MemlabError, match="meminfo record"):
+        monitor.free("MemTotal: 5")
