@@ -19,7 +19,7 @@ the layer rule holds either way (docs/ARCHITECTURE.md).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from functools import cached_property
 
 from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
@@ -30,6 +30,7 @@ from .page_alloc import Node, Page
 from .physmem import PhysicalMemory
 from .slub import Slub
 from .units import PAGE_SHIFT, format_size, parse_size
+from .vfs import Vfs
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
 if TYPE_CHECKING:
@@ -160,6 +161,8 @@ class Machine(Node):
         self.processes: dict[int, Process] = {}
         #: the files with pages in the page cache (by id), for /proc/meminfo and drop_caches
         self.cached_files: dict[int, File] = {}
+        #: event counters of /proc/vmstat that are not kept elsewhere (pgpgin, pgpgout, drop_pagecache, ...)
+        self.vm_events: Counter[str] = Counter()
         self._next_pid = 1000
         self._next_inode = 131073
 
@@ -321,10 +324,19 @@ class Machine(Node):
 
     def create_file(self, name, size, dev=(0xFE, 0x00)):
         """A file of ``size`` bytes on this machine's disk, with the next
-        inode number, ready for ``mmap(file=...)``."""
+        inode number, ready for ``mmap(file=...)``; creating it leaves its
+        dentry and inode in the caches (:attr:`vfs`)."""
         from .mm import File
 
-        return File(name, size, inode=self.alloc_inode(), dev=dev)
+        file = File(name, size, inode=self.alloc_inode(), dev=dev)
+        self.vfs.lookup(file)
+        return file
+
+    @cached_property
+    def vfs(self) -> Vfs:
+        """The dentry and inode caches and the block device's page cache
+        (:class:`memlab.vfs.Vfs`)."""
+        return Vfs(self)
 
     # ------------------------------------------------------------------ DMA
     @cached_property

@@ -20,8 +20,10 @@ drop_pagecache_sb() drops the clean page-cache pages no process maps
 2 shrinks the reclaimable slab caches (drop_slab()). Nothing here ever
 writes the host's /proc/sys.
 
-Where the model has no counterpart the field is 0 (a simplification, said
-in lesson 08): Buffers (no block device metadata yet), SwapCached, Swap
+``Buffers`` is the block device's page cache (the inode-table blocks the
+file lookups read, :mod:`memlab.vfs`), ``SReclaimable`` holds the dentry
+and inode caches. Where the model has no counterpart the field is 0 (a
+simplification, said in lesson 08): SwapCached, Swap
 (no swap), Zswap, Shmem, KernelStack (tasks have no kernel stacks in the
 model), Percpu, huge pages. Every page is on an LRU list as the kernel
 puts it there: page-cache pages inactive until read or written a second
@@ -194,7 +196,9 @@ def meminfo_record(machine):
     totalram = sum(z.managed_pages for z in zones)
     free = sum(z.nr_free_pages for z in zones if z.managed_pages)
     cached, dirty, active_file, mapped = _page_cache(machine)
-    inactive_file = cached - active_file
+    vfs = machine.__dict__.get("vfs")
+    buffers = vfs.buffers if vfs is not None else 0
+    inactive_file = cached + buffers - active_file  # (the block device's pages are file pages too)
     anon = sum(p.mm.rss_anon for p in machine.processes.values())
     page_tables = sum(len(p.mm.pt_pages) for p in machine.processes.values())
     sreclaimable, sunreclaim = _slab_pages(machine)
@@ -209,6 +213,7 @@ def meminfo_record(machine):
         "MemTotal": _kb(totalram),
         "MemFree": _kb(free),
         "MemAvailable": _kb(available),
+        "Buffers": _kb(buffers),
         "Cached": _kb(cached),
         "Active": _kb(active_file),
         "Inactive": _kb(anon + inactive_file),
@@ -339,7 +344,10 @@ def drop_caches(machine, mode):
     if mode not in (1, 2, 3) or mode.__class__ is not int:
         raise reject(BadSize, mode, f"drop_caches: {mode!r} must be 1 (page cache), 2 (slab) or 3 (both)")
     freed = 0
+    vfs = machine.__dict__.get("vfs")
     if mode & 1:
+        if vfs is not None:
+            freed += vfs.drop_blocks()
         mapped = _mapped_pfns(machine)
         for f in list(machine.cached_files.values()):
             for index, pfn in list(f.page_cache.items()):
@@ -355,6 +363,8 @@ def drop_caches(machine, mode):
     if mode & 2:
         from .slub.geometry import SLAB_RECLAIM_ACCOUNT
 
+        if vfs is not None:
+            vfs.shrink()  # the dcache and icache shrinkers, then the empty slabs below
         slub = machine.__dict__.get("slub")
         for cache in slub.caches if slub is not None else ():
             if cache.flags & SLAB_RECLAIM_ACCOUNT:

@@ -116,16 +116,20 @@ def test_meminfo_adds_up_and_follows_the_page_cache():
     m, _, _, cache, _ = _workload()
     r = monitor.meminfo_record(m)
     # read twice (16 pages) or read then written (3): active, the rest inactive
-    assert r["Cached"] == 512 * 4 and r["Active(file)"] == 19 * 4 and r["Inactive(file)"] == 493 * 4
+    # (the file's inode-table block is in the block device's cache: Buffers, a file page too)
+    assert r["Cached"] == 512 * 4 and r["Buffers"] == 4
+    assert r["Active(file)"] == 19 * 4 and r["Inactive(file)"] == (493 + 1) * 4
     assert r["Dirty"] == 3 * 4 and r["Mapped"] == 40 * 4 and r["AnonPages"] == 512 * 4
-    assert r["SReclaimable"] == cache.nr_slabs * cache.pagesperslab * 4 > 0 and r["Slab"] >= r["SReclaimable"]
+    reclaimable = [cache, *m.vfs.caches]  # ours, and the dentries and inodes of the file lookups
+    assert r["SReclaimable"] == sum(c.nr_slabs * c.pagesperslab for c in reclaimable) * 4 > 0
+    assert r["Slab"] >= r["SReclaimable"]
     assert (
         r["Active"] == r["Active(anon)"] + r["Active(file)"]
         and r["Inactive"] == r["Inactive(anon)"] + r["Inactive(file)"]
     )
     pgd = 4 * len(m.processes)  # each process's top-level table (not counted in PageTables)
     used = r["MemTotal"] - r["MemFree"]
-    parts = r["Cached"] + r["AnonPages"] + r["Slab"] + r["PageTables"] + r["VmallocUsed"] + pgd
+    parts = r["Cached"] + r["Buffers"] + r["AnonPages"] + r["Slab"] + r["PageTables"] + r["VmallocUsed"] + pgd
     assert used == parts, (used, parts)
 
 
@@ -151,15 +155,16 @@ def test_drop_caches_frees_exactly_the_clean_unmapped_page_cache_and_the_empty_r
     before = monitor.meminfo_record(m)
     freed = monitor.drop_caches(m, 1)
     after = monitor.meminfo_record(m)
-    assert freed == 512 - 3 - 40  # dirty and mapped pages stay
-    assert after["Cached"] == (3 + 40) * 4 and after["Dirty"] == before["Dirty"]
+    assert freed == 512 - 3 - 40 + 1  # dirty and mapped pages stay; the metadata block goes
+    assert after["Cached"] == (3 + 40) * 4 and after["Dirty"] == before["Dirty"] and after["Buffers"] == 0
     assert after["MemFree"] - before["MemFree"] == freed * 4
     for obj in objs:
         m.kmem_cache_free(cache, obj)
     slabs = cache.nr_slabs
     freed = monitor.drop_caches(m, 2)
     assert freed == slabs * cache.pagesperslab and cache.nr_slabs == 0
-    assert monitor.meminfo_record(m)["SReclaimable"] == 0
+    in_use = sum(c.nr_slabs * c.pagesperslab for c in m.vfs.caches)  # the open, mapped file's dentry and inode
+    assert monitor.meminfo_record(m)["SReclaimable"] == in_use * 4 and len(m.vfs.dentries) == 1
     with pytest.raises(MemlabError, match="must be 1"):
         monitor.drop_caches(m, 4)
 
@@ -179,3 +184,23 @@ def test_free_of_the_model_reads_its_meminfo():
     ]
     with pytest.raises(MemlabError, match="meminfo record"):
         monitor.free("MemTotal: 5")
+
+
+def test_lookups_grow_the_dentry_and_inode_caches_and_drop_caches_2_reclaims_the_unused():
+    m = memlab.Machine(ram="256MiB")
+    p = m.spawn("find")
+    files = [m.create_file(f"/etc/f{i}", 100) for i in range(200)]
+    dcache, icache = m.vfs.caches
+    r = monitor.meminfo_record(m)
+    assert len(m.vfs.dentries) == len(m.vfs.inodes) == 200  # a dentry and an inode per file
+    assert r["SReclaimable"] == (dcache.nr_slabs * dcache.pagesperslab + icache.nr_slabs * icache.pagesperslab) * 4
+    assert r["Buffers"] == 4 * len({(f.inode - 1) // 16 for f in files})  # one inode-table block per 16 inodes
+    fd = p.sys.open(files[0])  # in use: its dentry stays
+    p.sys.read(fd, p.mmap(length=4096), 100)  # and files[0] has a page cached: its inode stays
+    before = r["SReclaimable"]
+    monitor.drop_caches(m, 2)
+    assert len(m.vfs.dentries) == len(m.vfs.inodes) == 1
+    assert monitor.meminfo_record(m)["SReclaimable"] < before
+    p.sys.close(fd)
+    p.sys.open(files[5])  # looked up again: a new dentry and inode
+    assert len(m.vfs.dentries) == len(m.vfs.inodes) == 2

@@ -81,6 +81,9 @@ class Files:
             raise BadSize(f"open: {file!r} is not a memlab File (make one with machine.create_file)")
         if file.inode is None:
             file.inode = self.process.machine.alloc_inode()
+        vfs = getattr(self.process.machine, "vfs", None)
+        if vfs is not None:  # the path walk: the file's dentry and inode in the caches
+            vfs.lookup(file)
         fd = 3
         while fd in self.fds:
             fd += 1

@@ -105,6 +105,7 @@ class File:
         cached = getattr(machine, "cached_files", None)
         if cached is not None:  # the machine's page cache: /proc/meminfo, drop_caches
             cached[id(self)] = self
+            machine.vm_events["pgpgin"] += 4  # (KiB read from disk)
         return pfn, True
 
     def mark_accessed(self, index):
