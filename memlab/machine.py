@@ -332,6 +332,16 @@ class Machine(Node):
         self.vfs.lookup(file)
         return file
 
+    def sync(self):
+        """``sync()``: every dirty page of the page cache written back to
+        its file on disk and marked clean (``Dirty:`` falls to 0, the pages
+        stay cached). Returns the pages written; counts them in pgpgout
+        (KiB) and nr_written as /proc/vmstat does."""
+        written = sum(f.writeback(self) for f in self.cached_files.values())
+        self.vm_events["pgpgout"] += 4 * written
+        self.vm_events["nr_written"] += written
+        return written
+
     @cached_property
     def vfs(self) -> Vfs:
         """The dentry and inode caches and the block device's page cache

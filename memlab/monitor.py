@@ -48,6 +48,9 @@ __all__ = [
     "totalreserve_pages",
     "free",
     "drop_caches",
+    "VMSTAT_FIELDS",
+    "vmstat_record",
+    "vmstat_text",
 ]
 
 #: /proc/meminfo's fields in the kernel's order (6.12, x86-64, the configuration above)
@@ -336,6 +339,67 @@ def free(record, human=False, wide=False):
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------- /proc/vmstat
+#: the /proc/vmstat counters the model keeps, in mm/vmstat.c's order (vmstat_text[]: zone, node, then events)
+VMSTAT_FIELDS = (
+    "nr_free_pages",
+    "nr_inactive_anon",
+    "nr_active_anon",
+    "nr_inactive_file",
+    "nr_active_file",
+    "nr_slab_reclaimable",
+    "nr_slab_unreclaimable",
+    "nr_anon_pages",
+    "nr_mapped",
+    "nr_file_pages",
+    "nr_dirty",
+    "nr_writeback",
+    "nr_dirtied",
+    "nr_written",
+    "nr_page_table_pages",
+    "pgpgin",
+    "pgpgout",
+    "pgfault",
+    "pgmajfault",
+    "drop_pagecache",
+    "drop_slab",
+)
+
+
+def vmstat_record(machine):
+    """``{counter: value}`` of /proc/vmstat for the counters the model keeps
+    (:data:`VMSTAT_FIELDS`): the nr_* gauges in pages, from the same figures
+    as /proc/meminfo, and the events since boot (faults of the processes
+    alive now)."""
+    r = meminfo_record(machine)
+    ev = machine.vm_events
+    procs = machine.processes.values()
+    pages = {k: v >> 2 for k, v in r.items() if k not in _COUNTS}
+    values = {
+        "nr_free_pages": pages["MemFree"],
+        "nr_inactive_anon": pages["Inactive(anon)"],
+        "nr_active_anon": pages["Active(anon)"],
+        "nr_inactive_file": pages["Inactive(file)"],
+        "nr_active_file": pages["Active(file)"],
+        "nr_slab_reclaimable": pages["SReclaimable"],
+        "nr_slab_unreclaimable": pages["SUnreclaim"],
+        "nr_anon_pages": pages["AnonPages"],
+        "nr_mapped": pages["Mapped"],
+        "nr_file_pages": pages["Cached"] + pages["Buffers"],
+        "nr_dirty": pages["Dirty"],
+        "nr_writeback": pages["Writeback"],
+        "nr_page_table_pages": pages["PageTables"],
+        "pgfault": sum(p.mm.min_flt + p.mm.maj_flt for p in procs),
+        "pgmajfault": sum(p.mm.maj_flt for p in procs),
+    }
+    return {name: values.get(name, ev[name]) for name in VMSTAT_FIELDS}
+
+
+def vmstat_text(machine):
+    """/proc/vmstat (the counters the model keeps): ``name value`` lines."""
+    return "".join(f"{k} {v}\n" for k, v in vmstat_record(machine).items())
+
+
 # ------------------------------------------------------------- drop_caches
 def drop_caches(machine, mode):
     """``echo mode > /proc/sys/vm/drop_caches`` on the simulated machine:
@@ -344,6 +408,8 @@ def drop_caches(machine, mode):
     if mode not in (1, 2, 3) or mode.__class__ is not int:
         raise reject(BadSize, mode, f"drop_caches: {mode!r} must be 1 (page cache), 2 (slab) or 3 (both)")
     freed = 0
+    machine.vm_events["drop_pagecache"] += mode & 1
+    machine.vm_events["drop_slab"] += mode >> 1
     vfs = machine.__dict__.get("vfs")
     if mode & 1:
         if vfs is not None:

@@ -204,3 +204,33 @@ def test_lookups_grow_the_dentry_and_inode_caches_and_drop_caches_2_reclaims_the
     p.sys.close(fd)
     p.sys.open(files[5])  # looked up again: a new dentry and inode
     assert len(m.vfs.dentries) == len(m.vfs.inodes) == 2
+
+
+def test_sync_writes_the_dirty_pages_to_disk_and_drop_caches_then_reads_them_back():
+    m = memlab.Machine(ram="256MiB")
+    p = m.spawn("log")
+    f = m.create_file("/var/log/app", 0)
+    fd = p.sys.open(f)
+    buf = p.mmap(length=8192)
+    p.write(buf, b"line\n" * 1000)
+    p.sys.write(fd, buf, 5000)  # two pages, dirty, the disk still empty
+    assert monitor.meminfo_record(m)["Dirty"] == 8 and f.data is None
+    assert monitor.drop_caches(m, 1) == 1  # dirty pages are not dropped (the metadata block is)
+    assert m.sync() == 2 and monitor.meminfo_record(m)["Dirty"] == 0
+    assert f.data == (b"line\n" * 1000)[:5000]  # on disk
+    assert monitor.drop_caches(m, 1) == 2 and monitor.meminfo_record(m)["Cached"] == 0
+    p.sys.lseek(fd, 4096)
+    assert p.sys.read(fd, buf, 904) == 904 and p.read(buf, 904) == (b"line\n" * 1000)[4096:5000]  # read from disk
+    v = monitor.vmstat_record(m)
+    assert (v["nr_dirtied"], v["nr_written"], v["pgpgout"], v["drop_pagecache"]) == (2, 2, 8, 2)
+    assert v["pgpgin"] >= 4 and v["nr_file_pages"] == 1
+
+
+@needs_host
+def test_the_vmstat_counters_have_the_kernels_names_in_its_order():
+    with open("/proc/vmstat") as f:
+        host = [line.split()[0] for line in f]
+    assert [n for n in host if n in monitor.VMSTAT_FIELDS] == list(monitor.VMSTAT_FIELDS)
+    m = memlab.Machine(ram="64MiB")
+    text = monitor.vmstat_text(m)
+    assert text.splitlines()[0] == f"nr_free_pages {monitor.meminfo_record(m)['MemFree'] // 4}"

@@ -144,7 +144,9 @@ class Files:
             pfn, _ = file.cache_page(p.machine, of.pos >> PAGE_SHIFT)
             file.mark_accessed(of.pos >> PAGE_SHIFT)  # (FGP_ACCESSED in write_begin)
             p.machine.mem.write((pfn << PAGE_SHIFT) + offset, data)
-            file.dirty.add(of.pos >> PAGE_SHIFT)
+            if of.pos >> PAGE_SHIFT not in file.dirty:  # (folio_mark_dirty(): counted once per page)
+                p.machine.vm_events["nr_dirtied"] += 1
+                file.dirty.add(of.pos >> PAGE_SHIFT)
             of.pos += len(data)
             written += len(data)
             file.size = max(file.size, of.pos)

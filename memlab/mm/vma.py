@@ -8,7 +8,7 @@ mm/vma.c is_mergeable_vma() (simplified in :meth:`Vma.can_merge_after`).
 from __future__ import annotations
 
 from ..errors import BadSize, reject
-from ..units import PAGE_SHIFT
+from ..units import PAGE_SHIFT, PAGE_SIZE
 
 __all__ = [
     "PROT_NONE",
@@ -107,6 +107,22 @@ class File:
             cached[id(self)] = self
             machine.vm_events["pgpgin"] += 4  # (KiB read from disk)
         return pfn, True
+
+    def writeback(self, machine):
+        """Write the dirty cached pages back to the "disk" (``data``) and
+        mark them clean (the flusher's writeback, or ``sync()``); returns
+        the pages written."""
+        dirty = sorted(i for i in self.dirty if i in self.page_cache)
+        if dirty:
+            data = bytearray(self.data or b"")
+            data.extend(bytes(max(0, self.size - len(data))))
+            for index in dirty:
+                start = index << PAGE_SHIFT
+                chunk = machine.mem.read(self.page_cache[index] << PAGE_SHIFT, PAGE_SIZE)
+                data[start : start + PAGE_SIZE] = chunk[: max(0, min(PAGE_SIZE, self.size - start))]
+            self.data = bytes(data[: self.size])
+        self.dirty.clear()
+        return len(dirty)
 
     def mark_accessed(self, index):
         """folio_mark_accessed() (mm/swap.c): the first access marks the
