@@ -51,6 +51,11 @@ __all__ = [
     "VMSTAT_FIELDS",
     "vmstat_record",
     "vmstat_text",
+    "VMSTAT_HEADER",
+    "vmstat_line",
+    "vmstat_since_boot",
+    "parse_stat",
+    "vmstat_run",
 ]
 
 #: /proc/meminfo's fields in the kernel's order (6.12, x86-64, the configuration above)
@@ -398,6 +403,121 @@ def vmstat_record(machine):
 def vmstat_text(machine):
     """/proc/vmstat (the counters the model keeps): ``name value`` lines."""
     return "".join(f"{k} {v}\n" for k, v in vmstat_record(machine).items())
+
+
+# ------------------------------------------------------------- vmstat(8)
+#: the two header lines of procps-ng 4.0.2's vmstat
+VMSTAT_HEADER = (
+    "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----\n"
+    " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st\n"
+)
+
+
+def vmstat_line(*values):
+    """One line of vmstat's figures: r b swpd free buff cache si so bi bo in
+    cs us sy id wa st, as vmstat.c's format prints them (%2u %2u %6lu ...:
+    a wider number pushes the rest right)."""
+    widths = (2, 2, 6, 6, 6, 6, 4, 4, 5, 5, 4, 4, 2, 2, 2, 2, 2)
+    if len(values) != len(widths):
+        raise reject(BadSize, len(values), f"vmstat_line: {len(values)} values, vmstat prints {len(widths)}")
+    return " ".join(f"{int(v):>{w}}" for v, w in zip(values, widths)) + "\n"
+
+
+def parse_stat(text):
+    """The fields of /proc/stat vmstat reads: ``cpu`` (the ticks: user nice
+    system idle iowait irq softirq steal ...), ``intr`` (the total),
+    ``ctxt``, ``procs_running``, ``procs_blocked``."""
+    out = {}
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "cpu":
+            out["cpu"] = [int(x) for x in words[1:]]
+        elif words[0] in ("intr", "ctxt", "procs_running", "procs_blocked"):
+            out[words[0]] = int(words[1])
+    return out
+
+
+def vmstat_since_boot(meminfo_rec, vmstat_rec, stat, hz=100):
+    """vmstat's first line (averages since boot) from /proc/meminfo,
+    /proc/vmstat and /proc/stat records, as procps-ng 4.0.2 computes it:
+    rates are counts * hz / Div, Div the CPU ticks of all CPUs (user + nice,
+    system + irq + softirq, idle, iowait, steal), rounded to nearest."""
+    cpu = stat["cpu"] + [0] * 8
+    use, sys_, idle, iow, sto = cpu[0] + cpu[1], cpu[2] + cpu[5] + cpu[6], cpu[3], cpu[4], cpu[7]
+    div = use + sys_ + idle + iow + sto
+    if not div:
+        div, idle = 1, 1
+    half = div // 2
+
+    def rate(n):
+        return ((n * hz + half) // div) & 0xFFFFFFFF  # (the C code's (unsigned) casts)
+
+    def pct(n):
+        return ((100 * n + half) // div) & 0xFFFFFFFF
+
+    def kb(n):  # unitConvert(): through a float, so large figures lose their last digits
+        return int(_float32(_float32(_float32(n) * 1024) / 1024))
+
+    swap_used = meminfo_rec.get("SwapTotal", 0) - meminfo_rec.get("SwapFree", 0)
+    cache = meminfo_rec.get("Cached", 0) + meminfo_rec.get("SReclaimable", 0)
+    v = vmstat_rec
+    return vmstat_line(
+        stat.get("procs_running", 0),
+        stat.get("procs_blocked", 0),
+        kb(swap_used),
+        kb(meminfo_rec["MemFree"]),
+        kb(meminfo_rec.get("Buffers", 0)),
+        kb(cache),
+        rate(kb(v.get("pswpin", 0) * 4)),
+        rate(kb(v.get("pswpout", 0) * 4)),
+        rate(v.get("pgpgin", 0)),
+        rate(v.get("pgpgout", 0)),
+        rate(stat.get("intr", 0)),
+        rate(stat.get("ctxt", 0)),
+        pct(use),
+        pct(sys_),
+        pct(idle),
+        pct(iow),
+        pct(sto),
+    )
+
+
+def _stat(machine, seconds, hz=100):
+    """/proc/stat as vmstat reads it for the simulated machine: its CPUs
+    idle for ``seconds`` (CPU time, interrupts and context switches are not
+    modelled), every process running."""
+    return {
+        "cpu": [0, 0, 0, int(seconds * hz) * machine.cpus, 0, 0, 0, 0],
+        "procs_running": len(machine.processes),
+        "procs_blocked": 0,
+    }
+
+
+def vmstat_run(machine, work=None, delay=1, count=2):
+    """``vmstat delay count`` on the simulated machine: the header, the
+    averages since boot, then a line per interval of ``delay`` simulated
+    seconds after ``work(i)`` (i = 1 .. count-1) has run, its figures the
+    changes over the interval, computed as procps-ng 4.0.2 does. The
+    machine's clock (``machine.uptime``, seconds) moves only here; its CPUs
+    count as idle (CPU time is not modelled: us sy id wa st read 0 0 100 0 0)."""
+    for label, v in (("delay", delay), ("count", count)):
+        if v.__class__ is not int or v < 1:
+            raise reject(BadSize, v, f"vmstat_run: {label} {v!r} must be an int >= 1")
+    uptime = getattr(machine, "uptime", 0) or 1
+    machine.uptime = uptime
+    mi, vm = meminfo_record(machine), vmstat_record(machine)
+    lines = [VMSTAT_HEADER, vmstat_since_boot(mi, vm, _stat(machine, uptime))]
+    for i in range(1, count):
+        if work is not None:
+            work(i)
+        machine.uptime += delay
+        mi2, vm2 = meminfo_record(machine), vmstat_record(machine)
+        delta = {k: vm2[k] - vm[k] for k in ("pgpgin", "pgpgout")}
+        lines.append(vmstat_since_boot(mi2, delta, _stat(machine, delay)))
+        vm = vm2
+    return "".join(lines)
 
 
 # ------------------------------------------------------------- drop_caches

@@ -234,3 +234,62 @@ def test_the_vmstat_counters_have_the_kernels_names_in_its_order():
     m = memlab.Machine(ram="64MiB")
     text = monitor.vmstat_text(m)
     assert text.splitlines()[0] == f"nr_free_pages {monitor.meminfo_record(m)['MemFree'] // 4}"
+
+
+def _vmstat_on_host(meminfo_rec, vmstat_rec, stat):
+    """The real vmstat(8) reading made-up /proc/meminfo, /proc/vmstat and /proc/stat."""
+    with open("/proc/vmstat") as f:
+        names = [line.split()[0] for line in f]
+    files = {
+        "/proc/meminfo": monitor.render_meminfo(meminfo_rec),
+        "/proc/vmstat": "".join(f"{n} {vmstat_rec.get(n, 0)}\n" for n in names),
+        "/proc/stat": (
+            "cpu  " + " ".join(map(str, stat["cpu"])) + "\ncpu0 " + " ".join(map(str, stat["cpu"])) + "\n"
+            f"intr {stat['intr']} 0\nctxt {stat['ctxt']}\nbtime 1\nprocesses 9\n"
+            f"procs_running {stat['procs_running']}\nprocs_blocked {stat['procs_blocked']}\n"
+        ),
+    }
+    mounts = []
+    for i, (target, text) in enumerate(files.items()):
+        path = f"/tmp/memlab-vmstat-{i}"
+        with open(path, "w") as f:
+            f.write(text)
+        mounts.append(f"mount --bind {path} {target}")
+    run = subprocess.run(
+        ["unshare", "-m", "sh", "-c", " && ".join([*mounts, "vmstat"])], capture_output=True, text=True
+    )
+    return run.stdout if run.returncode == 0 else None
+
+
+@pytest.mark.skipif(not _can_run_free() or shutil.which("vmstat") is None, reason="needs vmstat(8), unshare and root")
+def test_vmstat_prints_what_procps_vmstat_prints():
+    rng = random.Random(9)
+    for _ in range(25):
+        mi = dict(HOST)
+        for k in ("MemFree", "Buffers", "Cached", "SReclaimable", "SwapTotal"):
+            mi[k] = rng.choice([0, rng.randrange(10**4), rng.randrange(10**7), rng.randrange(10**9)])
+        mi["SwapFree"] = rng.randrange(mi["SwapTotal"] + 1)
+        vm = {k: rng.randrange(10**9) for k in ("pgpgin", "pgpgout")}
+        vm.update({k: rng.randrange(10**6) for k in ("pswpin", "pswpout")})
+        ticks = [rng.randrange(10**7) for _ in range(8)] if rng.random() < 0.9 else [0] * 8
+        stat = {"cpu": [*ticks, 0, 0], "intr": rng.randrange(10**9), "ctxt": rng.randrange(10**9)}
+        stat.update(procs_running=rng.randrange(1, 5), procs_blocked=rng.randrange(3))
+        real = _vmstat_on_host(mi, vm, stat)
+        assert monitor.VMSTAT_HEADER + monitor.vmstat_since_boot(mi, vm, stat) == real
+
+
+def test_vmstat_run_shows_the_page_cache_filling_at_the_read_rate():
+    m = memlab.Machine(ram="256MiB", cpus=1)
+    p = m.spawn("cat")
+    f = m.create_file("/big", 8 << 20)
+    fd = p.sys.open(f)
+    buf = p.mmap(length=1 << 20)
+    p.write(buf, bytes(1 << 20))  # (the buffer's pages faulted in before the run)
+    text = monitor.vmstat_run(m, lambda i: p.sys.read(fd, buf, 512 << 10), delay=2, count=4)
+    lines = text.splitlines()
+    assert lines[:2] == monitor.VMSTAT_HEADER.splitlines()
+    rows = [[int(x) for x in line.split()] for line in lines[3:]]
+    assert [r[8] for r in rows] == [256, 256, 256]  # bi: 512 KiB in 2 s
+    assert [b[5] - a[5] for a, b in zip(rows, rows[1:])] == [512, 512]  # cache grows by what was read
+    assert [a[3] - b[3] for a, b in zip(rows, rows[1:])] == [512, 512]  # and free shrinks by as much
+    assert all(r[12:] == [0, 0, 100, 0, 0] for r in rows)  # (CPU time is not modelled: idle)
