@@ -1,4 +1,4 @@
-"""What an administrator reads about memory: /proc/meminfo, ``free``, drop_caches.
+"""/proc/meminfo and /proc/vmstat of the simulated machine, the host's, and drop_caches.
 
 :func:`meminfo` is ``/proc/meminfo`` of a simulated :class:`memlab.Machine`
 as fs/proc/meminfo.c meminfo_proc_show() prints it on x86-64 (Linux 6.12,
@@ -8,34 +8,30 @@ after ``FilePmdMapped:``, which this machine's 6.18 kernel prints):
 every field from the model, ``MemAvailable`` as si_mem_available()
 (mm/show_mem.c) computes it. :func:`parse_meminfo` reads the text back and
 :func:`host_meminfo` reads the real machine's file into the same record.
-
-:func:`free` prints what procps-ng 4.0.2's ``free`` prints from such a
-record (``used = total - available``, ``buff/cache = Buffers + Cached +
-SReclaimable``; ``-h``, ``-w``), character for character: the tests feed the
-real tool the same /proc/meminfo and compare.
+:func:`vmstat_record` is the part of /proc/vmstat the model keeps.
 
 :func:`drop_caches` is ``echo 1|2|3 > /proc/sys/vm/drop_caches``:
 drop_pagecache_sb() drops the clean page-cache pages no process maps
 (invalidate_mapping_pages(): dirty, mapped or locked pages stay), and mode
-2 shrinks the reclaimable slab caches (drop_slab()). Nothing here ever
-writes the host's /proc/sys.
+2 shrinks the dentry and inode caches and the reclaimable slab caches
+(drop_slab()). Nothing here ever writes the host's /proc/sys.
 
 ``Buffers`` is the block device's page cache (the inode-table blocks the
 file lookups read, :mod:`memlab.vfs`), ``SReclaimable`` holds the dentry
 and inode caches. Where the model has no counterpart the field is 0 (a
-simplification, said in lesson 08): SwapCached, Swap
-(no swap), Zswap, Shmem, KernelStack (tasks have no kernel stacks in the
-model), Percpu, huge pages. Every page is on an LRU list as the kernel
-puts it there: page-cache pages inactive until read or written a second
-time (folio_mark_accessed()), anonymous pages inactive (since 5.9 new
-anonymous pages start on the inactive list); reclaim, which would move
-pages between the lists, is not modelled.
+simplification, said in lesson 08): SwapCached, Swap (no swap), Zswap,
+Shmem, KernelStack (tasks have no kernel stacks in the model), Percpu,
+huge pages. Every page is on an LRU list as the kernel puts it there:
+page-cache pages inactive until read or written a second time
+(folio_mark_accessed()), anonymous pages inactive (since 5.9 new anonymous
+pages start on the inactive list); reclaim, which would move pages between
+the lists, is not modelled.
 """
 
 from __future__ import annotations
 
-from .errors import BadSize, reject
-from .units import PAGE_SHIFT
+from ..errors import BadSize, reject
+from ..units import PAGE_SHIFT
 
 __all__ = [
     "MEMINFO_FIELDS",
@@ -46,19 +42,12 @@ __all__ = [
     "host_meminfo",
     "mem_available",
     "totalreserve_pages",
-    "free",
     "drop_caches",
     "VMSTAT_FIELDS",
     "vmstat_record",
     "vmstat_text",
-    "VMSTAT_HEADER",
-    "vmstat_line",
-    "vmstat_since_boot",
-    "parse_stat",
-    "vmstat_run",
 ]
 
-#: /proc/meminfo's fields in the kernel's order (6.12, x86-64, the configuration above)
 MEMINFO_FIELDS = (
     "MemTotal",
     "MemFree",
@@ -175,7 +164,7 @@ def _page_cache(machine):
 
 def _slab_pages(machine):
     """(reclaimable, unreclaimable) pages of SLUB's slabs (NR_SLAB_*_B)."""
-    from .slub.geometry import SLAB_RECLAIM_ACCOUNT
+    from ..slub.geometry import SLAB_RECLAIM_ACCOUNT
 
     slub = machine.__dict__.get("slub")  # (not created just to be counted)
     rec = unrec = 0
@@ -251,7 +240,7 @@ def meminfo_record(machine):
 def _committed_pages(process):
     """The process's share of vm_committed_as: its private writable
     mappings (VM_ACCOUNT), in pages (a simplification: no MAP_NORESERVE)."""
-    from .mm import VM_SHARED, VM_WRITE
+    from ..mm import VM_SHARED, VM_WRITE
 
     return sum(v.size >> PAGE_SHIFT for v in process.mm.vmas if v.flags & VM_WRITE and not v.flags & VM_SHARED)
 
@@ -294,54 +283,6 @@ def host_meminfo(path="/proc/meminfo"):
             return parse_meminfo(f.read())
     except OSError:
         return None
-
-
-# ------------------------------------------------------------------ free
-def _float32(x):
-    import struct
-
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def _human(kb):
-    """free -h: procps-ng 4.0.2 scale_size() with binary units: the bytes
-    with a B when that fits in 4 characters, else for Ki, Mi, Gi, ...: one
-    decimal (of a float) when that fits in 5 characters, else the whole
-    part (truncated), else the next unit."""
-    size = kb * 1024
-    text = f"{size}B"
-    if len(text) <= 4:
-        return text
-    for i, unit in enumerate("KMGTPE", 1):
-        value = size / 1024**i
-        text = f"{_float32(value):.1f}{unit}i"
-        if len(text) <= 5:
-            return text
-        text = f"{int(value)}{unit}i"
-        if len(text) <= 5:
-            return text
-    return text
-
-
-def free(record, human=False, wide=False):
-    """What procps-ng 4.0.2 ``free`` prints for a /proc/meminfo record
-    (``human``: -h, ``wide``: -w); values in KiB otherwise."""
-    if not isinstance(record, dict) or "MemTotal" not in record:
-        raise reject(BadSize, record, "free: give a /proc/meminfo record (meminfo_record() or parse_meminfo())")
-    total, freekb = record["MemTotal"], record["MemFree"]
-    buffers, cached = record.get("Buffers", 0), record.get("Cached", 0) + record.get("SReclaimable", 0)
-    available = record.get("MemAvailable") or freekb  # (0 or missing: a kernel before 3.14)
-    used = total - available if available <= total else total - freekb
-    shared = record.get("Shmem", 0)
-    swap_total, swap_free = record.get("SwapTotal", 0), record.get("SwapFree", 0)
-    fmt = _human if human else str
-    cols = ["total", "used", "free", "shared"] + (["buffers", "cache"] if wide else ["buff/cache"]) + ["available"]
-    mem = [total, used, freekb, shared] + ([buffers, cached] if wide else [buffers + cached]) + [available]
-    swap = [swap_total, swap_total - swap_free, swap_free]
-    lines = [" " * 8 + "".join(f"{c:>12}" for c in cols)]
-    lines.append("Mem:    " + "".join(f" {fmt(v):>11}" for v in mem))
-    lines.append("Swap:   " + "".join(f" {fmt(v):>11}" for v in swap))
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------- /proc/vmstat
@@ -405,121 +346,6 @@ def vmstat_text(machine):
     return "".join(f"{k} {v}\n" for k, v in vmstat_record(machine).items())
 
 
-# ------------------------------------------------------------- vmstat(8)
-#: the two header lines of procps-ng 4.0.2's vmstat
-VMSTAT_HEADER = (
-    "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----\n"
-    " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st\n"
-)
-
-
-def vmstat_line(*values):
-    """One line of vmstat's figures: r b swpd free buff cache si so bi bo in
-    cs us sy id wa st, as vmstat.c's format prints them (%2u %2u %6lu ...:
-    a wider number pushes the rest right)."""
-    widths = (2, 2, 6, 6, 6, 6, 4, 4, 5, 5, 4, 4, 2, 2, 2, 2, 2)
-    if len(values) != len(widths):
-        raise reject(BadSize, len(values), f"vmstat_line: {len(values)} values, vmstat prints {len(widths)}")
-    return " ".join(f"{int(v):>{w}}" for v, w in zip(values, widths)) + "\n"
-
-
-def parse_stat(text):
-    """The fields of /proc/stat vmstat reads: ``cpu`` (the ticks: user nice
-    system idle iowait irq softirq steal ...), ``intr`` (the total),
-    ``ctxt``, ``procs_running``, ``procs_blocked``."""
-    out = {}
-    for line in text.splitlines():
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "cpu":
-            out["cpu"] = [int(x) for x in words[1:]]
-        elif words[0] in ("intr", "ctxt", "procs_running", "procs_blocked"):
-            out[words[0]] = int(words[1])
-    return out
-
-
-def vmstat_since_boot(meminfo_rec, vmstat_rec, stat, hz=100):
-    """vmstat's first line (averages since boot) from /proc/meminfo,
-    /proc/vmstat and /proc/stat records, as procps-ng 4.0.2 computes it:
-    rates are counts * hz / Div, Div the CPU ticks of all CPUs (user + nice,
-    system + irq + softirq, idle, iowait, steal), rounded to nearest."""
-    cpu = stat["cpu"] + [0] * 8
-    use, sys_, idle, iow, sto = cpu[0] + cpu[1], cpu[2] + cpu[5] + cpu[6], cpu[3], cpu[4], cpu[7]
-    div = use + sys_ + idle + iow + sto
-    if not div:
-        div, idle = 1, 1
-    half = div // 2
-
-    def rate(n):
-        return ((n * hz + half) // div) & 0xFFFFFFFF  # (the C code's (unsigned) casts)
-
-    def pct(n):
-        return ((100 * n + half) // div) & 0xFFFFFFFF
-
-    def kb(n):  # unitConvert(): through a float, so large figures lose their last digits
-        return int(_float32(_float32(_float32(n) * 1024) / 1024))
-
-    swap_used = meminfo_rec.get("SwapTotal", 0) - meminfo_rec.get("SwapFree", 0)
-    cache = meminfo_rec.get("Cached", 0) + meminfo_rec.get("SReclaimable", 0)
-    v = vmstat_rec
-    return vmstat_line(
-        stat.get("procs_running", 0),
-        stat.get("procs_blocked", 0),
-        kb(swap_used),
-        kb(meminfo_rec["MemFree"]),
-        kb(meminfo_rec.get("Buffers", 0)),
-        kb(cache),
-        rate(kb(v.get("pswpin", 0) * 4)),
-        rate(kb(v.get("pswpout", 0) * 4)),
-        rate(v.get("pgpgin", 0)),
-        rate(v.get("pgpgout", 0)),
-        rate(stat.get("intr", 0)),
-        rate(stat.get("ctxt", 0)),
-        pct(use),
-        pct(sys_),
-        pct(idle),
-        pct(iow),
-        pct(sto),
-    )
-
-
-def _stat(machine, seconds, hz=100):
-    """/proc/stat as vmstat reads it for the simulated machine: its CPUs
-    idle for ``seconds`` (CPU time, interrupts and context switches are not
-    modelled), every process running."""
-    return {
-        "cpu": [0, 0, 0, int(seconds * hz) * machine.cpus, 0, 0, 0, 0],
-        "procs_running": len(machine.processes),
-        "procs_blocked": 0,
-    }
-
-
-def vmstat_run(machine, work=None, delay=1, count=2):
-    """``vmstat delay count`` on the simulated machine: the header, the
-    averages since boot, then a line per interval of ``delay`` simulated
-    seconds after ``work(i)`` (i = 1 .. count-1) has run, its figures the
-    changes over the interval, computed as procps-ng 4.0.2 does. The
-    machine's clock (``machine.uptime``, seconds) moves only here; its CPUs
-    count as idle (CPU time is not modelled: us sy id wa st read 0 0 100 0 0)."""
-    for label, v in (("delay", delay), ("count", count)):
-        if v.__class__ is not int or v < 1:
-            raise reject(BadSize, v, f"vmstat_run: {label} {v!r} must be an int >= 1")
-    uptime = getattr(machine, "uptime", 0) or 1
-    machine.uptime = uptime
-    mi, vm = meminfo_record(machine), vmstat_record(machine)
-    lines = [VMSTAT_HEADER, vmstat_since_boot(mi, vm, _stat(machine, uptime))]
-    for i in range(1, count):
-        if work is not None:
-            work(i)
-        machine.uptime += delay
-        mi2, vm2 = meminfo_record(machine), vmstat_record(machine)
-        delta = {k: vm2[k] - vm[k] for k in ("pgpgin", "pgpgout")}
-        lines.append(vmstat_since_boot(mi2, delta, _stat(machine, delay)))
-        vm = vm2
-    return "".join(lines)
-
-
 # ------------------------------------------------------------- drop_caches
 def drop_caches(machine, mode):
     """``echo mode > /proc/sys/vm/drop_caches`` on the simulated machine:
@@ -547,7 +373,7 @@ def drop_caches(machine, mode):
             if not f.page_cache:
                 machine.cached_files.pop(id(f), None)
     if mode & 2:
-        from .slub.geometry import SLAB_RECLAIM_ACCOUNT
+        from ..slub.geometry import SLAB_RECLAIM_ACCOUNT
 
         if vfs is not None:
             vfs.shrink()  # the dcache and icache shrinkers, then the empty slabs below
