@@ -387,6 +387,21 @@ def run():
         ["faulty_button", "fixed_button", "faulty_button"],
     ),
     _dashboard(
+        "monitoring dashboard (4 MiB per click)",
+        "MonitorDashboard()",
+        [
+            "read_button",
+            "read_button",
+            "write_button",
+            "sync_button",
+            "anon_button",
+            "lookup_button",
+            "unmap_button",
+            "host_button",
+            "reset_button",
+        ],
+    ),
+    _dashboard(
         "DMA dashboard",
         "DmaDashboard()",
         [

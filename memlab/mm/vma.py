@@ -73,8 +73,9 @@ class File:
         self.size = size
         self.inode = inode
         self.dev = dev
-        #: the file's contents on "disk" (None: all zeros)
+        #: the file's contents on "disk" (None: all zeros), and the pages written back since (index -> 4096 bytes)
         self.data = bytes(data) if data is not None else None
+        self.written: dict[int, bytes] = {}
         self.page_cache = {}  # file page index -> pfn
         self.dirty: set[int] = set()  # page indexes written since they were read (write(), not yet written back)
         # LRU state of the cached pages (folio_mark_accessed()): a page read or written once is
@@ -86,9 +87,17 @@ class File:
         """The 4096 bytes of file page ``index`` as a read from disk fills
         the page cache: the file's data, zeros past its end (the kernel
         zeroes the tail of the last page and pages past i_size)."""
+        if index in self.written:
+            return self.written[index]
         start = index << 12
         chunk = self.data[start : start + 4096] if self.data is not None and start < self.size else b""
         return chunk + bytes(4096 - len(chunk))
+
+    def disk_contents(self):
+        """The file's ``size`` bytes as the disk holds them (what a read
+        after dropping the page cache returns)."""
+        pages = -(-self.size // PAGE_SIZE)
+        return b"".join(self.page_bytes(i) for i in range(pages))[: self.size]
 
     def cache_page(self, machine, index):
         """The page-cache frame of file page ``index``: ``(pfn, read)``,
@@ -112,15 +121,9 @@ class File:
         """Write the dirty cached pages back to the "disk" (``data``) and
         mark them clean (the flusher's writeback, or ``sync()``); returns
         the pages written."""
-        dirty = sorted(i for i in self.dirty if i in self.page_cache)
-        if dirty:
-            data = bytearray(self.data or b"")
-            data.extend(bytes(max(0, self.size - len(data))))
-            for index in dirty:
-                start = index << PAGE_SHIFT
-                chunk = machine.mem.read(self.page_cache[index] << PAGE_SHIFT, PAGE_SIZE)
-                data[start : start + PAGE_SIZE] = chunk[: max(0, min(PAGE_SIZE, self.size - start))]
-            self.data = bytes(data[: self.size])
+        dirty = [i for i in self.dirty if i in self.page_cache]
+        for index in dirty:
+            self.written[index] = machine.mem.read(self.page_cache[index] << PAGE_SHIFT, PAGE_SIZE)
         self.dirty.clear()
         return len(dirty)
 

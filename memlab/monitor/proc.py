@@ -373,16 +373,16 @@ def drop_caches(machine, mode):
             if not f.page_cache:
                 machine.cached_files.pop(id(f), None)
     if mode & 2:
+        before = sum(_slab_pages(machine))
+        if vfs is not None:
+            vfs.shrink()  # the dcache and icache shrinkers (they shrink their own slabs)
         from ..slub.geometry import SLAB_RECLAIM_ACCOUNT
 
-        if vfs is not None:
-            vfs.shrink()  # the dcache and icache shrinkers, then the empty slabs below
         slub = machine.__dict__.get("slub")
         for cache in slub.caches if slub is not None else ():
             if cache.flags & SLAB_RECLAIM_ACCOUNT:
-                before = cache.nr_slabs * cache.pagesperslab
                 slub.kmem_cache_shrink(cache)
-                freed += before - cache.nr_slabs * cache.pagesperslab
+        freed += before - sum(_slab_pages(machine))
     return freed
 
 

@@ -10,6 +10,7 @@ from .dma import DmaDashboard
 from .exercise import ExerciseWidget
 from .heap import HeapDashboard
 from .mempool import MempoolDashboard
+from .monitor import MonitorDashboard
 from .pitfalls import PitfallDashboard
 from .slab import SlabDashboard
 
@@ -26,5 +27,6 @@ __all__ = [
     "DmaDashboard",
     "HeapDashboard",
     "PitfallDashboard",
+    "MonitorDashboard",
     "ExerciseWidget",
 ]
