@@ -72,3 +72,27 @@ def test_the_dashboard_refuses_a_bad_size_and_changes_nothing():
     d.mib.value = 999
     d.read_button.click()
     assert "999 is outside 1..64" in d.status.value and monitor.meminfo_record(d.machine) == before
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_free_used_answers_the_used_column_of_free(seed):
+    from memlab import exercises
+
+    ex = exercises.free_used(seed)
+    used = int(ex.demo()[1].split()[2])
+    assert ex.check(used).correct
+    total_minus_free = next(v for v, why in ex.mistakes if "total - free:" in why)
+    assert "page cache as used" in ex.check(total_minus_free).message
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_drop_caches_freed_counts_the_clean_unmapped_pages(seed):
+    from memlab import exercises
+
+    ex = exercises.drop_caches_freed(seed)
+    words = ex.question.split()
+    cached = int(words[words.index("whole") + 1].split("-")[0])
+    dirty = int(words[words.index("last") + 1])
+    mapped = int(words[words.index("first") + 1])
+    assert ex._answer == cached - dirty - mapped + 1 and ex.check(ex._answer).correct
+    assert "dirty pages are not dropped" in ex.check(cached).message

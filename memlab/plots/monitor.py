@@ -43,7 +43,7 @@ def memory_breakdown(ax, record, title=None):
     avail = record["MemAvailable"] / 1024
     total = record["MemTotal"] / 1024
     ax.axvline(total - avail, color="black", lw=1.5, ls="--")
-    ax.text(total - avail, 0.5, " used = total - available", va="bottom", fontsize="small")
+    ax.text(total - avail, -0.3, " used = total - available", va="center", fontsize="small")
     ax.set_xlim(0, total)
     ax.set_yticks([])
     ax.set_xlabel("MiB")
