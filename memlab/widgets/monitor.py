@@ -66,7 +66,7 @@ class MonitorDashboard(Dashboard):
             controls,
             self.status,
             self.image,
-            panels(self.free_view, self.meminfo_view, min_width="420px"),
+            panels(self.free_view, self.meminfo_view, min_width="640px"),
         ]
         self._new_machine()
 

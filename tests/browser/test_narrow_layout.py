@@ -16,6 +16,7 @@ WIDGET_NOTEBOOKS = [
     ("05_dma.ipynb", "dma_unmap_single"),
     ("06_usage_scenarios.ipynb", "write 8 bytes past the end"),
     ("07_pitfalls.ipynb", "run the fixed program"),
+    ("08_monitoring.ipynb", "drop_caches 3"),
 ]
 
 # Every visible control and text block of every widget output: cut text and

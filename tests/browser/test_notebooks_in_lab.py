@@ -186,3 +186,16 @@ def test_pitfall_dashboard_runs_a_pitfall_and_its_fix(page, lab):
     expect(status).to_contain_text("data race at line 10")
     expect(dashboard).to_contain_text("WARNING: ThreadSanitizer: data race")
     screenshot(page, "07_pitfalls_dashboard")
+
+
+def test_monitor_dashboard_fills_and_drops_the_page_cache(page, lab):
+    from playwright.sync_api import expect
+
+    button, dashboard, status = open_dashboard(page, lab, "08_monitoring.ipynb", "drop_caches 3")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="read the file").click()
+    expect(status).to_contain_text("read 4 MiB of the file")
+    expect(dashboard).to_contain_text("(+4,096 kB)")
+    button.click()
+    expect(status).to_contain_text("1025 pages freed")
+    expect(dashboard).to_contain_text("buff/cache")
+    screenshot(page, "08_monitoring_dashboard")
