@@ -293,3 +293,74 @@ def test_vmstat_run_shows_the_page_cache_filling_at_the_read_rate():
     assert [b[5] - a[5] for a, b in zip(rows, rows[1:])] == [512, 512]  # cache grows by what was read
     assert [a[3] - b[3] for a, b in zip(rows, rows[1:])] == [512, 512]  # and free shrinks by as much
     assert all(r[12:] == [0, 0, 100, 0, 0] for r in rows)  # (CPU time is not modelled: idle)
+
+
+def _top_mem_lines_on_host(record):
+    path = "/tmp/memlab-meminfo-top"
+    with open(path, "w") as f:
+        f.write(monitor.render_meminfo(record))
+    run = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount --bind {path} /proc/meminfo && top -b -n1"],
+        capture_output=True,
+        text=True,
+    )
+    return "".join(run.stdout.splitlines(keepends=True)[3:5]) if run.returncode == 0 else None
+
+
+@pytest.mark.skipif(not _can_run_free() or shutil.which("top") is None, reason="needs top(1), unshare and root")
+def test_tops_memory_lines_are_the_real_tops():
+    rng = random.Random(12)
+    for _ in range(10):
+        rec = dict(HOST)
+        for k in ("MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SReclaimable", "SwapTotal"):
+            rec[k] = rng.choice([0, rng.randrange(10**5), rng.randrange(10**7), rng.randrange(5 * 10**8)])
+        rec["MemTotal"] = max(rec["MemTotal"], rec["MemFree"], rec["MemAvailable"], 1)
+        rec["MemAvailable"] = rec["MemAvailable"] or 1
+        rec["SwapFree"] = rng.randrange(rec["SwapTotal"] + 1)
+        assert monitor.top_memory_lines(rec) == _top_mem_lines_on_host(rec)
+
+
+@pytest.mark.skipif(shutil.which("top") is None, reason="no top(1) here")
+def test_top_rows_are_formatted_as_top_formats_them():
+    lines = subprocess.run(["top", "-b", "-n1"], capture_output=True, text=True).stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("PID"))
+    assert lines[start] == monitor.TOP_HEADER
+    checked = 0
+    for row in lines[start + 1 :]:
+        f = row.split(None, 11)
+        if len(f) < 12 or not (f[2].isdigit() and f[4].isdigit() and f[5].isdigit() and f[6].isdigit()):
+            continue  # (a real-time priority or a scaled size like 1.2g: not our case)
+        minutes, rest = f[10].split(":")
+        hundredths = int(minutes) * 6000 + round(float(rest) * 100)
+        args = (int(f[0]), f[1], int(f[2]), int(f[3]), int(f[4]), int(f[5]), int(f[6]), f[7], float(f[8]), float(f[9]))
+        assert monitor.top_line(*args, hundredths, f[11]) == row
+        checked += 1
+    assert checked > 0
+
+
+@pytest.mark.skipif(shutil.which("ps") is None, reason="no ps(1) here")
+def test_ps_aux_rows_are_formatted_as_ps_formats_them():
+    lines = subprocess.run(["ps", "aux", "--sort", "-rss"], capture_output=True, text=True).stdout.splitlines()
+    assert lines[0] == monitor.PS_AUX_HEADER
+    checked = 0
+    for row in lines[1:]:
+        f = row.split(None, 10)
+        if len(f) < 11 or len(f[0]) > 8:
+            continue
+        args = (f[0], int(f[1]), float(f[2]), float(f[3]), int(f[4]), int(f[5]), f[6], f[7], f[8], f[9], f[10])
+        assert monitor.ps_aux_line(*args) == row
+        checked += 1
+    assert checked > 0
+
+
+def test_top_and_ps_of_the_machine_list_its_processes_largest_first():
+    m = memlab.Machine(ram="256MiB")
+    small, big = m.spawn("small"), m.spawn("big")
+    big.write(big.mmap(length=8 << 20), bytes(8 << 20))
+    small.write(small.mmap(length=1 << 20), bytes(1 << 20))
+    top_rows = monitor.top(m).splitlines()
+    header = top_rows.index(monitor.TOP_HEADER)
+    assert [r.split()[-1] for r in top_rows[header + 1 :]] == ["big", "small"]
+    assert top_rows[3:5] == monitor.top_memory_lines(monitor.meminfo_record(m)).splitlines()
+    ps_rows = monitor.ps_aux(m).splitlines()
+    assert ps_rows[0] == monitor.PS_AUX_HEADER and [r.split()[5] for r in ps_rows[1:]] == ["8192", "1024"]
