@@ -29,10 +29,10 @@ PS_AUX_HEADER = "USER       PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIM
 def top_memory_lines(record):
     """top's two memory lines (MiB) for a /proc/meminfo record (top
     scales the kB figures in single-precision floats)."""
-    from .tools import _float32
+    from .tools import float32
 
     def mib(kb):
-        return _float32(_float32(kb) / 1024)
+        return float32(float32(kb) / 1024)
 
     total_kb, free_kb = record["MemTotal"], record["MemFree"]
     avail_kb = record.get("MemAvailable") or free_kb

@@ -18,7 +18,8 @@ __all__ = ["free", "VMSTAT_HEADER", "vmstat_line", "vmstat_since_boot", "parse_s
 
 
 # ------------------------------------------------------------------ free
-def _float32(x):
+def float32(x):
+    """``x`` rounded to a C float (single precision), as procps's tools compute."""
     import struct
 
     return struct.unpack("f", struct.pack("f", x))[0]
@@ -35,7 +36,7 @@ def _human(kb):
         return text
     for i, unit in enumerate("KMGTPE", 1):
         value = size / 1024**i
-        text = f"{_float32(value):.1f}{unit}i"
+        text = f"{float32(value):.1f}{unit}i"
         if len(text) <= 5:
             return text
         text = f"{int(value)}{unit}i"
@@ -118,7 +119,7 @@ def vmstat_since_boot(meminfo_rec, vmstat_rec, stat, hz=100):
         return ((100 * n + half) // div) & 0xFFFFFFFF
 
     def kb(n):  # unitConvert(): through a float, so large figures lose their last digits
-        return int(_float32(_float32(_float32(n) * 1024) / 1024))
+        return int(float32(float32(float32(n) * 1024) / 1024))
 
     swap_used = meminfo_rec.get("SwapTotal", 0) - meminfo_rec.get("SwapFree", 0)
     cache = meminfo_rec.get("Cached", 0) + meminfo_rec.get("SReclaimable", 0)
