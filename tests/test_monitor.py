@@ -364,3 +364,40 @@ def test_top_and_ps_of_the_machine_list_its_processes_largest_first():
     assert top_rows[3:5] == monitor.top_memory_lines(monitor.meminfo_record(m)).splitlines()
     ps_rows = monitor.ps_aux(m).splitlines()
     assert ps_rows[0] == monitor.PS_AUX_HEADER and [r.split()[5] for r in ps_rows[1:]] == ["8192", "1024"]
+
+
+@needs_host
+def test_the_hosts_files_read_into_records():
+    vm = monitor.host_vmstat()
+    assert vm["nr_free_pages"] > 0 and "pgfault" in vm
+    me = monitor.host_status()
+    assert me["VmRSS"] > 0 and me["VmRSS"] == me["RssAnon"] + me["RssFile"] + me["RssShmem"]
+    assert me["Name"] == "python" or me["Name"].startswith("python")
+    table = monitor.host_pagetypeinfo()
+    if table is not None:  # (root only)
+        with open("/proc/buddyinfo") as f:
+            free = procfs.parse_buddyinfo(f.read())
+        some = next(iter(table))
+        assert len(table[some]) == 11 and some[2] in (
+            "Unmovable",
+            "Movable",
+            "Reclaimable",
+            "HighAtomic",
+            "CMA",
+            "Isolate",
+        )
+        assert free  # buddyinfo's per-order totals are the sums of these rows (read a moment apart)
+
+
+def test_a_fresh_machines_reports_are_golden_text():
+    from pathlib import Path
+
+    m = memlab.Machine(ram="1GiB")
+    p = m.spawn("app")
+    f = m.create_file("/data", 1 << 20)
+    fd = p.sys.open(f)
+    p.sys.read(fd, p.mmap(length=1 << 20), 1 << 20)
+    text = monitor.meminfo(m) + "\n" + monitor.free(monitor.meminfo_record(m), wide=True) + "\n" + monitor.top(m)
+    text += "\n" + monitor.ps_aux(m) + "\n" + monitor.vmstat_text(m)
+    golden = Path(__file__).parent / "data" / "monitor_golden.txt"
+    assert text == golden.read_text()

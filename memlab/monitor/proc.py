@@ -46,6 +46,12 @@ __all__ = [
     "VMSTAT_FIELDS",
     "vmstat_record",
     "vmstat_text",
+    "parse_vmstat",
+    "host_vmstat",
+    "parse_status",
+    "host_status",
+    "parse_pagetypeinfo",
+    "host_pagetypeinfo",
 ]
 
 MEMINFO_FIELDS = (
@@ -399,3 +405,72 @@ def _mapped_pfns(machine):
                     if pte is not None and pte.pfn == pfn:
                         out.add(pfn)
     return out
+
+
+# ------------------------------------------------------------- the host's files
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def parse_vmstat(text):
+    """``{counter: value}`` from /proc/vmstat text, in the file's order."""
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            out[name] = int(value)
+    return out
+
+
+def host_vmstat():
+    """The real machine's /proc/vmstat, or None where it cannot be read."""
+    text = _read("/proc/vmstat")
+    return None if text is None else parse_vmstat(text)
+
+
+def parse_status(text):
+    """``{field: value}`` from /proc/<pid>/status text: the memory fields
+    (``Vm*``, ``Rss*``, ``HugetlbPages``) as ints in kB, the others as
+    their text."""
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        value = value.strip()
+        if value.endswith(" kB") and value[:-3].strip().isdigit():
+            out[name] = int(value[:-3])
+        else:
+            out[name] = value
+    return out
+
+
+def host_status(pid="self"):
+    """/proc/<pid>/status of a real process as a record, or None."""
+    text = _read(f"/proc/{pid}/status")
+    return None if text is None else parse_status(text)
+
+
+def parse_pagetypeinfo(text):
+    """The free-page table of /proc/pagetypeinfo: ``{(node, zone,
+    migratetype): [free blocks of order 0, 1, ... 10]}``."""
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("Node") or ", type " not in line:
+            continue
+        head, _, rest = line.partition(", type ")
+        words = rest.split()
+        node = int(head.split(",")[0].split()[1])
+        zone = head.split("zone")[1].strip()
+        if all(w.isdigit() for w in words[1:]) and len(words) > 2:
+            out[(node, zone, words[0])] = [int(w) for w in words[1:]]
+    return out
+
+
+def host_pagetypeinfo():
+    """The real machine's /proc/pagetypeinfo free-page table, or None
+    (the file is readable by root only)."""
+    text = _read("/proc/pagetypeinfo")
+    return None if text is None else parse_pagetypeinfo(text)
