@@ -398,6 +398,7 @@ def run():
             "lookup_button",
             "unmap_button",
             "host_button",
+            "run_button",
             "reset_button",
         ],
     ),

@@ -96,3 +96,13 @@ def test_drop_caches_freed_counts_the_clean_unmapped_pages(seed):
     mapped = int(words[words.index("first") + 1])
     assert ex._answer == cached - dirty - mapped + 1 and ex.check(ex._answer).correct
     assert "dirty pages are not dropped" in ex.check(cached).message
+
+
+def test_the_dashboard_run_moves_the_progress_bar_and_draws_the_time_series():
+    d = MonitorDashboard(ram="128MiB")
+    assert d.timeline_image.layout.display == "none"
+    d.run_button.click()
+    assert d.progress.value == d.progress.max == 16
+    assert d.timeline_image.layout.display is None and bytes(d.timeline_image.value).startswith(b"\x89PNG")
+    assert "page cache grew by 16 MiB" in d.status.value
+    assert monitor.meminfo_record(d.machine)["Cached"] == 16 * 1024

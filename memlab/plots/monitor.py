@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .figure import Drawing
 
-__all__ = ["MEMINFO_PARTS", "memory_breakdown", "meminfo_timeline", "MemoryDrawing"]
+__all__ = ["MEMINFO_PARTS", "memory_breakdown", "meminfo_timeline", "MemoryDrawing", "MemoryTimelineDrawing"]
 
 #: (label, how to get it from a record in kB, colour), bottom to top
 MEMINFO_PARTS = (
@@ -76,4 +76,18 @@ class MemoryDrawing(Drawing):
     def update(self, record):
         self.clear()
         memory_breakdown(self.fig.add_subplot(), record)
+        return self
+
+
+class MemoryTimelineDrawing(Drawing):
+    """A run's meminfo records as stacked areas, redrawn by
+    ``update((records, times))``."""
+
+    def __init__(self):
+        super().__init__(figsize=(7.2, 2.2), margins={"left": 0.09, "right": 0.72, "bottom": 0.22, "top": 0.95})
+
+    def update(self, run):
+        records, times = run
+        self.clear()
+        meminfo_timeline(self.fig.add_subplot(), records, times)
         return self

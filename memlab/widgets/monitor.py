@@ -12,7 +12,7 @@ import ipywidgets as W
 
 from ..machine import Machine
 from ..monitor import drop_caches, free, host_meminfo, meminfo_record
-from ..plots import MemoryDrawing
+from ..plots import MemoryDrawing, MemoryTimelineDrawing
 from .base import Dashboard, number, panels, picture, pre, row
 
 __all__ = ["MonitorDashboard"]
@@ -39,6 +39,11 @@ class MonitorDashboard(Dashboard):
         self.drop_buttons = [W.Button(description=f"drop_caches {k}", button_style="warning") for k in (1, 2, 3)]
         self.host_button = W.Button(description="the host's free")
         self.reset_button = W.Button(description="reset", button_style="danger")
+        self.run_button = W.Button(description="run 16 s: read 1 MiB/s", tooltip="a time series of the run")
+        self.progress = W.IntProgress(value=0, min=0, max=16, description="run", layout=W.Layout(width="260px"))
+        self.timeline = MemoryTimelineDrawing()
+        self.timeline_image = picture(self.timeline)
+        self.timeline_image.layout.display = "none"  # (shown after a run)
         self.image = picture(self.drawing)
         self.free_view = W.HTML(layout=W.Layout(overflow="auto"))
         self.meminfo_view = W.HTML(layout=W.Layout(overflow="auto"))
@@ -52,6 +57,7 @@ class MonitorDashboard(Dashboard):
                 (self.lookup_button, self._on_lookup),
                 (self.host_button, self._on_host),
                 (self.reset_button, self._new_machine),
+                (self.run_button, self._on_run),
                 *[(b, lambda k=k: self._on_drop(k)) for k, b in zip((1, 2, 3), self.drop_buttons)],
             ]
         )
@@ -60,12 +66,14 @@ class MonitorDashboard(Dashboard):
                 row(self.mib, self.read_button, self.write_button, self.sync_button),
                 row(self.anon_button, self.unmap_button, self.lookup_button),
                 row(*self.drop_buttons, self.host_button, self.reset_button),
+                row(self.run_button, self.progress),
             ]
         )
         self.children = [
             controls,
             self.status,
             self.image,
+            self.timeline_image,
             panels(self.free_view, self.meminfo_view, min_width="640px"),
         ]
         self._new_machine()
@@ -156,6 +164,25 @@ class MonitorDashboard(Dashboard):
         self.refresh()
         what = {1: "clean, unmapped page cache", 2: "unused dentries and inodes", 3: "both"}[mode]
         self.ok(f"echo {mode} > /proc/sys/vm/drop_caches: {freed} pages freed ({what}); dirty pages stay until sync")
+
+    def _on_run(self):
+        """16 simulated seconds of reading 1 MiB a second: the progress bar
+        moves as it runs, then the time series of the run is drawn."""
+        p = self.process
+        records, times = [meminfo_record(self.machine)], [0]
+        self.progress.value = 0
+        for second in range(1, 17):
+            p.sys.read(self.fd, self.buffer, 1 << 20)
+            records.append(meminfo_record(self.machine))
+            times.append(second)
+            self.progress.value = second
+        self.timeline_image.value = self.timeline.update((records, times)).png()
+        self.timeline_image.layout.display = None
+        self.refresh()
+        grew = (records[-1]["Cached"] - records[0]["Cached"]) >> 10
+        moved = (records[-1]["MemAvailable"] - records[0]["MemAvailable"]) >> 10
+        self.ok(f"16 s of reading 1 MiB/s: the page cache grew by {grew} MiB, MemAvailable moved by {moved} MiB "
+                "(the time series above; a read past the end of the file reads nothing)")  # fmt: skip
 
     def _on_host(self):
         host = host_meminfo()
