@@ -31,6 +31,7 @@ the lists, is not modelled.
 from __future__ import annotations
 
 from ..errors import BadSize, reject
+from ..procfs import read_host
 from ..units import PAGE_SHIFT
 
 __all__ = [
@@ -152,20 +153,7 @@ def _page_cache(machine):
         cached += len(f.page_cache)
         dirty += len(f.dirty & f.page_cache.keys())
         active += len(f.active & f.page_cache.keys())
-    mapped = set()
-    for p in machine.processes.values():
-        for vma in p.mm.vmas:
-            f = vma.file
-            if f is None or not f.page_cache:
-                continue
-            first = vma.pgoff
-            last = first + (vma.size >> PAGE_SHIFT)
-            for index, pfn in f.page_cache.items():
-                if first <= index < last:
-                    pte = p.mm.pagetables.lookup_pte(vma.start + ((index - first) << PAGE_SHIFT))
-                    if pte is not None and pte.pfn == pfn:
-                        mapped.add(pfn)
-    return cached, dirty, active, len(mapped)
+    return cached, dirty, active, len(_mapped_pfns(machine))
 
 
 def _slab_pages(machine):
@@ -408,14 +396,6 @@ def _mapped_pfns(machine):
 
 
 # ------------------------------------------------------------- the host's files
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
 def parse_vmstat(text):
     """``{counter: value}`` from /proc/vmstat text, in the file's order."""
     out = {}
@@ -428,7 +408,7 @@ def parse_vmstat(text):
 
 def host_vmstat():
     """The real machine's /proc/vmstat, or None where it cannot be read."""
-    text = _read("/proc/vmstat")
+    text = read_host("/proc/vmstat")
     return None if text is None else parse_vmstat(text)
 
 
@@ -449,7 +429,7 @@ def parse_status(text):
 
 def host_status(pid="self"):
     """/proc/<pid>/status of a real process as a record, or None."""
-    text = _read(f"/proc/{pid}/status")
+    text = read_host(f"/proc/{pid}/status")
     return None if text is None else parse_status(text)
 
 
@@ -472,5 +452,5 @@ def parse_pagetypeinfo(text):
 def host_pagetypeinfo():
     """The real machine's /proc/pagetypeinfo free-page table, or None
     (the file is readable by root only)."""
-    text = _read("/proc/pagetypeinfo")
+    text = read_host("/proc/pagetypeinfo")
     return None if text is None else parse_pagetypeinfo(text)
