@@ -401,3 +401,24 @@ def test_a_fresh_machines_reports_are_golden_text():
     text += "\n" + monitor.ps_aux(m) + "\n" + monitor.vmstat_text(m)
     golden = Path(__file__).parent / "data" / "monitor_golden.txt"
     assert text == golden.read_text()
+
+
+@pytest.mark.skipif(shutil.which("top") is None, reason="no top(1) here")
+def test_tops_summary_lines_are_the_real_tops():
+    import re
+
+    real = "".join(subprocess.run(["top", "-b", "-n1"], capture_output=True, text=True).stdout.splitlines(True)[:3])
+    first, second, third = real.splitlines()
+    h, m, s = (int(x) for x in re.search(r"top - (\d+):(\d+):(\d+)", first).groups())
+    up = re.search(r" up (?:(\d+) days?, )?(?:\s*(\d+):(\d+)|(\d+) min), ", first).groups()
+    uptime = int(up[0] or 0) * 86400 + (int(up[1]) * 3600 + int(up[2]) * 60 if up[1] else int(up[3]) * 60)
+    users = int(re.search(r"(\d+) users?,", first).group(1))
+    load = [float(x) for x in first.split("load average:")[1].split(",")]
+    tasks = [int(x) for x in re.findall(r"(\d+) (?:total|running|sleeping|stopped|zombie)", second)]
+    cpu = [float(x) for x in re.findall(r"([\d.]+) (?:us|sy|ni|id|wa|hi|si|st)", third)]
+    assert monitor.top_summary_lines((h, m, s), uptime, users, load, tasks, cpu) == real
+    assert monitor.top_summary_lines((0, 5, 0), 300, 2, (0, 0, 0), (1, 0, 1, 0, 0), [0] * 8).startswith(
+        "top - 00:05:00 up 5 min,  2 users,  load average: 0.00, 0.00, 0.00\n"
+    )
+    two_days = monitor.top_summary_lines((1, 2, 3), 2 * 86400 + 3 * 3600 + 4 * 60, 1, (1, 2, 3), (1,) * 5, [0] * 8)
+    assert two_days.startswith("top - 01:02:03 up 2 days,  3:04,  1 user,  load average: 1.00, 2.00, 3.00\n")

@@ -19,11 +19,44 @@ from __future__ import annotations
 
 from .proc import meminfo_record
 
-__all__ = ["top_memory_lines", "TOP_HEADER", "top_line", "top", "PS_AUX_HEADER", "ps_aux_line", "ps_aux"]
+__all__ = [
+    "top_summary_lines",
+    "top_memory_lines",
+    "TOP_HEADER",
+    "top_line",
+    "top",
+    "PS_AUX_HEADER",
+    "ps_aux_line",
+    "ps_aux",
+]
 
 #: the column headers with PIDs 5 wide (pid_max 32768, the kernel's default below 32 CPUs)
 TOP_HEADER = "  PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND"
 PS_AUX_HEADER = "USER       PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND"
+
+
+def top_summary_lines(clock, uptime, users, load, tasks, cpu):
+    """top's first three lines: the time ``clock`` (h, m, s), ``uptime``
+    seconds, logged-in ``users``, the three ``load`` averages (libproc2's
+    procps_uptime_sprint(): "up 2 days,  3:04," or "up 5 min,", "user"
+    unless more than one), ``tasks`` (total, running, sleeping, stopped,
+    zombie) and the ``cpu`` percentages (us sy ni id wa hi si st)."""
+    h, m, sec = clock
+    days, hours, minutes = int(uptime) // 86400, int(uptime) // 3600 % 24, int(uptime) // 60 % 60
+    up = (f"{days} {'days' if days > 1 else 'day'}, " if days else "") + (
+        f"{hours:2d}:{minutes:02d}, " if hours else f"{minutes} min, "
+    )
+    first = (
+        f"top - {h:02d}:{m:02d}:{sec:02d} up {up}{users:2d} {'users' if users > 1 else 'user'},  "
+        f"load average: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}"
+    )
+    total, running, sleeping, stopped, zombie = tasks
+    second = (
+        f"Tasks:{total:4d} total,{running:4d} running,{sleeping:4d} sleeping,{stopped:4d} stopped,{zombie:4d} zombie"
+    )
+    names = ("us", "sy", "ni", "id", "wa", "hi", "si", "st")
+    third = "%Cpu(s):" + ",".join(f"{v:5.1f} {n}" for v, n in zip(cpu, names)) + " "
+    return f"{first}\n{second}\n{third}\n"
 
 
 def top_memory_lines(record):
@@ -77,12 +110,10 @@ def top(machine):
     rec = meminfo_record(machine)
     n = len(machine.processes)
     up = int(getattr(machine, "uptime", 0))
-    uptime = f"{up // 3600:2d}:{up // 60 % 60:02d}" if up >= 3600 else f"{up // 60} min"
-    clock = f"{up // 3600 % 24:02d}:{up // 60 % 60:02d}:{up % 60:02d}"
+    clock = (up // 3600 % 24, up // 60 % 60, up % 60)  # (the machine's clock starts at midnight)
+    summary = top_summary_lines(clock, up, 0, (0, 0, 0), (n, 0, n, 0, 0), (0, 0, 0, 100, 0, 0, 0, 0))
     lines = [
-        f"top - {clock} up {uptime},  0 user,  load average: 0.00, 0.00, 0.00",
-        f"Tasks: {n:3d} total,   0 running, {n:3d} sleeping,   0 stopped,   0 zombie",
-        "%Cpu(s):  0.0 us,  0.0 sy,  0.0 ni,100.0 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st ",
+        *summary.splitlines(),
         *top_memory_lines(rec).splitlines(),
         "",
         TOP_HEADER,
