@@ -243,3 +243,25 @@ def test_a_damaged_size_field_is_read_at_free(field, message):
     with pytest.raises(MallocAbort) as err:
         c.free(b)
     assert err.value.message == message and c.chunk_list() == before
+
+
+def test_a_first_malloc_that_runs_out_of_memory_leaves_no_half_made_tcache():
+    # the first malloc sets up the tcache with a chunk of its own; when that fails the next malloc tries again
+    m = memlab.Machine(ram="64MiB")
+    hog = m.spawn("hog")
+    pages = []
+    while True:  # take all of the machine's memory ...
+        try:
+            pages.append(hog.mmap(length=4096))
+            hog.touch(pages[-1], write=True)
+        except memlab.MemlabError:
+            break
+    for addr in pages[-3:-1]:
+        hog.munmap(addr, 4096)  # ... but two pages: one for the new process's page table root
+    p = m.spawn("late")
+    for _ in range(3):
+        try:
+            p.libc.malloc(24)
+        except memlab.MemlabError:
+            pass  # (the kernel's OutOfMemory for the heap's first page)
+        assert p.libc.tcache is None or len(p.libc.tcache) == 64

@@ -566,6 +566,9 @@ class PitfallsArea(Area):
     def _new(self):
         from memlab.pitfalls import MemorySanitizer, Sanitizer
 
+        for old in ("s", "msan"):  # the last programs' processes exit: their memory goes back
+            if hasattr(self, old):
+                getattr(self, old).process.exit()
         self.s = Sanitizer("fuzz.cpp", machine=self.m, quarantine_size_mb=self.rng.choice([0, 1, 256]))
         self.msan = MemorySanitizer("fuzz.cpp", machine=self.m)
         self.live = []  # (address, size, kind)

@@ -233,13 +233,18 @@ class Arena:
             return 0
         tcache = self.tcache if self.tcache is not None else self._tcache_init()
         tc_idx = csize2tidx(request2size(n))
-        if tc_idx < TCACHE_MAX_BINS and tcache[tc_idx]:
+        if tc_idx < TCACHE_MAX_BINS and tcache and tcache[tc_idx]:
             return self._tcache_get(tc_idx)
         return self._int_malloc(request2size(n))
 
     def _tcache_init(self):
         self.tcache = []  # (so the first _int_malloc does not come back here)
-        mem = self._int_malloc(request2size(TCACHE_STRUCT))
+        try:
+            mem = self._int_malloc(request2size(TCACHE_STRUCT))
+        finally:
+            self.tcache = None  # tcache_init(): no tcache while its chunk could not be had
+        if mem == 0:
+            return []
         self.tcache_struct = mem
         self.tcache = [[] for _ in range(TCACHE_MAX_BINS)]
         return self.tcache
