@@ -10,13 +10,14 @@ from .dma import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE
 from .errors import *  # noqa: F403 - every MemlabError subclass
 from .libc import M_MMAP_MAX, M_MMAP_THRESHOLD, M_MXFAST, M_TOP_PAD, M_TRIM_THRESHOLD
 from .machine import Machine
-from .page_alloc import FreeArea, Page, Zone, buddy_pfn
+from .page_alloc import FreeArea, MobilityZone, Page, Zone, buddy_pfn
 from .slub import SLAB_CACHE_DMA, SLAB_HWCACHE_ALIGN, SLAB_POISON, SLAB_RED_ZONE
 from .units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, format_size, parse_size
 from .version import __version__
 
 __all__ = [
-    "Machine", "Zone", "Page", "FreeArea", "buddy_pfn", "procfs", "gfp", "layout", "workloads", "exercises", "libc",
+    "Machine", "Zone", "MobilityZone", "Page", "FreeArea", "buddy_pfn",
+    "procfs", "gfp", "layout", "workloads", "exercises", "libc",
     "M_MXFAST", "M_TRIM_THRESHOLD", "M_TOP_PAD", "M_MMAP_THRESHOLD", "M_MMAP_MAX",
     "PAGE_SIZE", "PAGE_SHIFT", "MAX_PAGE_ORDER", "NR_PAGE_ORDERS", "parse_size", "format_size",
     "SLAB_HWCACHE_ALIGN", "SLAB_CACHE_DMA", "SLAB_RED_ZONE", "SLAB_POISON",

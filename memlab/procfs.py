@@ -4,7 +4,7 @@ Each formatter reproduces the kernel's seq_printf formats character for
 character, so the simulated file and the real one can be read side by side.
 
 Kernel: mm/vmstat.c frag_show_print() (/proc/buddyinfo),
-zoneinfo_show_print() (/proc/zoneinfo).
+zoneinfo_show_print() (/proc/zoneinfo), pagetypeinfo_show() (/proc/pagetypeinfo).
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ __all__ = [
     "zoneinfo",
     "zoneinfo_zone",
     "parse_buddyinfo",
+    "pagetypeinfo",
+    "format_pagetypeinfo",
+    "parse_pagetypeinfo_blocks",
+    "pagesets",
     "parse_zoneinfo",
     "slabinfo",
     "slabinfo_row",
@@ -111,6 +115,94 @@ def zoneinfo(machine) -> str:
 
 
 # ---------------------------------------------------------------- parsers
+def pagetypeinfo(obj) -> str:
+    """The text of /proc/pagetypeinfo for the zones of a Machine built with
+    ``mobility=True`` (or a :class:`memlab.MobilityZone`, or a list of them).
+
+    Kernel: mm/vmstat.c pagetypeinfo_show(): the pageblock order and size,
+    then pagetypeinfo_showfree() (``"%-43s "`` header, ``"%6d "`` per order;
+    per zone and migratetype ``"Node %4d, zone %8s, type %12s "`` and
+    ``"%s%6lu "``, ``>`` marking a list cut off at 100000 entries), then
+    pagetypeinfo_showblockcount() (``"\\n%-23s"``, ``"%12s "`` per type;
+    ``"Node %d, zone %8s "`` and ``"%12lu "`` per type). The mixed-block
+    table needs CONFIG_PAGE_OWNER and is not printed, as on the host.
+    """
+    from .errors import MemlabError
+
+    zones = _zones_of(obj)
+    for z in zones:
+        if not hasattr(z, "nr_free_by_type"):
+            raise MemlabError(
+                f"pagetypeinfo: zone {z.name} keeps one free list per order (memlab.Zone); migratetypes "
+                f"exist only in a memlab.MobilityZone (Machine(..., mobility=True))"
+            )
+    return format_pagetypeinfo((z.node, z.name, z.nr_free_by_type(), z.pageblock_counts()) for z in zones)
+
+
+def format_pagetypeinfo(rows, names=None):
+    """pagetypeinfo text from ``(node, zone_name, free, blocks)`` rows:
+    ``free[migratetype][order]`` list lengths and ``blocks[migratetype]``
+    pageblock counts; ``names`` are the migratetype names (default: the
+    host kernel's five, without CMA)."""
+    from .page_alloc.migratetype import MIGRATETYPE_NAMES, pageblock_order
+
+    names = MIGRATETYPE_NAMES if names is None else names
+    rows = list(rows)
+    out = [f"Page block order: {pageblock_order}\n", f"Pages per block:  {1 << pageblock_order}\n", "\n"]
+    out.append("%-43s " % "Free pages count per migrate type at order" + "".join("%6d " % o for o in range(11)) + "\n")
+    for node, zone, free, _ in rows:
+        for mt, name in enumerate(names):
+            counts = "".join((">%6lu " % 100000) if c >= 100000 else "%6lu " % c for c in free[mt])
+            out.append("Node %4d, zone %8s, type %12s " % (node, zone, name) + counts + "\n")
+    out.append("\n%-23s" % "Number of blocks type " + "".join("%12s " % name for name in names) + "\n")
+    for node, zone, _, blocks in rows:
+        out.append("Node %d, zone %8s " % (node, zone) + "".join("%12lu " % c for c in blocks) + "\n")
+    return "".join(out)
+
+
+def parse_pagetypeinfo_blocks(text):
+    """Both tables of /proc/pagetypeinfo: ``(names, [(node, zone, free,
+    blocks), ...])`` in the file's order, ready for
+    :func:`format_pagetypeinfo` (a count printed as ``>100000`` reads as
+    100000)."""
+    names: list[str] = []
+    free: dict = {}
+    rows = []
+    in_blocks = False
+    for line in text.splitlines():
+        if line.startswith("Number of blocks type"):
+            names = line[len("Number of blocks type") :].split()
+            in_blocks = True
+        elif line.startswith("Node") and ", type " in line:
+            head, _, rest = line.partition(", type ")
+            words = rest.split()
+            key = (int(head.split(",")[0].split()[1]), head.split("zone")[1].strip())
+            free.setdefault(key, []).append([int(w.lstrip(">")) for w in words[1:]])
+        elif in_blocks and line.startswith("Node"):
+            words = line.replace(",", " ").split()
+            key = (int(words[1]), words[3])
+            rows.append((key[0], key[1], free[key], [int(w) for w in words[4:]]))
+    return names, rows
+
+
+def pagesets(zone, host_format=False) -> str:
+    """The ``pagesets`` lines of a :class:`memlab.MobilityZone` in
+    /proc/zoneinfo (6.12's layout; ``host_format``: the later layout this
+    host's kernel prints, with ``high_min`` and ``high_max``). The ``vm
+    stats threshold`` is calculate_normal_threshold() of mm/vmstat.c."""
+    from .page_alloc.pcp import pagesets_text
+
+    return pagesets_text(zone.pcp, [normal_threshold(zone.managed_pages, zone.nr_cpus)] * zone.nr_cpus, host_format)
+
+
+def normal_threshold(managed_pages, nr_cpus):
+    """mm/vmstat.c calculate_normal_threshold(): ``2 * fls(nr_cpus) *
+    (1 + fls(managed MiB >> 7))`` capped at 125."""
+    mem = managed_pages >> (27 - 12)
+    threshold = 2 * nr_cpus.bit_length() * (1 + mem.bit_length())
+    return min(125, threshold)
+
+
 def parse_buddyinfo(text):
     """``[(node, zone_name, [nr_free order 0..10]), ...]`` from buddyinfo text."""
     rows = []

@@ -3,13 +3,16 @@ the zoned allocator of a node. The names are re-exported here so that
 ``from memlab.page_alloc import Zone, unusable_index, ...`` keeps working."""
 
 # The public names of every module, re-exported; each module's __all__ is the list.
-from . import buddy, compaction, core, explain, fragmentation, node, watermarks
+from . import buddy, compaction, core, explain, fragmentation, migratetype, mobility, node, pcp, watermarks
 from .buddy import *
 from .compaction import *
 from .core import *
 from .explain import *
 from .fragmentation import *
+from .migratetype import *
+from .mobility import *
 from .node import *
+from .pcp import *
 from .watermarks import *
 
 __all__ = [
@@ -18,6 +21,9 @@ __all__ = [
     *core.__all__,
     *explain.__all__,
     *fragmentation.__all__,
+    *migratetype.__all__,
+    *mobility.__all__,
     *node.__all__,
+    *pcp.__all__,
     *watermarks.__all__,
 ]
