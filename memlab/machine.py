@@ -125,7 +125,10 @@ class Machine(Node):
     on SLUB's debugging for every slab cache. ``swiotlb`` ("force",
     "noforce", or None: set up when RAM reaches above 4 GiB) reserves the
     DMA API's 64 MiB bounce pool at boot. ``cpus`` sets SLUB's
-    slab geometry (min_objects = 4 * (fls(cpus) + 1)).
+    slab geometry (min_objects = 4 * (fls(cpus) + 1)). ``mobility=True``
+    groups pages by mobility: every zone is a :class:`memlab.MobilityZone`
+    with migratetypes, pageblocks and per-CPU lists (lesson 02's machine
+    leaves it off, so its PFNs stay those of the plain buddy allocator).
     """
 
     def __init__(
@@ -136,6 +139,7 @@ class Machine(Node):
         watermark_scale_factor: int = 10,
         slub_debug: bool | str | None = None,
         swiotlb: str | None = None,
+        mobility: bool = False,
     ) -> None:
         if cpus.__class__ is not int or cpus < 1:
             raise reject(BadSize, cpus, f"Machine: cpus {cpus!r} must be an int >= 1")
@@ -146,7 +150,12 @@ class Machine(Node):
             else [(self.swiotlb_range[0] >> PAGE_SHIFT, (self.swiotlb_range[0] + self.swiotlb_range[1]) >> PAGE_SHIFT)]
         )
         super().__init__(
-            ram, min_free_kbytes=min_free_kbytes, watermark_scale_factor=watermark_scale_factor, reserved=reserved
+            ram,
+            min_free_kbytes=min_free_kbytes,
+            watermark_scale_factor=watermark_scale_factor,
+            reserved=reserved,
+            mobility=mobility,
+            cpus=cpus,
         )
         self.cpus = cpus
         self._cpus: Cpus | None = None  # the TLB model, made on first use (Machine.tlb)

@@ -263,3 +263,30 @@ def test_merging_above_pageblock_order_gives_the_buddy_the_freed_blocks_type():
     assert z.nr_free_by_type()[MIGRATE_UNMOVABLE][10] == 1
     assert z.pageblock_counts()[:2] == [2, 0]
     z.check_invariants()
+
+
+def test_a_machine_groups_its_pages_by_mobility():
+    """Machine(mobility=True): page tables and slabs are Unmovable, a
+    process's pages Movable, dentries and inodes Reclaimable; each type gets
+    pageblocks of its own, and /proc/pagetypeinfo shows them."""
+    import memlab
+
+    m = memlab.Machine(ram="256MiB", mobility=True)
+    assert m.zones["DMA32"].pageblock_counts() == [0, 120, 0, 0, 0]
+    p = m.spawn("cat")
+    for i in range(50):
+        m.create_file(f"/etc/f{i}", 100)
+    buf = p.mmap(length=1 << 20)
+    for off in range(0, 1 << 20, 4096):
+        p.touch(buf + off, write=True)
+    dma32 = m.zones["DMA32"]
+    unmovable, movable, reclaimable = dma32.pageblock_counts()[:3]
+    assert unmovable >= 1 and reclaimable >= 1 and movable >= 110
+    assert unmovable + movable + reclaimable == 120
+    types = {dma32.pageblock_migratetype(pfn) for pfn, _ in dma32.allocated_blocks()}
+    assert types == {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE}  # no pageblock mixed by a steal
+    text = procfs.pagetypeinfo(m)
+    assert text.count("zone    DMA32, type") == 5 and "Node 0, zone    DMA32 " in text
+    for z in m.populated_zones:
+        z.check_invariants()
+    assert memlab.Machine(ram="256MiB").zones["DMA32"].__class__ is Zone.choose_class(None)  # off by default

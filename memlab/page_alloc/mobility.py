@@ -37,7 +37,7 @@ as on the host.
 
 from __future__ import annotations
 
-from ..errors import BadFree, BadGFP, reject
+from ..errors import BadFree, BadGFP, BadSize, reject
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, check_order
 from .buddy import Page, Zone
 from .migratetype import (
@@ -105,9 +105,9 @@ class MobilityZone(PerCpuListsMixin, Zone):
         percpu_pagelist_high_fraction=0,
     ):
         if core not in (None, "python"):
-            raise reject(BadGFP, core, f"MobilityZone: core {core!r}: migratetypes live in the Python core only")
+            raise reject(BadSize, core, f"MobilityZone: core {core!r}: migratetypes live in the Python core only")
         if nr_cpus.__class__ is not int or not 1 <= nr_cpus <= 64:
-            raise reject(BadGFP, nr_cpus, f"MobilityZone: nr_cpus {nr_cpus!r} must be an int from 1 to 64")
+            raise reject(BadSize, nr_cpus, f"MobilityZone: nr_cpus {nr_cpus!r} must be an int from 1 to 64")
         self.nr_cpus = nr_cpus
         self.use_pcp = bool(pcp)
         self.percpu_pagelist_high_fraction = percpu_pagelist_high_fraction
@@ -405,20 +405,22 @@ class MobilityZone(PerCpuListsMixin, Zone):
         return result
 
     # ------------------------------------------------------------- allocation
-    def alloc_pages(self, order: int = 0, gfp="GFP_KERNEL", cpu: int = 0) -> Page:
+    def alloc_pages(self, order: int = 0, gfp="GFP_KERNEL", cpu: int = 0, nofragment=None) -> Page:
         """Allocate ``2**order`` pages of the migratetype ``gfp`` names on
         ``cpu``: rmqueue() -> the per-CPU list, else the buddy lists
         (__rmqueue()); with ALLOC_NOFRAGMENT first without fragmenting,
         then again without it (get_page_from_freelist()'s retry). Raises
-        :class:`OutOfMemory` when no block is found."""
+        :class:`OutOfMemory` when no block is found. ``nofragment`` True or
+        False makes one attempt with or without ALLOC_NOFRAGMENT (a caller
+        walking a zonelist does the retry itself)."""
         check_order(order)
         mt = gfp_migratetype(gfp)
         if cpu.__class__ is not int or not 0 <= cpu < self.nr_cpus:
             raise reject(BadGFP, cpu, f"alloc_pages: cpu {cpu!r} must be an int from 0 to {self.nr_cpus - 1}")
         steps: list = []
-        flags = ALLOC_NOFRAGMENT if self._nofragment else 0
+        flags = ALLOC_NOFRAGMENT if (self._nofragment if nofragment is None else nofragment) else 0
         pfn = self._rmqueue_entry(order, mt, flags, cpu, steps)
-        if pfn is None and flags:
+        if pfn is None and flags and nofragment is None:
             steps.append(("retry",))
             pfn = self._rmqueue_entry(order, mt, 0, cpu, steps)
         if pfn is None:

@@ -26,12 +26,14 @@ kernel would reclaim or kill, memlab raises :class:`OutOfMemory` and says so.
 from __future__ import annotations
 
 from collections import deque, namedtuple
+from functools import partial
 
 from ..errors import BadFree, BadSize, OutOfMemory, reject
 from ..faultinject import FaultAttr
 from ..gfp import GFP, MAX_NR_ZONES, ZONE_NAMES, ZONE_NORMAL, gfp_names, gfp_zone, parse_gfp
 from ..units import MAX_PAGE_ORDER, PAGE_SHIFT, check_order, format_size
 from .buddy import Page, Zone
+from .mobility import MobilityZone
 from .watermarks import (
     calculate_min_free_kbytes,
     gfp_to_alloc_flags,
@@ -84,10 +86,16 @@ class Node:
     is a Node with the other subsystems on top. ``reserved`` lists further
     ``(start_pfn, end_pfn)`` ranges kept back at boot, as memblock_reserve()
     keeps them (the Machine reserves its swiotlb pool this way): present,
-    but never managed by the buddy allocator.
+    but never managed by the buddy allocator. ``mobility=True`` makes every
+    zone a :class:`memlab.MobilityZone` (migratetypes, pageblocks and the
+    per-CPU lists of ``cpus`` CPUs); the zonelist walk then passes the
+    request's GFP flags on and, when the preferred zone is Normal, walks
+    once with ALLOC_NOFRAGMENT and once without (get_page_from_freelist()).
     """
 
-    def __init__(self, ram="1GiB", min_free_kbytes=None, watermark_scale_factor=10, reserved=()):
+    def __init__(
+        self, ram="1GiB", min_free_kbytes=None, watermark_scale_factor=10, reserved=(), mobility=False, cpus=2
+    ):
         from ..units import parse_size
 
         nbytes = parse_size(ram)
@@ -103,6 +111,8 @@ class Node:
         self.ram = nbytes
         self.nr_pages = nbytes >> PAGE_SHIFT
         self.node_id = 0
+        self.mobility = bool(mobility)
+        make_zone = partial(MobilityZone, nr_cpus=cpus, nofragment=False) if mobility else Zone
         n = self.nr_pages
         spans = [(1, min(n, DMA_END_PFN)), (DMA_END_PFN, min(n, DMA32_END_PFN)), (DMA32_END_PFN, n)]
         self.node_zones = []
@@ -118,11 +128,11 @@ class Node:
                     free = [
                         piece for a, b in free for piece in ((a, min(b, lo)), (max(a, hi), b)) if piece[1] > piece[0]
                     ]
-                zone = Zone(
+                zone = make_zone(
                     name, end - start, start_pfn=start, node=0, zone_idx=idx, present_pages=present, free_ranges=free
                 )
             else:
-                zone = Zone(name, 0, start_pfn=0, node=0, zone_idx=idx)
+                zone = make_zone(name, 0, start_pfn=0, node=0, zone_idx=idx)
             self.node_zones.append(zone)
         self.zones = {z.name: z for z in self.node_zones if z.present_pages}
         self.populated_zones = [z for z in self.node_zones if z.present_pages]
@@ -168,6 +178,8 @@ class Node:
             )
         hz = gfp_zone(mask)
         zonelist = self.zonelists[hz]
+        if self.mobility:
+            return self._alloc_mobility(order, mask, hz, zonelist)
         skipped: list[str] = []
         for zone in zonelist:  # fast path, ALLOC_WMARK_LOW
             if zone_watermark_ok(zone, order, zone.wmark_pages("low"), hz):
@@ -183,6 +195,27 @@ class Node:
                 self._trail.append(("alloc", order, mask, zone.name, "min", tuple(skipped)))
                 return page
             skipped.append(zone.name)
+        raise self._oom(order, mask, zonelist, hz)
+
+    def _alloc_mobility(self, order, mask, hz, zonelist):
+        """The same walks with MobilityZones: each pass first with
+        ALLOC_NOFRAGMENT when the preferred zone is Normal
+        (alloc_flags_nofragment()), then without; a zone whose lists
+        cannot serve the request is skipped like one below its mark."""
+        nofragment = bool(zonelist) and zonelist[0].zone_idx == ZONE_NORMAL
+        for mark, flags in (("low", 0), ("min", gfp_to_alloc_flags(mask, order))):
+            for nofrag in (True, False) if nofragment else (False,):
+                skipped: list[str] = []
+                for zone in zonelist:
+                    if zone_watermark_ok(zone, order, zone.wmark_pages(mark), hz, flags):
+                        try:
+                            page = zone.alloc_pages(order, mask, nofragment=nofrag)
+                        except OutOfMemory:
+                            skipped.append(zone.name)
+                            continue
+                        self._trail.append(("alloc", order, mask, zone.name, mark, tuple(skipped)))
+                        return page
+                    skipped.append(zone.name)
         raise self._oom(order, mask, zonelist, hz)
 
     def _oom(self, order, mask, zonelist, hz):

@@ -20,6 +20,7 @@ from .geometry import (
     SLAB_DEBUG_FLAGS,
     SLAB_KMALLOC,
     SLAB_POISON,
+    SLAB_RECLAIM_ACCOUNT,
     SLAB_RED_ZONE,
     SLAB_STORE_USER,
     SLUB_MAX_ORDER,
@@ -104,8 +105,9 @@ class KmemCache:
         self.full = []  # full slabs (SLUB keeps these on no list without debug)
         self.nr_slabs = 0
         self.total_objects = 0
-        self.alloc_gfp = (
-            GFP["GFP_DMA"] if flags & SLAB_CACHE_DMA else (GFP["GFP_DMA32"] if flags & SLAB_CACHE_DMA32 else 0)
+        self.alloc_gfp = (  # s->allocflags (mm/slub.c calculate_sizes()), less __GFP_COMP
+            (GFP["GFP_DMA"] if flags & SLAB_CACHE_DMA else (GFP["GFP_DMA32"] if flags & SLAB_CACHE_DMA32 else 0))
+            | (GFP["__GFP_RECLAIMABLE"] if flags & SLAB_RECLAIM_ACCOUNT else 0)
         )
         self.requested = {}  # address -> bytes asked for (kmalloc), for internal fragmentation
 
