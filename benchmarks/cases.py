@@ -173,6 +173,18 @@ CASES = [
         target=">= 0.55x ref",
     ),
     Case(
+        "buddy-v1, MobilityZone of 262,144 pages (migratetypes + per-CPU lists, GFP_KERNEL)",
+        _buddy('memlab.MobilityZone("Normal", 262_144)'),
+        200_000,
+        target="kept usable (needs a tree with MobilityZone)",
+    ),
+    Case(
+        "buddy-v1, MobilityZone of 262,144 pages, per-CPU lists off",
+        _buddy('memlab.MobilityZone("Normal", 262_144, pcp=False)'),
+        200_000,
+        target="kept usable (needs a tree with MobilityZone)",
+    ),
+    Case(
         "buddy-v1 replayed in C (Zone.replay), 262,144 pages",
         BUDDY_V1_OPS.format(n=200_000)
         + """

@@ -57,7 +57,6 @@ from .migratetype import (
 )
 from .pcp import (
     PerCpuListsMixin,
-    pcp_allowed_order,
     pindex_to_order,
 )
 
@@ -66,6 +65,8 @@ _ZONE_NORMAL = 2
 _WATERMARK_BOOST_FACTOR = 15000  # vm.watermark_boost_factor default
 
 __all__ = ["MobilityZone"]
+
+_MT_OF_GFP: dict = {}  # gfp expression -> gfp_migratetype(), for the hot path
 
 
 class MobilityZone(PerCpuListsMixin, Zone):
@@ -413,8 +414,13 @@ class MobilityZone(PerCpuListsMixin, Zone):
         :class:`OutOfMemory` when no block is found. ``nofragment`` True or
         False makes one attempt with or without ALLOC_NOFRAGMENT (a caller
         walking a zonelist does the retry itself)."""
-        check_order(order)
-        mt = gfp_migratetype(gfp)
+        if order.__class__ is not int or not 0 <= order <= MAX_PAGE_ORDER:
+            check_order(order)
+        mt = _MT_OF_GFP.get(gfp) if gfp.__class__ in (str, int) else None
+        if mt is None:
+            mt = gfp_migratetype(gfp)
+            if len(_MT_OF_GFP) < 256 and gfp.__class__ in (str, int):
+                _MT_OF_GFP[gfp] = mt
         if cpu.__class__ is not int or not 0 <= cpu < self.nr_cpus:
             raise reject(BadGFP, cpu, f"alloc_pages: cpu {cpu!r} must be an int from 0 to {self.nr_cpus - 1}")
         steps: list = []
@@ -435,7 +441,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
         return page
 
     def _rmqueue_entry(self, order, mt, flags, cpu, steps):
-        if self.use_pcp and pcp_allowed_order(order):
+        if self.use_pcp and (order <= 3 or order == 9):  # pcp_allowed_order()
             pfn = self._rmqueue_pcplist(order, mt, flags, cpu, steps)
             if pfn is not None:
                 return pfn
@@ -454,8 +460,8 @@ class MobilityZone(PerCpuListsMixin, Zone):
         del self._alloc_mt[pfn]
         self.events["pgfree"] += 1 << order
         steps: list = []
-        mt = self.pageblock_migratetype(pfn)
-        if self.use_pcp and pcp_allowed_order(order) and mt != MIGRATE_ISOLATE:
+        mt = self._pb[(pfn >> pageblock_order) - self._pb_base]  # get_pfnblock_migratetype()
+        if self.use_pcp and (order <= 3 or order == 9) and mt != MIGRATE_ISOLATE:  # pcp_allowed_order()
             self._free_unref_page_commit(
                 self.pcp[cpu], pfn, mt if mt < MIGRATE_PCPTYPES else MIGRATE_MOVABLE, order, steps
             )
