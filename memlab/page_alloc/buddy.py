@@ -9,12 +9,14 @@ order (head and tail insertion as the kernel chooses), so the PFN any
 allocation returns is the PFN Linux would return for the same sequence, as
 long as the per-CPU page lists are out of the picture (see below).
 
-Deliberately not modelled (and why it does not change the lesson):
+Deliberately not modelled here (and why it does not change the lesson):
 migratetypes and pageblocks (one list per order, as with
 ``page_group_by_mobility_disabled``), the per-CPU page lists (order <= 3
 allocations go straight to the buddy lists; on a real kernel they would
 first be served from and freed to the CPU's pcp list), page shuffling,
 compaction, reclaim, CMA, guard pages and memory holes inside a zone.
+:class:`memlab.MobilityZone` (memlab/page_alloc/mobility.py) adds the
+migratetypes, the pageblocks and the per-CPU lists.
 
 Hot path: ``nr_free_pages`` is counted from the free lists when read, and
 a :class:`Page` is built without calling ``__init__`` (where the compiled

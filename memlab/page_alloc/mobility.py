@@ -14,25 +14,21 @@ that unmovable pages do not end up scattered over memory. With ``pcp=True``
 Kernel (read in Debian's 6.12.117 source, whose fallback code has the
 6.12-stable form): mm/page_alloc.c __rmqueue(), __rmqueue_smallest(),
 __rmqueue_claim(), __rmqueue_steal(), find_suitable_fallback(),
-can_steal_fallback(), try_to_steal_block(), prep_move_freepages_block(),
-__move_freepages_block(), expand(), __free_one_page() (no merging across a
-pageblock whose type cannot merge; a merged buddy takes the freed block's
-type), buddy_merge_likely(), split_large_buddy(), boost_watermark(),
-rmqueue_pcplist(), rmqueue_bulk(), free_unref_page(),
-free_unref_page_commit(), free_pcppages_bulk(), drain_pages_zone(),
-alloc_flags_nofragment() and the retry of get_page_from_freelist();
-mm/mm_init.c memmap_init_range() (every pageblock whose first page is in
-the zone starts Movable; one whose first page lies before the zone stays
-Unmovable, as the host's DMA zone shows).
+can_steal_fallback(), try_to_steal_block(), __move_freepages_block(),
+expand(), __free_one_page() (no merge across pageblocks whose types cannot
+merge; a merged buddy takes the freed block's type), split_large_buddy(),
+boost_watermark(), the pcp functions named in pcp.py, and the
+ALLOC_NOFRAGMENT retry of get_page_from_freelist(); mm/mm_init.c
+memmap_init_range() (a pageblock starts Movable if its first page is in the
+zone; one that starts before it stays Unmovable, as the host's DMA zone shows).
 
-Simplifications (said in the lesson too): an allocated page counts as
-movable when its allocation asked for Movable (the kernel asks PageLRU() or
-__PageMovable(); movable allocations are the ones that end up on the LRU);
-MIGRATE_HIGHATOMIC reserves (reserve_highatomic_pageblock()) and CMA are
-not modelled (the host's kernel has no CMA; its HighAtomic lists are
-empty); the zone's ``flags`` (ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE) are set
-by the caller that checks watermarks; page shuffling and guard pages are off
-as on the host.
+Simplifications: an allocated page counts as movable when its allocation
+asked for Movable (the kernel asks PageLRU() or __PageMovable()); no
+MIGRATE_HIGHATOMIC reserves and no CMA (the host's kernel has no CMA and
+empty HighAtomic lists); ZONE_BELOW_HIGH and ZONE_RECLAIM_ACTIVE are never
+set (no reclaim yet). The PFNs could not be compared with a running kernel
+here (the host's own state is unknown); the rules were read in the source
+and the boot state and /proc formats checked against the host.
 """
 
 from __future__ import annotations
@@ -61,8 +57,7 @@ from .pcp import (
 )
 
 _NORMAL, _CMA, _CLAIM, _STEAL = range(4)  # enum rmqueue_mode
-_ZONE_NORMAL = 2
-_WATERMARK_BOOST_FACTOR = 15000  # vm.watermark_boost_factor default
+_ZONE_NORMAL, _WATERMARK_BOOST_FACTOR = 2, 15000  # ZONE_NORMAL; vm.watermark_boost_factor default
 
 __all__ = ["MobilityZone"]
 
@@ -483,8 +478,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
     # ---------------------------------------------------------------- queries
     @property
     def nr_free_pages(self) -> int:
-        """NR_FREE_PAGES: pages in free buddy blocks (pages on the per-CPU
-        lists count as allocated, as in the kernel)."""
+        """NR_FREE_PAGES: pages in free buddy blocks (not those on pcp lists)."""
         return sum(1 << o for o in self._free.values())
 
     def nr_free_by_order(self) -> list[int]:
@@ -497,6 +491,20 @@ class MobilityZone(PerCpuListsMixin, Zone):
         """``[[nr_free of order 0..10] for each migratetype]``: the free
         table of /proc/pagetypeinfo."""
         return [[len(self._lists[o][mt]) for o in range(NR_PAGE_ORDERS)] for mt in range(MIGRATE_TYPES)]
+
+    def mixed_pageblocks(self):
+        """First PFNs of the pageblocks that hold an allocated block of
+        another migratetype than their own (what CONFIG_PAGE_OWNER's
+        "Number of mixed blocks" counts): the fragmentation the grouping
+        could not avoid."""
+        pb, base, mts = self._pb, self._pb_base, self._alloc_mt
+        return sorted(
+            {
+                (pfn >> pageblock_order) << pageblock_order
+                for pfn in mts
+                if pb[(pfn >> pageblock_order) - base] != mts[pfn]
+            }
+        )
 
     def pageblock_counts(self):
         """Pageblocks per migratetype, as pagetypeinfo counts them."""
