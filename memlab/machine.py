@@ -297,6 +297,15 @@ class Machine(Node):
             return None
         return self._cpus.flush_tlb_mm_range(mm, start, end)
 
+    def compact_memory(self, order: int = -1):
+        """``echo 1 > /proc/sys/vm/compact_memory`` (``order=-1``) or the
+        compaction of every zone for a request of ``order``, on a machine
+        made with ``mobility=True``: see :func:`memlab.mm.migrate.compact_node`.
+        Returns each zone's :class:`memlab.page_alloc.CompactionResult`."""
+        from .mm.migrate import compact_node
+
+        return compact_node(self, order)
+
     def kvmalloc(self, size: int, gfp: str | int = "GFP_KERNEL") -> int | None:
         """``kvmalloc(size, gfp)``: kmalloc, else vmalloc; see
         :meth:`memlab.mm.KernelSpace.kvmalloc`."""

@@ -34,7 +34,15 @@ class MobilityMachine(RuleBasedStateMachine):
         self.zone = MobilityZone(
             "Normal", nr_pages, start_pfn=start_pfn, pcp=pcp, zone_idx=zone_idx, percpu_pagelist_high_fraction=fraction
         )
-        self.live = {}
+        self.live = {}  # id(page) -> (page, token)
+        self.data = {}  # pfn -> token: what a machine would keep in the block's bytes
+        self.tokens = 0
+
+        def move(old, new, order):
+            assert new not in self.data, f"compaction moved a block onto live data at pfn {new}"
+            self.data[new] = self.data.pop(old)
+
+        self.zone.migrate_callbacks.append(move)
 
     def state(self):
         z = self.zone
@@ -52,14 +60,17 @@ class MobilityMachine(RuleBasedStateMachine):
             page = self.zone.alloc_pages(order, gfp, cpu=cpu)
         except OutOfMemory:
             return multiple()
-        assert page.pfn not in self.live
-        self.live[page.pfn] = order
+        assert page.pfn not in self.data
+        self.tokens += 1
+        self.live[id(page)] = (page, self.tokens)
+        self.data[page.pfn] = self.tokens
         return page
 
     @rule(page=consumes(pages), cpu=st.integers(0, 1))
     def free(self, page, cpu):
         self.zone.free_pages(page, page.order, cpu=cpu)
-        del self.live[page.pfn]
+        del self.live[id(page)]
+        del self.data[page.pfn]
 
     @rule(page=pages, delta=st.sampled_from([-1, 1]))
     def free_with_wrong_order(self, page, delta):
@@ -74,7 +85,7 @@ class MobilityMachine(RuleBasedStateMachine):
 
     @rule(pfn=st.integers(-3, 6000))
     def free_a_pfn_that_is_not_live(self, pfn):
-        if pfn in self.live:
+        if pfn in self.data:
             return
         before = self.state()
         try:
@@ -97,6 +108,11 @@ class MobilityMachine(RuleBasedStateMachine):
                 raise AssertionError("a bad request was accepted")
         assert self.state() == before
 
+    @rule(order=st.sampled_from([-1, -1, 1, 3, 9]))
+    def compact(self, order):
+        result = self.zone.compact_zone(order)
+        assert result.result in ("COMPACT_COMPLETE", "COMPACT_SUCCESS", "COMPACT_SKIPPED", "COMPACT_CONTENDED")
+
     @rule()
     def drain(self):
         self.zone.drain_all_pages()
@@ -106,9 +122,10 @@ class MobilityMachine(RuleBasedStateMachine):
     def invariants(self):
         z = self.zone
         z.check_invariants()
-        assert dict(z.allocated_blocks()) == self.live
+        assert dict(z.allocated_blocks()) == {p.pfn: p.order for p, _ in self.live.values()}
+        assert all(self.data[p.pfn] == token for p, token in self.live.values())  # handles follow their data
         on_pcp = sum(1 << o for _, _, o in z.pcp_pages())
-        assert z.nr_free_pages + on_pcp + sum(1 << o for o in self.live.values()) == z.managed_pages
+        assert z.nr_free_pages + on_pcp + sum(1 << p.order for p, _ in self.live.values()) == z.managed_pages
         assert sum(z.pageblock_counts()) == len(z.pageblocks())
 
 

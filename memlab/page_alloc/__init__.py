@@ -3,8 +3,9 @@ the zoned allocator of a node. The names are re-exported here so that
 ``from memlab.page_alloc import Zone, unusable_index, ...`` keeps working."""
 
 # The public names of every module, re-exported; each module's __all__ is the list.
-from . import buddy, compaction, core, explain, fragmentation, migratetype, mobility, node, pcp, watermarks
+from . import buddy, compact, compaction, core, explain, fragmentation, migratetype, mobility, node, pcp, watermarks
 from .buddy import *
+from .compact import *
 from .compaction import *
 from .core import *
 from .explain import *
@@ -17,6 +18,7 @@ from .watermarks import *
 
 __all__ = [
     *buddy.__all__,
+    *compact.__all__,
     *compaction.__all__,
     *core.__all__,
     *explain.__all__,

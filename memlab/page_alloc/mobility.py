@@ -36,6 +36,7 @@ from __future__ import annotations
 from ..errors import BadFree, BadGFP, BadSize, reject
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, check_order
 from .buddy import Page, Zone
+from .compact import CompactionMixin
 from .migratetype import (
     ALLOC_NOFRAGMENT,
     FALLBACKS,
@@ -64,7 +65,7 @@ __all__ = ["MobilityZone"]
 _MT_OF_GFP: dict = {}  # gfp expression -> gfp_migratetype(), for the hot path
 
 
-class MobilityZone(PerCpuListsMixin, Zone):
+class MobilityZone(CompactionMixin, PerCpuListsMixin, Zone):
     """A zone whose buddy allocator groups pages by mobility.
 
     ``MobilityZone(name, nr_pages, start_pfn=0, ..., nr_cpus=2, pcp=True,
@@ -108,6 +109,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
         self.use_pcp = bool(pcp)
         self.percpu_pagelist_high_fraction = percpu_pagelist_high_fraction
         self._nofragment = nofragment
+        self.migrate_callbacks: list = []  # f(old_pfn, new_pfn, order) after compaction moves a block
         self.flags: set[str] = set()  # ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE, ZONE_BOOSTED_WATERMARK
         super().__init__(name, nr_pages, start_pfn, node, zone_idx, present_pages, free_ranges)
         if nofragment is None:
@@ -120,6 +122,8 @@ class MobilityZone(PerCpuListsMixin, Zone):
         self._alloc: dict[int, int] = {}  # pfn -> order of every allocated block
         self._alloc_mt: dict[int, int] = {}  # pfn -> the migratetype its allocation asked for
         self._on_pcp: dict[int, tuple[int, int]] = {}  # pfn -> (cpu, order) of pages on a pcp list
+        self._pages: dict = {}  # pfn -> the Page handed out for a Movable block (compaction moves it)
+        self._nr_free = 0  # NR_FREE_PAGES
         self.events = {
             "pgalloc": 0,
             "pgfree": 0,
@@ -182,6 +186,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
     def _del_and_expand(self, pfn, low, high, mt):
         self._lists[high][mt].delete(pfn)
         del self._free[pfn]
+        self._nr_free -= 1 << low
         self._expand(pfn, low, high, mt)
 
     def _rmqueue_smallest(self, order, mt, steps):
@@ -240,6 +245,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
         if current >= pageblock_order:  # take ownership of whole pageblocks
             self._lists[current][block_type].delete(pfn)
             del self._free[pfn]
+            self._nr_free -= 1 << order
             for i in range(1 << (current - pageblock_order)):
                 self._set_pageblock(pfn + i * pageblock_nr_pages, start_type)
             self._expand(pfn, order, current, start_type)
@@ -276,54 +282,6 @@ class MobilityZone(PerCpuListsMixin, Zone):
         max_boost = max(pageblock_nr_pages, max_boost)
         self.watermark_boost = min(self.watermark_boost + pageblock_nr_pages, max_boost)
         self.flags.add("ZONE_BOOSTED_WATERMARK")
-
-    def _walk_block(self, start, end):
-        """(pfn, kind, nr_pages) for each piece of [start, end): "free",
-        "alloc" (with its allocation's type in kind), "pcp" or "other"."""
-        free, alloc, alloc_mt, on_pcp = self._free, self._alloc, self._alloc_mt, self._on_pcp
-        pfn = start
-        while pfn < end:
-            o = free.get(pfn)
-            if o is not None:
-                yield pfn, "free", 1 << o
-                pfn += 1 << o
-                continue
-            o = alloc.get(pfn)
-            if o is not None:
-                n = min(1 << o, end - pfn)
-                yield pfn, ("movable" if alloc_mt[pfn] == MIGRATE_MOVABLE else "alloc"), n
-                pfn += n
-                continue
-            entry = on_pcp.get(pfn)
-            if entry is not None:
-                yield pfn, "pcp", 1 << entry[1]
-                pfn += 1 << entry[1]
-                continue
-            head = self._alloc_head(pfn)  # inside a larger allocated block that began before start
-            if head is not None:
-                n = min(head[0] + (1 << head[1]), end) - pfn
-                yield pfn, ("movable" if alloc_mt[head[0]] == MIGRATE_MOVABLE else "alloc"), n
-                pfn += n
-                continue
-            yield pfn, "other", 1
-            pfn += 1
-
-    def _alloc_head(self, pfn):
-        for o in range(1, NR_PAGE_ORDERS):
-            head = pfn & ~((1 << o) - 1)
-            if self._alloc.get(head) == o:
-                return head, o
-        return None
-
-    def _count_block(self, start, end):
-        """prep_move_freepages_block(): free pages and movable pages."""
-        free_pages = movable = 0
-        for _, kind, n in self._walk_block(start, end):
-            if kind == "free":
-                free_pages += n
-            elif kind == "movable":
-                movable += n
-        return free_pages, movable
 
     def _move_freepages_block(self, start, old_mt, new_mt):
         """__move_freepages_block(): every free block of the pageblock to
@@ -363,6 +321,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
         order (not across pageblocks whose types cannot merge)."""
         lists, free, pb, base = self._lists, self._free, self._pb, self._pb_base
         start, start_order = pfn, order
+        self._nr_free += 1 << order
         while order < MAX_PAGE_ORDER:
             buddy = pfn ^ (1 << order)
             if free.get(buddy) != order:
@@ -426,13 +385,15 @@ class MobilityZone(PerCpuListsMixin, Zone):
             pfn = self._rmqueue_entry(order, mt, 0, cpu, steps)
         if pfn is None:
             raise self._oom(order)
-        self._alloc[pfn] = order
-        self._alloc_mt[pfn] = mt
-        self.events["pgalloc"] += 1 << order
-        self._trail.append(("alloc", pfn, order, mt, cpu, tuple(steps)))
         page = Page.__new__(Page)
         page.pfn = pfn
         page.order = order
+        self._alloc[pfn] = order
+        self._alloc_mt[pfn] = mt
+        self.events["pgalloc"] += 1 << order
+        if mt == MIGRATE_MOVABLE:
+            self._pages[pfn] = page
+        self._trail.append(("alloc", pfn, order, mt, cpu, tuple(steps)))
         return page
 
     def _rmqueue_entry(self, order, mt, flags, cpu, steps):
@@ -453,6 +414,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
             raise reject(BadFree, cpu, f"free_pages: cpu {cpu!r} must be an int from 0 to {self.nr_cpus - 1}")
         del self._alloc[pfn]
         del self._alloc_mt[pfn]
+        self._pages.pop(pfn, None)
         self.events["pgfree"] += 1 << order
         steps: list = []
         mt = self._pb[(pfn >> pageblock_order) - self._pb_base]  # get_pfnblock_migratetype()
@@ -479,7 +441,7 @@ class MobilityZone(PerCpuListsMixin, Zone):
     @property
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES: pages in free buddy blocks (not those on pcp lists)."""
-        return sum(1 << o for o in self._free.values())
+        return self._nr_free
 
     def nr_free_by_order(self) -> list[int]:
         counts = [0] * NR_PAGE_ORDERS
@@ -566,6 +528,8 @@ class MobilityZone(PerCpuListsMixin, Zone):
                     assert pfn not in owner, f"pfn {pfn} on two free lists"
                     owner[pfn] = o
         assert len(owner) == len(self._free), "a free block is on no list"
+        assert self._nr_free == sum(1 << o for o in owner.values()), "NR_FREE_PAGES out of step"
+        assert all(self._alloc_mt.get(p) == MIGRATE_MOVABLE for p in self._pages), "a Page handle out of step"
         for pfn, o in owner.items():
             assert pfn % (1 << o) == 0 and start <= pfn and pfn + (1 << o) <= end, f"free block {pfn} order {o}"
             if o > pageblock_order:

@@ -75,6 +75,14 @@ def _sentence(step):
     if kind == "drain":
         _, cpu, freed = step
         return f"free_pcppages_bulk(): {freed} pages from the tails of cpu {cpu}'s lists back to the buddy lists."
+    if kind == "isolate":
+        _, start, end, n, finish = step
+        why = "the rest of the pageblock (a second pass over it)" if finish else "at most COMPACT_CLUSTER_MAX = 32"
+        return f"isolate_migratepages_block(): pfns {start}-{end - 1} scanned, {n} movable pages taken ({why})."
+    if kind == "migrate":
+        _, src, dst, order = step
+        what = "page" if not order else f"order-{order} block"
+        return f"migrate_pages(): the movable {what} at pfn {src} copied to the free pfn {dst}; the old one freed."
     if kind == "buddy_free":
         _, pfn, order, final, to_tail = step
         where = "tail" if to_tail else "head"
@@ -87,6 +95,10 @@ def explain_mobility_step(zone, record) -> list[str]:
     """Sentences for one trail record ``(op, pfn, order, migratetype, cpu,
     steps)`` of a MobilityZone."""
     op, pfn, order, mt, cpu, steps = record
+    if op == "compact":
+        what = "the whole zone (compact_memory)" if order < 0 else f"an order-{order} request"
+        head = f"compact_zone() for {what}: {mt}; the migration scanner stopped at pfn {pfn}. The last moves:"
+        return [head] + [_sentence(s) for s in steps]
     if op == "alloc":
         head = f"alloc_pages(order={order}, {_NAMES[mt]}) on cpu {cpu}: pfn {pfn}."
     else:

@@ -297,9 +297,13 @@ class PerCpuListsMixin:
         (drain_pages_zone(), at most ``batch << 5`` pages at a time)."""
         steps: list = []
         for pcp in self.pcp:
-            while pcp.count:
-                self._free_pcppages_bulk(min(pcp.count, pcp.batch << CONFIG_PCP_BATCH_SCALE_MAX), pcp, 0, steps)
+            self._drain_pages_zone(pcp, steps)
         return steps
+
+    def _drain_pages_zone(self, pcp, steps):
+        """drain_pages_zone(): one CPU's lists, ``batch << 5`` pages at a time."""
+        while pcp.count:
+            self._free_pcppages_bulk(min(pcp.count, pcp.batch << CONFIG_PCP_BATCH_SCALE_MAX), pcp, 0, steps)
 
     def _setup_pageset(self, fresh):
         """zone_set_pageset_high_and_batch(zone, 0): ``batch``, ``high_min``

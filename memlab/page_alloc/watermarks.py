@@ -119,7 +119,8 @@ def zone_watermark_ok(zone, order, mark, highest_zoneidx, alloc_flags=0):
                 wmin -= wmin // 4
         if alloc_flags & ALLOC_OOM:
             wmin -= wmin // 2
-    if free_pages <= wmin + zone.lowmem_reserve[highest_zoneidx]:
+    reserve = zone.lowmem_reserve[highest_zoneidx] if zone.lowmem_reserve else 0  # (a standalone zone: none)
+    if free_pages <= wmin + reserve:
         return False
     if not order:
         return True
