@@ -20,7 +20,7 @@ the layer rule holds either way (docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 from collections import Counter, deque
-from functools import cached_property
+from functools import cached_property, partial
 
 from .dma import DMA_BIT_MASK, Device, Dma8237, DmaApi
 from .errors import BadSize, reject
@@ -31,6 +31,7 @@ from .physmem import PhysicalMemory
 from .slub import Slub
 from .units import PAGE_SHIFT, format_size, parse_size
 from .vfs import Vfs
+from .vmscan import Vmscan, alloc_pages_slowpath
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing at run time)
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ class Machine(Node):
         slub_debug: bool | str | None = None,
         swiotlb: str | None = None,
         mobility: bool = False,
+        reclaim: bool | None = None,
     ) -> None:
         if cpus.__class__ is not int or cpus < 1:
             raise reject(BadSize, cpus, f"Machine: cpus {cpus!r} must be an int >= 1")
@@ -158,6 +160,8 @@ class Machine(Node):
             cpus=cpus,
         )
         self.cpus = cpus
+        #: page reclaim on: kswapd, direct reclaim and the OOM killer (memlab.vmscan); default: with mobility
+        self.reclaim = mobility if reclaim is None else bool(reclaim)
         self._cpus: Cpus | None = None  # the TLB model, made on first use (Machine.tlb)
         self.slub_debug = slub_debug
         self.mem = PhysicalMemory(self.nr_pages, is_free=self._pfn_is_free)
@@ -168,12 +172,28 @@ class Machine(Node):
         #: messages (a simplification), so a long run stays bounded.
         self.kernel_log: deque[str] = deque(maxlen=1000)
         self.processes: dict[int, Process] = {}
+        #: the process whose system call or fault is running (memlab's ``current``)
+        self.current: Process | None = None
         #: the files with pages in the page cache (by id), for /proc/meminfo and drop_caches
         self.cached_files: dict[int, File] = {}
         #: event counters of /proc/vmstat that are not kept elsewhere (pgpgin, pgpgout, drop_pagecache, ...)
         self.vm_events: Counter[str] = Counter()
         self._next_pid = 1000
         self._next_inode = 131073
+
+    def alloc_pages(self, order: int = 0, gfp: str | int = "GFP_KERNEL") -> Page:
+        """Allocate ``2**order`` pages (see :meth:`memlab.page_alloc.Node.alloc_pages`);
+        on a machine made with ``reclaim=True`` (or ``mobility=True``) a failed fast
+        path wakes kswapd and a failing request reclaims, compacts and, at last,
+        calls the OOM killer (:func:`memlab.vmscan.alloc_pages_slowpath`)."""
+        if not self.reclaim:
+            return Node.alloc_pages(self, order, gfp)
+        return alloc_pages_slowpath(self, partial(Node.alloc_pages, self), order, gfp)
+
+    @cached_property
+    def vmscan(self) -> Vmscan:
+        """Page reclaim of this machine (kswapd, direct reclaim, the OOM killer)."""
+        return Vmscan(self)
 
     def free_pages(self, page: Page | int, order: int) -> None:
         """Free a block (see :meth:`memlab.page_alloc.Node.free_pages`); its

@@ -107,6 +107,39 @@ class Vfs:
             m.kmem_cache_shrink(icache)
         return freed
 
+    def unused_counts(self):
+        """(unused dentries, unused inodes): what super_cache_count() reports
+        to the shrinker (the dentry and inode LRUs)."""
+        used = self._in_use()
+        dentries = sum(1 for k in self.dentries if k not in used)
+        inodes = sum(1 for k in self.inodes if k not in self.dentries and not self.files[k].page_cache)
+        return dentries, inodes
+
+    def prune(self, nr):
+        """super_cache_scan(): ``nr`` objects to scan, split between the
+        dentry and inode LRUs in proportion to their sizes (prune_dcache_sb()
+        then prune_icache_sb()), oldest first. Returns the objects freed."""
+        m, used = self.machine, self._in_use()
+        dcache, icache = self.caches if self._caches is not None else (None, None)
+        n_dentries, n_inodes = self.unused_counts()
+        total = n_dentries + n_inodes + 1
+        freed = 0
+        for key in [k for k in self.dentries if k not in used][: n_dentries * nr // total]:
+            m.kmem_cache_free(dcache, self.dentries.pop(key))
+            freed += 1
+        unused = [k for k in self.inodes if k not in self.dentries and not self.files[k].page_cache]
+        for key in unused[: n_inodes * nr // total]:
+            m.kmem_cache_free(icache, self.inodes.pop(key))
+            del self.files[key]
+            freed += 1
+        return freed
+
+    def slab_pages(self):
+        """Pages of the dentry and inode caches' slabs."""
+        if self._caches is None:
+            return 0
+        return sum(c.nr_slabs * c.pagesperslab for c in self._caches)
+
     def drop_blocks(self):
         """drop_pagecache_sb() on the block device: its clean pages (the
         inode-table blocks, released once the inodes were read). Returns

@@ -106,6 +106,8 @@ class Process:
             if where[1].__class__ is not int or where[1] < 0:
                 raise reject(BadSize, where[1], f"spawn: symbol {sym!r}: offset {where[1]!r} must be an int >= 0")
         self.exited = False
+        self.killed_by: str | None = None  # "the OOM killer" when it chose this process
+        self.oom_score_adj = 0  # /proc/<pid>/oom_score_adj: -1000 (never kill) to 1000 (kill first)
         self._libc = None
         self._sys = None
         self.machine = machine
@@ -303,7 +305,9 @@ class Process:
 
     def _check_alive(self, what):
         if self.exited:
-            raise SyscallError("ESRCH", f"{what}: process {self.pid} ({self.name}) has exited")
+            how = f"was killed by {self.killed_by}" if self.killed_by else "has exited"
+            raise SyscallError("ESRCH", f"{what}: process {self.pid} ({self.name}) {how}")
+        self.machine.current = self  # the task on the CPU (the OOM killer needs to know)
 
     def _check_range(self, what, addr, length):
         if addr.__class__ is not int or addr % PAGE_SIZE:

@@ -7,8 +7,14 @@ mm/vma.c is_mergeable_vma() (simplified in :meth:`Vma.can_merge_after`).
 
 from __future__ import annotations
 
+from itertools import count
+
 from ..errors import BadSize, reject
 from ..units import PAGE_SHIFT, PAGE_SIZE
+
+#: the order in which page-cache pages join an LRU list: a page's stamp (bigger is newer, nearer the
+#: list's head; page reclaim, memlab.vmscan, takes the oldest first)
+LRU_CLOCK = count(1)
 
 __all__ = [
     "PROT_NONE",
@@ -82,6 +88,8 @@ class File:
         # referenced, a second time active; the others are on the inactive list
         self.referenced: set[int] = set()
         self.active: set[int] = set()
+        #: when each cached page last joined an LRU list (memlab.vmscan.LRU_CLOCK; reclaim takes the oldest)
+        self.lru_stamp: dict[int, int] = {}
 
     def page_bytes(self, index):
         """The 4096 bytes of file page ``index`` as a read from disk fills
@@ -111,6 +119,7 @@ class File:
         # before: no data may leak from another process or the kernel
         machine.mem.write(pfn << PAGE_SHIFT, self.page_bytes(index))
         self.page_cache[index] = pfn
+        self.lru_stamp[index] = next(LRU_CLOCK)
         cached = getattr(machine, "cached_files", None)
         if cached is not None:  # the machine's page cache: /proc/meminfo, drop_caches
             cached[id(self)] = self
@@ -135,6 +144,7 @@ class File:
         if index in self.referenced:
             self.referenced.discard(index)
             self.active.add(index)
+            self.lru_stamp[index] = next(LRU_CLOCK)  # to the head of the active list
         else:
             self.referenced.add(index)
 

@@ -226,7 +226,9 @@ class Node:
                 f" + lowmem_reserve {zone.lowmem_reserve[hz]}"
                 + ("" if zone.has_free_block(order) else f", no free block of order >= {order}")
             )
-        if mask & GFP["__GFP_DIRECT_RECLAIM"]:
+        if getattr(self, "reclaim", False):
+            then = "the slow path follows (memlab.vmscan)"
+        elif mask & GFP["__GFP_DIRECT_RECLAIM"]:
             then = (
                 "the kernel would now try direct reclaim and compaction, and in the end the OOM killer; "
                 "memlab models none of those"
@@ -266,6 +268,13 @@ class Node:
     @property
     def nr_free_pages(self):
         return sum(z.nr_free_pages for z in self.populated_zones)
+
+    @property
+    def last_watermark(self):
+        """The watermark the last allocation passed: "low" (the fast path)
+        or "min" (the slow path's second walk); None before any."""
+        last = self._trail[-1] if self._trail else None
+        return last[4] if last is not None and last[0] == "alloc" else None
 
     @property
     def totalram_pages(self):
