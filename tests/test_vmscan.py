@@ -172,3 +172,25 @@ def test_inactive_is_low_uses_the_square_root_ratio():
     # 1 GiB of file LRU pages: ratio int_sqrt(10) = 3
     assert Vmscan.inactive_is_low(one_gib // 4 - 1, 3 * one_gib // 4 + 1)
     assert not Vmscan.inactive_is_low(one_gib // 4 + 1, 3 * one_gib // 4 - 1)
+
+
+def test_proc_vmstat_reports_reclaim_and_compaction_in_the_kernels_order():
+    from memlab import monitor
+
+    m = memlab.Machine(ram="64MiB", mobility=True)
+    _reader(m, 40 << 20)
+    hog = m.spawn("hog")
+    b = hog.mmap(length=28 << 20)
+    for off in range(0, 28 << 20, 4096):
+        hog.touch(b + off, write=True)
+    hog.munmap(b + (4 << 20), 4 << 20)
+    results = m.compact_memory()
+    v = monitor.vmstat_record(m)
+    assert v["pgsteal_kswapd"] == m.vm_events["pgsteal_kswapd"] > 0 and v["pageoutrun"] >= 1
+    assert v["pgmigrate_success"] == sum(r.migrated_pages for r in results.values())
+    assert v["compact_migrate_scanned"] == sum(r.migrate_scanned for r in results.values()) > 0
+    host = monitor.host_vmstat()
+    if host is None:
+        pytest.skip("no /proc/vmstat")
+    names = [n for n in host if n in v]
+    assert names == [n for n in monitor.VMSTAT_FIELDS if n in host]  # the host's order

@@ -299,11 +299,33 @@ VMSTAT_FIELDS = (
     "nr_page_table_pages",
     "pgpgin",
     "pgpgout",
+    "allocstall_dma",
+    "allocstall_dma32",
+    "allocstall_normal",
+    "pgdeactivate",
     "pgfault",
     "pgmajfault",
+    "pgrefill",
+    "pgsteal_kswapd",
+    "pgsteal_direct",
+    "pgscan_kswapd",
+    "pgscan_direct",
+    "pgscan_file",
+    "pgsteal_file",
+    "slabs_scanned",
+    "pageoutrun",
     "drop_pagecache",
     "drop_slab",
+    "oom_kill",
+    "pgmigrate_success",
+    "compact_migrate_scanned",
+    "compact_free_scanned",
+    "compact_isolated",
+    "compact_stall",
+    "compact_fail",
+    "compact_success",
 )
+_ZONE_EVENTS = ("pgmigrate_success", "compact_migrate_scanned", "compact_free_scanned", "compact_isolated")
 
 
 def vmstat_record(machine):
@@ -332,6 +354,8 @@ def vmstat_record(machine):
         "pgfault": sum(p.mm.min_flt + p.mm.maj_flt for p in procs),
         "pgmajfault": sum(p.mm.maj_flt for p in procs),
     }
+    for name in _ZONE_EVENTS:  # counted by each zone's compaction (memlab.page_alloc.compact)
+        values[name] = ev[name] + sum(getattr(z, "events", {}).get(name, 0) for z in machine.populated_zones)
     return {name: values.get(name, ev[name]) for name in VMSTAT_FIELDS}
 
 
