@@ -23,6 +23,8 @@ __all__ = [
     "pool_vs_malloc",
     "bio_writeback",
     "machine_mix",
+    "reclaim_run",
+    "compaction_frames",
 ]
 
 #: buddy-v1 (benchmarks/README.md): order weights 60/20/10/6 for orders 0-3, 4/7 each for 4-10.
@@ -186,7 +188,16 @@ FILL_AND_RECLAIM_ORDERS = (0, 0, 0, 0, 1, 1, 2, 3)
 
 
 def fill_and_reclaim(
-    zone, n_ops, seed, pinned_share=0.01, low=0.02, high=0.70, sample_every=0, sample_order=9, progress=None
+    zone,
+    n_ops,
+    seed,
+    pinned_share=0.01,
+    low=0.02,
+    high=0.70,
+    sample_every=0,
+    sample_order=9,
+    progress=None,
+    gfp=None,
 ):
     """Fill ``zone``, reclaim, fill again: external fragmentation with plenty
     of memory free.
@@ -201,7 +212,13 @@ def fill_and_reclaim(
     free but hardly any large block can form: the failure of a large request
     is then due to fragmentation, not to a lack of memory. (The kernel's
     answer, grouping allocations by mobility so that unmovable ones share
-    pageblocks, is not modelled here.)
+    pageblocks, is not modelled by a plain :class:`memlab.Zone`.)
+
+    ``gfp=(pinned_gfp, short_gfp)``, for a :class:`memlab.MobilityZone`:
+    each allocation is first drawn pinned or not and asks with that GFP
+    expression (e.g. ``("GFP_KERNEL", "GFP_HIGHUSER_MOVABLE")``), so that the
+    zone can group them (the draws then come in another order: the same seed
+    gives another run than without ``gfp``).
 
     One operation is one allocation or one free. Samples, every
     ``sample_every`` operations, are ``(op, nr_free_pages,
@@ -225,7 +242,19 @@ def fill_and_reclaim(
     allocs = frees = failures = 0
     filling = True
     for done in range(1, n_ops + 1):
-        if filling or not live:
+        if (filling or not live) and gfp is not None:
+            is_pinned = rand() < pinned_share
+            try:
+                page = alloc(orders[int(rand() * len(orders))], gfp[0] if is_pinned else gfp[1])
+            except OutOfMemory:
+                failures += 1
+                filling = False
+            else:
+                allocs += 1
+                (pinned if is_pinned else live).append(page)
+                if zone.nr_free_pages < low_pages:
+                    filling = False
+        elif filling or not live:
             try:
                 page = alloc(orders[int(rand() * len(orders))])
             except OutOfMemory:
@@ -467,3 +496,65 @@ def machine_mix(machine, n_ops, seed, max_live=256):
     machine.kmem_cache_destroy(cache)
     proc.exit()
     return failures
+
+
+def reclaim_run(machine, file_size=32 << 20, anon_size=40 << 20, step=1 << 20):
+    """Memory pressure on a machine made with ``reclaim=True``: a process
+    reads a file of ``file_size`` bytes (``step`` at a time: the page cache
+    grows), then another process writes to ``anon_size`` bytes of anonymous
+    memory, ``step`` at a time. kswapd and, if it must, direct reclaim free
+    page-cache pages; if the anonymous memory does not fit, the OOM killer
+    ends the run. Returns ``(samples, marks, killed)``: a sample per step,
+    ``(step, free pages, page-cache pages, pages kswapd reclaimed in the
+    step, pages reclaimed directly)``; the watermarks summed over the zones;
+    the name of the process the OOM killer chose, or None."""
+    if not getattr(machine, "reclaim", False):
+        raise BadSize("reclaim_run: the machine does not reclaim; make it with memlab.Machine(..., reclaim=True)")
+    ev = machine.vm_events
+    zones = machine.populated_zones
+    marks = {name: sum(z.wmark_pages(name) for z in zones) for name in ("min", "low", "high")}
+    samples = []
+    last = [ev["pgsteal_kswapd"], ev["pgsteal_direct"]]
+
+    def sample():
+        cache = sum(len(f.page_cache) for f in machine.cached_files.values())
+        now = [ev["pgsteal_kswapd"], ev["pgsteal_direct"]]
+        samples.append((len(samples), sum(z.nr_free_pages for z in zones), cache, now[0] - last[0], now[1] - last[1]))
+        last[:] = now
+
+    reader = machine.spawn("reader")
+    f = machine.create_file("/var/data", file_size)
+    fd = reader.sys.open(f)
+    buf = reader.mmap(length=step)
+    for _ in range(0, file_size, step):
+        reader.sys.read(fd, buf, step)
+        sample()
+    hog = machine.spawn("hog")
+    area = hog.mmap(length=anon_size)
+    killed = None
+    try:
+        for start in range(0, anon_size, step):
+            for off in range(start, min(start + step, anon_size), 4096):
+                hog.touch(area + off, write=True)
+            sample()
+    except OutOfMemory:
+        killed = hog.name if hog.killed_by else None
+        sample()
+    return samples, marks, killed
+
+
+def compaction_frames(zone, n_frames=4, order=-1):
+    """Compact ``zone`` (a :class:`memlab.MobilityZone`) and keep
+    ``n_frames`` pictures of it for :func:`memlab.plots.compaction_strip`:
+    before, evenly spaced batches, after. Returns ``(result, frames)``,
+    frames as ``(page_map, migrate offset, free offset, label)`` with the
+    scanners' positions counted from the zone's first pfn."""
+    base = zone.zone_start_pfn
+    first = (zone.page_map(), 0, zone.spanned_pages - 1, "before")
+    snaps = []
+    result = zone.compact_zone(order, on_batch=lambda mp, fp: snaps.append((zone.page_map(), mp - base, fp - base)))
+    middle = max(0, n_frames - 2)
+    picks = sorted({(i + 1) * len(snaps) // (middle + 1) - 1 for i in range(middle)} - {-1}) if snaps else []
+    frames = [first] + [(*snaps[i], f"after batch {i + 1} of {len(snaps)}") for i in picks]
+    frames.append((zone.page_map(), result.migrate_pfn - base, result.free_pfn - base, "scanners met"))
+    return result, frames

@@ -160,13 +160,15 @@ class CompactionMixin:
         return free_pages, movable
 
     # -------------------------------------------------------------- compaction
-    def compact_zone(self, order=-1, gfp="GFP_HIGHUSER_MOVABLE"):
+    def compact_zone(self, order=-1, gfp="GFP_HIGHUSER_MOVABLE", on_batch=None):
         """Compact the zone: with ``order=-1`` the whole zone, as
         ``echo 1 > /proc/sys/vm/compact_memory`` does; with an order, for a
         request of that order and ``gfp``: not at all if a block is already
         there (COMPACT_SUCCESS) or if compaction_suitable() says no
         (COMPACT_SKIPPED), else until compact_finished() sees a suitable
-        free block. Returns a :class:`CompactionResult`."""
+        free block. ``on_batch(migrate_pfn, free_pfn)`` is called after each
+        batch of migrations (to draw the scanners). Returns a
+        :class:`CompactionResult`."""
         if order.__class__ is not int or not -1 <= order <= 10:
             from ..errors import BadOrder, reject
 
@@ -192,7 +194,10 @@ class CompactionMixin:
             cc.finish_pageblock = (last_migrated_pfn >> pageblock_order) == (cc.migrate_pfn >> pageblock_order)
             if self._isolate_migratepages(cc, steps):
                 last_migrated_pfn = max(self.zone_start_pfn, (cc.migrate_pfn - 1) & ~(pageblock_nr_pages - 1))
-                if not self._migrate_pages(cc, steps) and not cc.scanners_met():
+                ok = self._migrate_pages(cc, steps)
+                if on_batch is not None:
+                    on_batch(cc.migrate_pfn, cc.free_pfn)
+                if not ok and not cc.scanners_met():
                     result = "COMPACT_CONTENDED"  # migrate_pages() -ENOMEM: no free page left to move into
                     break
             # check_drain: past the order-aligned block migrated from, free what was freed on the way

@@ -12,6 +12,7 @@ from .style import ALLOCATED_COLOR, OUTSIDE_COLOR, grid_width, order_colors
 
 __all__ = [
     "memory_map_image",
+    "page_state_image",
     "memory_map",
     "draw_block_outlines",
     "free_area_chart",
@@ -39,7 +40,11 @@ def memory_map_image(zone, width=None):
     """The zone's pages as an RGBA image array ``(rows, width, 4)`` and the
     row width. One pixel per page, row by row from the zone's first PFN;
     padding after the last page is white."""
-    state = zone.page_map()
+    return page_state_image(zone.page_map(), width)
+
+
+def page_state_image(state, width=None):
+    """:func:`memory_map_image` of a saved ``zone.page_map()`` array."""
     n = len(state)
     width = width or grid_width(n)
     rows = max(1, -(-n // width))

@@ -1,14 +1,25 @@
-"""The pageblocks of a :class:`memlab.MobilityZone`: one cell per 512-page
-pageblock coloured by its migratetype, pageblocks that hold pages of
-another type crossed out, each cell shaded by how much of it is free."""
+"""How Linux fights fragmentation, drawn: the pageblocks of a
+:class:`memlab.MobilityZone` (one cell per 512-page pageblock coloured by its
+migratetype, mixed pageblocks crossed out, each cell shaded by how much of
+it is in use), the pageblocks a plain zone's long-lived pages pin, a
+compaction run as a strip of page maps with its two scanners, and free
+memory against the watermarks while kswapd reclaims."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .figure import Drawing
 from .style import grid_width
 
-__all__ = ["MIGRATETYPE_COLORS", "pageblock_map"]
+__all__ = [
+    "MIGRATETYPE_COLORS",
+    "pageblock_map",
+    "pinned_map",
+    "compaction_strip",
+    "reclaim_timeline",
+    "MobilityDrawing",
+]
 
 #: Okabe-Ito colours per migratetype (Unmovable, Movable, Reclaimable, HighAtomic, Isolate)
 MIGRATETYPE_COLORS = ("#D55E00", "#0072B2", "#E69F00", "#CC79A7", "#999999")
@@ -75,3 +86,107 @@ def _used_share(zone, blocks):
             start += piece
             size -= piece
     return 1 - np.clip(free / 512, 0, 1)
+
+
+def pinned_map(ax, zone, pinned, width=None, title=None):
+    """Every pageblock of ``zone`` (any zone) as a cell: dark if one of the
+    ``pinned`` blocks (Pages that will never be freed) lies in it, white if
+    not. A pinned pageblock can never become a free 2 MiB block. Returns
+    ``ax``."""
+    first = zone.zone_start_pfn >> 9
+    n = ((zone.zone_end_pfn + 511) >> 9) - first
+    width = width or max(4, grid_width(n) // 4)
+    rows = max(1, -(-n // width))
+    cells = np.zeros(rows * width)
+    for page in pinned:
+        for block in range(page.pfn >> 9, (page.pfn + (1 << page.order) - 1 >> 9) + 1):
+            cells[block - first] = 1
+    img = np.where(cells.reshape(rows, width, 1) > 0, np.array([0.25, 0.25, 0.25]), np.array([1.0, 1.0, 1.0]))
+    img[(np.arange(rows * width) >= n).reshape(rows, width)] = (0.93, 0.93, 0.93)
+    ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, width, rows, 0))
+    ax.set_xticks(range(width + 1))
+    ax.set_yticks(range(rows + 1))
+    ax.grid(True, color="#BBBBBB", linewidth=0.5)
+    ax.tick_params(labelbottom=False, labelleft=False, length=0)
+    pinned_blocks = int(cells.sum())
+    ax.set_title(title or f"{pinned_blocks} of {n} pageblocks hold a long-lived page (dark)")
+    return ax
+
+
+def compaction_strip(frames, zone_name="", width=None, figsize=(11, 2.9)):
+    """A compaction run as a strip of page maps: ``frames`` are
+    ``(page_map array, migrate_pfn, free_pfn, label)`` tuples (saved with
+    ``compact_zone(on_batch=...)``, offsets from the zone's first pfn); the
+    migration scanner is the blue arrow moving down the zone, the free
+    scanner the orange one moving up. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from .buddy import page_state_image
+
+    fig, axes = plt.subplots(1, len(frames), figsize=figsize, squeeze=False)
+    for ax, (state, migrate, free, label) in zip(axes[0], frames):
+        img, w = page_state_image(state, width)
+        rows = img.shape[0]
+        ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, w, rows, 0))
+        for pfn, color, text in ((migrate, "#0072B2", "migrate"), (free, "#D55E00", "free")):
+            row, col = divmod(max(0, min(pfn, len(state) - 1)), w)
+            ax.annotate(text, xy=(col, row), xytext=(w * 1.02, row), color=color, fontsize=8,
+                        arrowprops={"arrowstyle": "->", "color": color}, annotation_clip=False)  # fmt: skip
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"compaction of zone {zone_name} (first pfn at the top left): the migration scanner takes movable "
+                 "pages from low pfns, the free scanner finds free pages at high pfns", fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def reclaim_timeline(ax, samples, marks, zoom=False):
+    """Free pages over a run (``samples``: ``(step, free pages, page-cache
+    pages, pages kswapd reclaimed in the step, pages reclaimed directly)``)
+    against the ``marks`` (``{"min": n, "low": n, "high": n}``, summed over
+    the zones). ``zoom``: only the steps where reclaim ran, and free memory
+    up to four times the high watermark. Returns ``ax``."""
+    steps = [s[0] for s in samples]
+    ax.plot(steps, [s[1] for s in samples], color="#0072B2", label="free pages")
+    ax.plot(steps, [s[2] for s in samples], color="#009E73", linestyle="--", label="page cache")
+    for name, color in (("high", "#999999"), ("low", "#E69F00"), ("min", "#D55E00")):
+        ax.axhline(marks[name], color=color, linewidth=1, linestyle=":", label=f"{name} watermark")
+    kswapd = [(s[0], s[3]) for s in samples if s[3]]
+    direct = [(s[0], s[4]) for s in samples if s[4]]
+    if kswapd:
+        ax.scatter([k[0] for k in kswapd], [marks["high"]] * len(kswapd), marker="v", color="#CC79A7", zorder=3,
+                   label="kswapd ran")  # fmt: skip
+    if direct:
+        ax.scatter([d[0] for d in direct], [marks["min"]] * len(direct), marker="x", color="black", zorder=3,
+                   label="direct reclaim")  # fmt: skip
+    if zoom:
+        busy = [s[0] for s in samples if s[3] or s[4]]
+        if busy:
+            ax.set_xlim(max(0, busy[0] - 3), busy[-1] + 1)
+        ax.set_ylim(0, 4 * marks["high"])
+    ax.set_xlabel("step")
+    ax.set_ylabel("pages")
+    ax.set_title("free pages near the watermarks: kswapd at work" if zoom else "the whole run")
+    if not zoom:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    return ax
+
+
+class MobilityDrawing(Drawing):
+    """A :class:`memlab.MobilityZone` beside its pageblocks: the page map
+    (free blocks by order, allocated pages grey) and :func:`pageblock_map`."""
+
+    def __init__(self):
+        super().__init__(figsize=(10.5, 3.3), layout="constrained")
+
+    def update(self, zone):
+        from .buddy import memory_map
+
+        self.clear()
+        ax_map, ax_blocks = self.fig.subplots(1, 2, width_ratios=[1, 1.25])
+        memory_map(ax_map, zone, legend=False, compact=True,
+                   title=f"{zone.nr_free_pages} of {zone.managed_pages} pages free")  # fmt: skip
+        pageblock_map(ax_blocks, zone)
+        ax_blocks.set_title(ax_blocks.get_title().replace(f"zone {zone.name}: ", "").replace(", ", ", ", 1))
+        return self

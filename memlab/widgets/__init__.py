@@ -10,6 +10,7 @@ from .dma import DmaDashboard
 from .exercise import ExerciseWidget
 from .heap import HeapDashboard
 from .mempool import MempoolDashboard
+from .mobility import MobilityDashboard
 from .monitor import MonitorDashboard
 from .pitfalls import PitfallDashboard
 from .slab import SlabDashboard
@@ -28,5 +29,6 @@ __all__ = [
     "HeapDashboard",
     "PitfallDashboard",
     "MonitorDashboard",
+    "MobilityDashboard",
     "ExerciseWidget",
 ]
