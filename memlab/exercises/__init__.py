@@ -12,17 +12,19 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 :func:`dma_count_register` (DMA); :func:`malloc_chunk_size`, :func:`tcache_reuse`,
 :func:`mmap_threshold_after_free`, :func:`why_malloc_costs_no_ram` (glibc's malloc, :mod:`.usage`);
 :func:`find_the_bug`, :func:`lost_update`, :func:`why_quarantine` (C/C++ pitfalls, :mod:`.pitfalls`);
-:func:`free_used`, :func:`drop_caches_freed`, :func:`why_available` (monitoring, :mod:`.monitoring`); and the
+:func:`free_used`, :func:`drop_caches_freed`, :func:`why_available` (monitoring, :mod:`.monitoring`);
+:func:`pcp_batch`, :func:`oom_victim`, :func:`why_grouping` (fighting fragmentation, :mod:`.mobility`); and the
 *why* questions in :mod:`.why`.
 """
 
 from __future__ import annotations
 
 from ..errors import reject
-from . import addressing, core, monitoring, numeric, pitfalls, usage, why
+from . import addressing, core, mobility, monitoring, numeric, pitfalls, usage, why
 from .addressing import *
 from .core import *
 from .core import BadAnswer, Exercise
+from .mobility import *
 from .monitoring import *
 from .numeric import *
 from .pitfalls import *
@@ -30,7 +32,14 @@ from .usage import *
 from .why import *
 
 #: Every exercise generator by name.
-GENERATORS = {**numeric.NUMERIC, **usage.USAGE, **pitfalls.PITFALL_EXERCISES, **monitoring.MONITORING, **why.WHY}
+GENERATORS = {
+    **numeric.NUMERIC,
+    **usage.USAGE,
+    **pitfalls.PITFALL_EXERCISES,
+    **monitoring.MONITORING,
+    **mobility.MOBILITY,
+    **why.WHY,
+}
 
 __all__ = [
     *core.__all__,
@@ -39,6 +48,7 @@ __all__ = [
     *usage.__all__,
     *pitfalls.__all__,
     *monitoring.__all__,
+    *mobility.__all__,
     *why.__all__,
     "GENERATORS",
     "make",
