@@ -506,8 +506,10 @@ def reclaim_run(machine, file_size=32 << 20, anon_size=40 << 20, step=1 << 20):
     page-cache pages; if the anonymous memory does not fit, the OOM killer
     ends the run. Returns ``(samples, marks, killed)``: a sample per step,
     ``(step, free pages, page-cache pages, pages kswapd reclaimed in the
-    step, pages reclaimed directly)``; the watermarks summed over the zones;
-    the name of the process the OOM killer chose, or None."""
+    step, pages reclaimed directly, min, low, high)``, the watermarks as
+    the allocator sees them then (with any boost, ``wmark_pages()``), all
+    summed over the zones; ``marks``, the watermarks without boost; the name
+    of the process the OOM killer chose, or None."""
     if not getattr(machine, "reclaim", False):
         raise BadSize("reclaim_run: the machine does not reclaim; make it with memlab.Machine(..., reclaim=True)")
     ev = machine.vm_events
@@ -519,7 +521,9 @@ def reclaim_run(machine, file_size=32 << 20, anon_size=40 << 20, step=1 << 20):
     def sample():
         cache = sum(len(f.page_cache) for f in machine.cached_files.values())
         now = [ev["pgsteal_kswapd"], ev["pgsteal_direct"]]
-        samples.append((len(samples), sum(z.nr_free_pages for z in zones), cache, now[0] - last[0], now[1] - last[1]))
+        marks_now = [sum(z.wmark_pages(name) for z in zones) for name in ("min", "low", "high")]
+        free = sum(z.nr_free_pages for z in zones)
+        samples.append((len(samples), free, cache, now[0] - last[0], now[1] - last[1], *marks_now))
         last[:] = now
 
     reader = machine.spawn("reader")

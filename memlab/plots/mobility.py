@@ -128,10 +128,11 @@ def compaction_strip(frames, zone_name="", width=None, figsize=(11, 2.9)):
         img, w = page_state_image(state, width)
         rows = img.shape[0]
         ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, w, rows, 0))
-        for pfn, color, text in ((migrate, "#0072B2", "migrate"), (free, "#D55E00", "free")):
+        for pfn, color, text, shift in ((migrate, "#0072B2", "migrate", -0.05), (free, "#D55E00", "free", 0.05)):
             row, col = divmod(max(0, min(pfn, len(state) - 1)), w)
-            ax.annotate(text, xy=(col, row), xytext=(w * 1.02, row), color=color, fontsize=8,
-                        arrowprops={"arrowstyle": "->", "color": color}, annotation_clip=False)  # fmt: skip
+            arrow = {"arrowstyle": "->", "color": color}
+            ax.annotate(text, xy=(col, row), xytext=(w * 1.02, row + shift * rows), color=color, fontsize=8,
+                        va="center", arrowprops=arrow, annotation_clip=False)  # fmt: skip
         ax.set_title(label, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -142,32 +143,36 @@ def compaction_strip(frames, zone_name="", width=None, figsize=(11, 2.9)):
 
 
 def reclaim_timeline(ax, samples, marks, zoom=False):
-    """Free pages over a run (``samples``: ``(step, free pages, page-cache
-    pages, pages kswapd reclaimed in the step, pages reclaimed directly)``)
-    against the ``marks`` (``{"min": n, "low": n, "high": n}``, summed over
-    the zones). ``zoom``: only the steps where reclaim ran, and free memory
-    up to four times the high watermark. Returns ``ax``."""
+    """Free pages over a run (``samples`` from
+    :func:`memlab.workloads.reclaim_run`: step, free pages, page-cache pages,
+    pages kswapd and direct reclaim freed in the step, and the min, low and
+    high watermarks then, boosts included) against the watermarks (drawn as
+    steps: a boost raises them for a while; ``marks`` are the plain ones).
+    ``zoom``: only the steps where reclaim ran, and free memory up to four
+    times the highest watermark. Returns ``ax``."""
     steps = [s[0] for s in samples]
     ax.plot(steps, [s[1] for s in samples], color="#0072B2", label="free pages")
     ax.plot(steps, [s[2] for s in samples], color="#009E73", linestyle="--", label="page cache")
-    for name, color in (("high", "#999999"), ("low", "#E69F00"), ("min", "#D55E00")):
-        ax.axhline(marks[name], color=color, linewidth=1, linestyle=":", label=f"{name} watermark")
-    kswapd = [(s[0], s[3]) for s in samples if s[3]]
-    direct = [(s[0], s[4]) for s in samples if s[4]]
+    for i, (name, color) in enumerate((("min", "#D55E00"), ("low", "#E69F00"), ("high", "#999999"))):
+        ax.step(steps, [s[5 + i] if len(s) > 5 else marks[name] for s in samples], where="mid", color=color,
+                linewidth=1, linestyle=":", label=f"{name} watermark")  # fmt: skip
+    kswapd = [s for s in samples if s[3]]
+    direct = [s for s in samples if s[4]]
     if kswapd:
-        ax.scatter([k[0] for k in kswapd], [marks["high"]] * len(kswapd), marker="v", color="#CC79A7", zorder=3,
-                   label="kswapd ran")  # fmt: skip
+        ax.scatter([s[0] for s in kswapd], [s[1] for s in kswapd], marker="v", color="#CC79A7", zorder=3, s=40,
+                   label="kswapd reclaimed")  # fmt: skip
     if direct:
-        ax.scatter([d[0] for d in direct], [marks["min"]] * len(direct), marker="x", color="black", zorder=3,
+        ax.scatter([s[0] for s in direct], [s[1] for s in direct], marker="x", color="black", zorder=3,
                    label="direct reclaim")  # fmt: skip
     if zoom:
         busy = [s[0] for s in samples if s[3] or s[4]]
         if busy:
             ax.set_xlim(max(0, busy[0] - 3), busy[-1] + 1)
-        ax.set_ylim(0, 4 * marks["high"])
+        top = max([s[7] for s in samples if len(s) > 7] or [marks["high"]])
+        ax.set_ylim(0, 4 * top)
     ax.set_xlabel("step")
     ax.set_ylabel("pages")
-    ax.set_title("free pages near the watermarks: kswapd at work" if zoom else "the whole run")
+    ax.set_title("near the watermarks: kswapd at work" if zoom else "the whole run")
     if not zoom:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     return ax
