@@ -11,6 +11,7 @@ WIDGET_NOTEBOOKS = [
     ("00_start_here.ipynb", "Check"),
     ("01_address_space.ipynb", "write (ring 3)"),
     ("02_buddy_allocator.ipynb", "alloc_pages"),
+    ("02b_fighting_fragmentation.ipynb", "free half the movable blocks"),
     ("03_slab_allocator.ipynb", "kmem_cache_create"),
     ("04_memory_pools.ipynb", "mempool_alloc"),
     ("05_dma.ipynb", "dma_unmap_single"),

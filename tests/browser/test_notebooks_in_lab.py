@@ -199,3 +199,20 @@ def test_monitor_dashboard_fills_and_drops_the_page_cache(page, lab):
     expect(status).to_contain_text("1025 pages freed")
     expect(dashboard).to_contain_text("buff/cache")
     screenshot(page, "08_monitoring_dashboard")
+
+
+def test_mobility_dashboard_allocates_frees_and_compacts(page, lab):
+    from playwright.sync_api import expect
+
+    button, dashboard, status = open_dashboard(page, lab, "02b_fighting_fragmentation.ipynb", "compact")
+    count = dashboard.locator("input").first
+    count.fill("6000")
+    count.press("Enter")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="allocate").first.click()
+    expect(status).to_contain_text("6000 order-0 blocks of type Movable")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="free half the movable blocks").click()
+    expect(status).to_contain_text("3000 movable blocks freed")
+    dashboard.locator(".jupyter-widgets.widget-button", has_text="compact").first.click()
+    expect(status).to_contain_text("COMPACT_COMPLETE")
+    expect(dashboard).to_contain_text("Page block order: 9")
+    screenshot(page, "02b_mobility_dashboard")
