@@ -19,19 +19,17 @@ __all__ = [
     "compaction_strip",
     "reclaim_timeline",
     "MobilityDrawing",
+    "pageblock_image",
 ]
 
 #: Okabe-Ito colours per migratetype (Unmovable, Movable, Reclaimable, HighAtomic, Isolate)
 MIGRATETYPE_COLORS = ("#D55E00", "#0072B2", "#E69F00", "#CC79A7", "#999999")
 
 
-def pageblock_map(ax, zone, width=None, legend=True, title=None):
-    """Every pageblock of ``zone`` as a cell: the colour of its migratetype,
-    light where its pages are free and dark where they are in use, an X
-    where the pageblock is mixed (:meth:`MobilityZone.mixed_pageblocks`).
-    Returns ``ax``."""
+def pageblock_image(zone, width=None):
+    """The pageblocks of ``zone`` as an RGB image ``(rows, width, 3)``, with
+    the row width, the number of pageblocks and the cells of the mixed ones."""
     from matplotlib.colors import to_rgb
-    from matplotlib.patches import Patch
 
     blocks = zone.pageblocks()
     n = len(blocks)
@@ -42,30 +40,45 @@ def pageblock_map(ax, zone, width=None, legend=True, title=None):
     for i, (_, mt) in enumerate(blocks):
         rgb = np.array(to_rgb(MIGRATETYPE_COLORS[mt]))
         img[i // width, i % width] = 1 - (1 - rgb) * (0.25 + 0.75 * used[i])  # free pageblock: a light tint
-    ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, width, rows, 0))
     base = blocks[0][0] >> 9 if blocks else 0
-    mixed = [(pfn >> 9) - base for pfn in zone.mixed_pageblocks()]
+    return img, width, n, [(pfn >> 9) - base for pfn in zone.mixed_pageblocks()]
+
+
+def _crosses(ax, mixed, width):
     for i in mixed:
         r, c = divmod(i, width)
         ax.plot([c + 0.15, c + 0.85], [r + 0.15, r + 0.85], color="black", linewidth=1)
         ax.plot([c + 0.15, c + 0.85], [r + 0.85, r + 0.15], color="black", linewidth=1)
+
+
+def _pageblock_title(zone, n, mixed):
+    counts = zone.pageblock_counts()
+    names = ("Unmovable", "Movable", "Reclaimable")
+    kinds = ", ".join(f"{c} {name}" for c, name in zip(counts, names) if c)
+    return f"{n} pageblocks, {kinds}; {len(mixed)} mixed"
+
+
+def pageblock_map(ax, zone, width=None, legend=True, title=None):
+    """Every pageblock of ``zone`` as a cell: the colour of its migratetype,
+    light where its pages are free and dark where they are in use, an X
+    where the pageblock is mixed (:meth:`MobilityZone.mixed_pageblocks`).
+    Returns ``ax``."""
+    from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
+    img, width, n, mixed = pageblock_image(zone, width)
+    rows = img.shape[0]
+    ax.imshow(img, interpolation="nearest", aspect="auto", extent=(0, width, rows, 0))
+    _crosses(ax, mixed, width)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"pageblock in row ({width} pageblocks of 2 MiB per row)")
     ax.set_ylabel("row")
-    counts = zone.pageblock_counts()
-    ax.set_title(
-        title
-        or f"zone {zone.name}: {n} pageblocks, "
-        + ", ".join(f"{c} {name}" for c, name in zip(counts, ("Unmovable", "Movable", "Reclaimable")) if c)
-        + f"; {len(mixed)} mixed"
-    )
+    ax.set_title(title or f"zone {zone.name}: " + _pageblock_title(zone, n, mixed))
     if legend:
         names = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isolate")
         handles = [Patch(color=MIGRATETYPE_COLORS[mt], label=names[mt]) for mt in range(3)]
-        handles.append(Patch(facecolor="white", edgecolor="black", label="X: mixed (pages of another type)"))
+        handles.append(Patch(facecolor="white", edgecolor="black", label="X: mixed (holds another type)"))
         handles.append(Patch(facecolor="#F2F2F2", edgecolor="grey", label="light: mostly free"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     return ax
@@ -180,18 +193,64 @@ def reclaim_timeline(ax, samples, marks, zoom=False):
 
 class MobilityDrawing(Drawing):
     """A :class:`memlab.MobilityZone` beside its pageblocks: the page map
-    (free blocks by order, allocated pages grey) and :func:`pageblock_map`."""
+    (free blocks by order, allocated pages grey) and :func:`pageblock_map`.
+
+    As :class:`memlab.plots.BuddyDrawing` does, the axes, ticks and legend
+    are drawn once and cached; an update changes the two images, the
+    titles, the crosses and the block outlines, and :meth:`png` draws only
+    those on the cached background."""
 
     def __init__(self):
-        super().__init__(figsize=(10.5, 3.3), layout="constrained")
+        super().__init__(figsize=(10.5, 3.3), margins={"left": 0.06, "right": 0.74, "bottom": 0.15, "top": 0.9,
+                                                       "wspace": 0.25})  # fmt: skip
+        self.ax_map, self.ax_blocks = self.fig.subplots(1, 2, width_ratios=[1, 1.25])
+        self.background = None
+        self.shape = None
+
+    def _dynamic(self):
+        return [*self.ax_map.images, *self.ax_map.collections, *self.ax_blocks.images, *self.ax_blocks.lines,
+                self.ax_map.title, self.ax_blocks.title]  # fmt: skip
 
     def update(self, zone):
-        from .buddy import memory_map
+        from .buddy import draw_block_outlines, memory_map, memory_map_image
 
-        self.clear()
-        ax_map, ax_blocks = self.fig.subplots(1, 2, width_ratios=[1, 1.25])
-        memory_map(ax_map, zone, legend=False, compact=True,
-                   title=f"{zone.nr_free_pages} of {zone.managed_pages} pages free")  # fmt: skip
-        pageblock_map(ax_blocks, zone)
-        ax_blocks.set_title(ax_blocks.get_title().replace(f"zone {zone.name}: ", "").replace(", ", ", ", 1))
+        shape = (zone.zone_start_pfn, zone.spanned_pages)
+        if self.background is None or shape != self.shape:
+            self.ax_map.cla()
+            self.ax_blocks.cla()
+            memory_map(self.ax_map, zone, legend=False, compact=True, title=" ")
+            pageblock_map(self.ax_blocks, zone, title=" ")
+            self.shape = shape
+            dynamic = self._dynamic()
+            for artist in dynamic:
+                artist.set_visible(False)
+            self.fig.canvas.draw()
+            self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+            for artist in dynamic:
+                artist.set_visible(True)
+        img, width = memory_map_image(zone)
+        self.ax_map.images[0].set_data(img)
+        for coll in list(self.ax_map.collections):
+            coll.remove()
+        if zone.spanned_pages <= 4096:
+            draw_block_outlines(self.ax_map, zone, width)
+        blocks, bwidth, n, mixed = pageblock_image(zone)
+        self.ax_blocks.images[0].set_data(blocks)
+        for line in list(self.ax_blocks.lines):
+            line.remove()
+        _crosses(self.ax_blocks, mixed, bwidth)
+        self.ax_map.set_title(f"{zone.nr_free_pages} of {zone.managed_pages} pages free")
+        self.ax_blocks.set_title(_pageblock_title(zone, n, mixed))
         return self
+
+    def png(self):
+        """PNG bytes: the cached background plus what changed."""
+        from .figure import canvas_png
+
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        renderer = canvas.get_renderer()
+        for artist in self._dynamic():
+            if artist.get_visible():
+                artist.draw(renderer)
+        return canvas_png(canvas)

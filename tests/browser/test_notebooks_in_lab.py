@@ -204,7 +204,7 @@ def test_monitor_dashboard_fills_and_drops_the_page_cache(page, lab):
 def test_mobility_dashboard_allocates_frees_and_compacts(page, lab):
     from playwright.sync_api import expect
 
-    button, dashboard, status = open_dashboard(page, lab, "02b_fighting_fragmentation.ipynb", "compact")
+    _, dashboard, status = open_dashboard(page, lab, "02b_fighting_fragmentation.ipynb", "compact")
     count = dashboard.locator("input").first
     count.fill("6000")
     count.press("Enter")
