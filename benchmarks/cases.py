@@ -417,8 +417,15 @@ def run():
     _dashboard(
         "anti-fragmentation dashboard (64 MiB zone, 64 blocks per click)",
         "MobilityDashboard()",
-        ["alloc_button", "alloc_button", "free_button", "compact_button", "drain_button", "host_button",
-         "reset_button"],  # fmt: skip
+        [
+            "alloc_button",
+            "alloc_button",
+            "free_button",
+            "compact_button",
+            "drain_button",
+            "host_button",
+            "reset_button",
+        ],
         setup=("alloc_button",) * 20,
     ),
     _dashboard(
