@@ -678,9 +678,162 @@ class PitfallsArea(Area):
         ]
 
 
+class MobilityArea(Area):
+    """A MobilityZone: migratetypes, per-CPU lists of two CPUs, compaction."""
+
+    name = "mobility"
+    GFPS = ["GFP_KERNEL", "GFP_HIGHUSER_MOVABLE", "GFP_KERNEL|__GFP_RECLAIMABLE", "GFP_ATOMIC"]
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.zone = memlab.MobilityZone("Normal", 4096, zone_idx=2)
+        self.live = []
+
+    def snapshot(self):
+        z = self.zone  # (the pcp lists' self-tuned high and counters are left out: a failed request may tune them)
+        return (z.nr_free_by_type(), sorted(z.allocated_blocks()), sorted(z.pcp_pages()), z.pageblocks())
+
+    def invariants(self):
+        self.zone.check_invariants()
+
+    def alloc(self):
+        rng = self.rng
+        order = rng.choice([0, 0, 0, 1, 2, 3, 4, 9])
+        page = self.attempt(self.zone.alloc_pages, order, rng.choice(self.GFPS), rng.randrange(2))
+        if page is not None:
+            self.live.append(page)
+
+    def free(self):
+        if self.live:
+            page = self.live.pop(self.rng.randrange(len(self.live)))
+            self.attempt(self.zone.free_pages, page, page.order, self.rng.randrange(2))
+
+    def housekeeping(self):
+        rng = self.rng
+        if rng.random() < 0.5:
+            self.zone.drain_all_pages()
+        else:
+            self.zone.compact_zone(rng.choice([-1, -1, 2, 4, 9]))
+
+    def bad(self):
+        rng, z = self.rng, self.zone
+        choice = rng.randrange(6)
+        if choice == 0:
+            self.attempt(z.alloc_pages, rng.choice([0, 11, _junk(rng)]), rng.choice(["GFP_KERNEL|__GFP_MOVABLE|"
+                         "__GFP_RECLAIMABLE", "NOPE", _junk(rng)]))  # fmt: skip
+        elif choice == 1:
+            self.attempt(z.alloc_pages, 0, "GFP_KERNEL", rng.choice([2, -1, _junk(rng)]))
+        elif choice == 2 and self.live:  # a double free, the first one perhaps to a per-CPU list
+            page = self.live.pop(rng.randrange(len(self.live)))
+            z.free_pages(page, page.order, rng.randrange(2))
+            self.attempt(z.free_pages, page, page.order, rng.randrange(2))
+        elif choice == 3 and self.live:
+            page = rng.choice(self.live)
+            self.attempt(z.free_pages, page, page.order, rng.choice([5, _junk(rng)]))
+        elif choice == 4:
+            self.attempt(z.compact_zone, rng.choice([11, -2, _junk(rng)]))
+        else:  # a pfn that is no live block's head (a free page, one on a per-CPU list, inside a block), or junk
+            pfn = rng.randrange(4096)
+            if z.allocated_order(pfn) is None:
+                self.attempt(z.free_pages, rng.choice([pfn, _junk(rng)]), rng.choice([0, _junk(rng)]))
+
+    def ops(self):
+        return [(40, self.alloc), (35, self.free), (3, self.housekeeping), (22, self.bad)]
+
+
+class ReclaimArea(Area):
+    """A machine with reclaim: processes touch and unmap memory, read files,
+    exit; kswapd, direct reclaim, compaction and the OOM killer do their
+    work; invalid calls in between."""
+
+    name = "reclaim"
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.m = memlab.Machine(ram="24MiB", mobility=True)
+        self.procs = []
+        self.files = [self.m.create_file(f"/f{i}", 1 << 20) for i in range(6)]
+
+    def snapshot(self):
+        m = self.m
+        return (
+            tuple(tuple(z.nr_free_by_type()) for z in m.populated_zones),
+            tuple(sorted(m.processes)),
+            tuple(sorted(m.vm_events.items())),
+        )
+
+    def invariants(self):
+        for z in self.m.populated_zones:
+            z.check_invariants()
+
+    def _alive(self):
+        self.procs = [p for p in self.procs if not p.exited]
+        return self.procs
+
+    def work(self):
+        rng = self.rng
+        procs = self._alive()
+        if len(procs) < 4 and rng.random() < 0.3:
+            self.procs.append(self.m.spawn(f"p{len(self.procs)}"))
+            return
+        if not procs:
+            return
+        p = rng.choice(procs)
+        try:
+            if rng.random() < 0.6:
+                size = rng.choice([1, 4, 16, 64]) << 12
+                addr = p.mmap(length=size)
+                for off in range(0, size, 4096):
+                    p.touch(addr + off, write=True)
+                if rng.random() < 0.5:
+                    p.munmap(addr, size)
+            else:
+                fd = p.sys.open(rng.choice(self.files))
+                buf = p.mmap(length=64 << 10)
+                p.sys.read(fd, buf, 64 << 10)
+                p.sys.close(fd)
+        except memlab.OutOfMemory:
+            pass  # memory ran out: reclaim and the OOM killer did what they could (not a bad call)
+        except memlab.errors.SyscallError:
+            pass  # the OOM killer chose this process on the way
+
+    def housekeeping(self):
+        rng = self.rng
+        if rng.random() < 0.5:
+            self.m.compact_memory(rng.choice([-1, 3]))
+        elif self._alive():
+            rng.choice(self.procs).exit()
+
+    def bad(self):
+        rng = self.rng
+        choice = rng.randrange(3)
+        if choice == 0:
+            self.attempt(self.m.alloc_pages, rng.choice([11, _junk(rng)]), rng.choice(["GFP_KERNEL", "NOPE"]))
+        elif choice == 1:
+            self.attempt(self.m.compact_memory, rng.choice([12, _junk(rng)]))
+        else:  # a pfn no one allocated (pfn 5 is reserved at boot), or junk
+            pfn = rng.choice([5, rng.randrange(256, self.m.nr_pages)])
+            if pfn == 5 or self.m.zone_of_pfn(pfn).allocated_order(pfn) is None:
+                self.attempt(self.m.free_pages, rng.choice([pfn, _junk(rng)]), 0)
+
+    def ops(self):
+        return [(60, self.work), (4, self.housekeeping), (36, self.bad)]
+
+
 AREAS = {
     a.name: a
-    for a in (ZoneArea, SlubArea, MempoolArea, AddressSpaceArea, DmaApiArea, I8237Area, LibcArea, PitfallsArea)
+    for a in (
+        ZoneArea,
+        SlubArea,
+        MempoolArea,
+        AddressSpaceArea,
+        DmaApiArea,
+        I8237Area,
+        LibcArea,
+        PitfallsArea,
+        MobilityArea,
+        ReclaimArea,
+    )
 }
 
 
