@@ -682,7 +682,7 @@ class MobilityArea(Area):
     """A MobilityZone: migratetypes, per-CPU lists of two CPUs, compaction."""
 
     name = "mobility"
-    GFPS = ["GFP_KERNEL", "GFP_HIGHUSER_MOVABLE", "GFP_KERNEL|__GFP_RECLAIMABLE", "GFP_ATOMIC"]
+    GFPS = ("GFP_KERNEL", "GFP_HIGHUSER_MOVABLE", "GFP_KERNEL|__GFP_RECLAIMABLE", "GFP_ATOMIC")
 
     def __init__(self, seed):
         super().__init__(seed)
