@@ -248,6 +248,8 @@ class Vmscan:
         kswapd gave up, kswapd runs (memlab runs it at once)."""
         boosted = any(z.watermark_boost for z in self.machine.node_zones[: highest_zoneidx + 1])
         if self.kswapd_failures >= MAX_RECLAIM_RETRIES or (self.pgdat_balanced(order, highest_zoneidx) and not boosted):
+            if not gfp & GFP["__GFP_DIRECT_RECLAIM"]:
+                self.wakeup_kcompactd(order, highest_zoneidx)
             return None
         return self.balance_pgdat(order, highest_zoneidx)
 
@@ -293,11 +295,41 @@ class Vmscan:
             self.kswapd_failures += 1
         for z, boost in zip(zones, boosts):
             z.watermark_boost -= min(z.watermark_boost, boost)
+        if sum(boosts):  # the boost came from fallbacks: kcompactd tidies up whole pageblocks
+            self.wakeup_kcompactd(9, highest_zoneidx)
         self.log.append(
             f"kswapd0: woken for order {order}; reclaimed {sc.nr_reclaimed} pages"
             + ("" if self.pgdat_balanced(0, highest_zoneidx) else "; the node is still below its high watermark")
         )
         return sc.nr_reclaimed
+
+    # ---------------------------------------------------------------- kcompactd
+    def wakeup_kcompactd(self, order, highest_zoneidx):
+        """wakeup_kcompactd() and kcompactd_do_work() (run at once): for an
+        order > 0, if some zone would profit (kcompactd_node_suitable()),
+        compact each zone up to ``highest_zoneidx`` that is not deferred,
+        deferring it again when compaction did not make the block."""
+        zones = [z for z in self.machine.node_zones[: highest_zoneidx + 1] if z.present_pages]
+        if not order or not all(hasattr(z, "compact_zone") for z in zones):
+            return None
+        if not any(z.compaction_suit_allocation_order(order, highest_zoneidx) == "COMPACT_CONTINUE" for z in zones):
+            return None
+        self._event("compact_daemon_wake")
+        for zone in zones:
+            if zone.compaction_deferred(order):
+                continue
+            if zone.compaction_suit_allocation_order(order, zone.zone_idx) != "COMPACT_CONTINUE":
+                continue
+            result = zone.compact_zone(order)
+            if result.result == "COMPACT_SUCCESS":
+                zone.compaction_defer_reset(order, False)
+            elif result.result == "COMPACT_COMPLETE":
+                zone.drain_all_pages()
+                zone.defer_compaction(order)
+            self._event("compact_daemon_migrate_scanned", result.migrate_scanned)
+            self._event("compact_daemon_free_scanned", result.free_scanned)
+            self.log.append(f"kcompactd0: compacted {zone.name} for order {order}: {result.result}")
+        return True
 
     # --------------------------------------------------------- direct reclaim
     def try_to_free_pages(self, order, gfp, highest_zoneidx):
@@ -383,13 +415,22 @@ def alloc_pages_slowpath(machine, node_alloc, order, gfp):
     story = []
     if order > 3 and all(hasattr(z, "compact_zone") for z in zones):  # __alloc_pages_direct_compact()
         machine.vm_events["compact_stall"] += 1
-        for zone in reversed(zones):
+        for zone in reversed(zones):  # try_to_compact_pages(): the zonelist, highest zone first
+            if zone.compaction_deferred(order):
+                story.append(f"compaction of {zone.name} deferred")
+                continue
             result = zone.compact_zone(order)
             story.append(f"compaction of {zone.name}: {result.result}")
-            page = attempt()
-            if page is not None:
-                machine.vm_events["compact_success"] += 1
-                return page
+            if result.result == "COMPACT_SUCCESS":
+                zone.compaction_defer_reset(order, False)
+                break
+            if result.result == "COMPACT_COMPLETE":
+                zone.defer_compaction(order)
+        page = attempt()
+        if page is not None:
+            machine.vm_events["compact_success"] += 1
+            machine.zone_of_pfn(page.pfn).compaction_defer_reset(order, True)
+            return page
         machine.vm_events["compact_fail"] += 1
     drained = False
     no_progress = 0

@@ -166,3 +166,63 @@ def test_compact_memory_on_a_machine_moves_bytes_page_tables_and_page_cache():
     assert max(o for o, n in enumerate(dma32.nr_free_by_order()) if n) >= largest_before
     with pytest.raises(MemlabError, match="mobility=True"):
         memlab.Machine(ram="64MiB").compact_memory()
+
+
+def test_deferred_compaction_skips_1_2_4_then_64_attempts_and_a_success_resets_it():
+    z = MobilityZone("Normal", 1024)
+    assert not z.compaction_deferred(9)
+    skipped = []
+    for _ in range(8):  # eight failures in a row
+        z.defer_compaction(9)
+        n = 0
+        while z.compaction_deferred(9):
+            n += 1
+        skipped.append(n)
+    assert skipped == [1, 3, 7, 15, 31, 63, 63, 63]  # 2**shift - 1 attempts skipped, shift at most 6
+    z.compaction_defer_reset(9, alloc_success=True)
+    assert not z.compaction_deferred(9) and z.compact_defer_shift == 0
+    assert not z.compaction_deferred(3) or z.compact_order_failed <= 3
+
+
+def _fragmented_machine():
+    import memlab
+
+    m = memlab.Machine(ram="64MiB", mobility=True)
+    p = m.spawn("a")
+    b = p.mmap(length=46 << 20)
+    for off in range(0, 46 << 20, 4096):
+        p.write(b + off, off.to_bytes(4, "little"))
+    for off in range(0, 46 << 20, 8192):
+        p.munmap(b + off, 4096)
+    for z in m.populated_zones:
+        z.drain_all_pages()
+    return m, p, b
+
+
+def test_kcompactd_makes_a_pageblock_free_when_a_zone_would_profit():
+    from memlab import monitor
+
+    m, p, b = _fragmented_machine()
+    dma32 = m.zones["DMA32"]
+    assert dma32.nr_free_by_order()[9:] == [0, 0] and dma32.compaction_suit_allocation_order(9) == "COMPACT_CONTINUE"
+    assert m.vmscan.wakeup_kcompactd(9, 1)
+    assert any(dma32.nr_free_by_order()[9:])
+    v = monitor.vmstat_record(m)
+    assert v["compact_daemon_wake"] == 1 and v["compact_daemon_migrate_scanned"] == v["compact_migrate_scanned"] > 0
+    assert "kcompactd0: compacted DMA32 for order 9: COMPACT_SUCCESS" in m.vmscan.log
+    for off in range(4096, 46 << 20, 8192):  # every page that stayed reads its own bytes
+        assert p.read(b + off, 4) == off.to_bytes(4, "little")
+    assert m.vmscan.wakeup_kcompactd(9, 1) is None  # nothing left to gain: it stays asleep
+
+
+def test_a_costly_request_compacts_directly_before_it_reclaims():
+    from memlab import monitor
+
+    m, _, _ = _fragmented_machine()
+    for z in m.populated_zones:  # no free 64 KiB block left anywhere: an order-4 request needs compaction
+        while any(z.nr_free_by_order()[4:]):
+            z.alloc_pages(min(o for o in range(4, 11) if z.nr_free_by_order()[o]), "GFP_HIGHUSER_MOVABLE")
+    page = m.alloc_pages(4, "GFP_HIGHUSER_MOVABLE")
+    v = monitor.vmstat_record(m)
+    assert page.order == 4 and v["compact_stall"] == 1 and v["compact_success"] == 1
+    assert v["pgscan_direct"] == 0  # compaction was enough: no direct reclaim

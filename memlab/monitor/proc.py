@@ -324,6 +324,9 @@ VMSTAT_FIELDS = (
     "compact_stall",
     "compact_fail",
     "compact_success",
+    "compact_daemon_wake",
+    "compact_daemon_migrate_scanned",
+    "compact_daemon_free_scanned",
 )
 _ZONE_EVENTS = ("pgmigrate_success", "compact_migrate_scanned", "compact_free_scanned", "compact_isolated")
 

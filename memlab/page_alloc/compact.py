@@ -46,9 +46,10 @@ from .migratetype import (
     pageblock_order,
 )
 
-__all__ = ["COMPACT_CLUSTER_MAX", "CompactionResult", "CompactionMixin"]
+__all__ = ["COMPACT_CLUSTER_MAX", "COMPACT_MAX_DEFER_SHIFT", "CompactionResult", "CompactionMixin"]
 
 COMPACT_CLUSTER_MAX = 32  # SWAP_CLUSTER_MAX
+COMPACT_MAX_DEFER_SHIFT = 6
 
 
 class CompactionResult(Record):
@@ -159,6 +160,55 @@ class CompactionMixin:
                 movable += n
         return free_pages, movable
 
+    # ------------------------------------------------------ deferred compaction
+    #: zone->compact_considered, compact_defer_shift, compact_order_failed (0 at boot)
+    compact_considered = 0
+    compact_defer_shift = 0
+    compact_order_failed = 0
+
+    def defer_compaction(self, order):
+        """defer_compaction(): compaction failed for ``order``; skip the next
+        1, 2, 4 ... 64 attempts (COMPACT_MAX_DEFER_SHIFT 6)."""
+        self.compact_considered = 0
+        self.compact_defer_shift = min(self.compact_defer_shift + 1, COMPACT_MAX_DEFER_SHIFT)
+        if order < self.compact_order_failed:
+            self.compact_order_failed = order
+
+    def compaction_deferred(self, order):
+        """compaction_deferred(): True while this attempt is to be skipped."""
+        if order < self.compact_order_failed:
+            return False
+        limit = 1 << self.compact_defer_shift
+        self.compact_considered += 1
+        if self.compact_considered >= limit:
+            self.compact_considered = limit
+            return False
+        return True
+
+    def compaction_defer_reset(self, order, alloc_success):
+        """compaction_defer_reset(): compaction worked (and the allocation
+        too, ``alloc_success``)."""
+        if alloc_success:
+            self.compact_considered = 0
+            self.compact_defer_shift = 0
+        if order >= self.compact_order_failed:
+            self.compact_order_failed = order + 1
+
+    def compaction_suit_allocation_order(self, order, highest_zoneidx=None):
+        """COMPACT_SUCCESS if a block of ``order`` passes the min watermark
+        already, COMPACT_SKIPPED if compaction_suitable() says no (too
+        little free memory, or a failure not due to fragmentation), else
+        COMPACT_CONTINUE."""
+        from .compaction import compaction_suitable
+        from .watermarks import zone_watermark_ok
+
+        hz = (self.zone_idx or 0) if highest_zoneidx is None else highest_zoneidx
+        if zone_watermark_ok(self, order, self.wmark_pages("min"), hz):
+            return "COMPACT_SUCCESS"
+        if not compaction_suitable(self, order, hz).suitable:
+            return "COMPACT_SKIPPED"
+        return "COMPACT_CONTINUE"
+
     # -------------------------------------------------------------- compaction
     def compact_zone(self, order=-1, gfp="GFP_HIGHUSER_MOVABLE", on_batch=None):
         """Compact the zone: with ``order=-1`` the whole zone, as
@@ -176,15 +226,10 @@ class CompactionMixin:
         cc = _Control(order, self.zone_start_pfn, self.zone_end_pfn)
         cc.migratetype = gfp_migratetype(gfp)
         steps: list = []
-        if order >= 0:  # compaction_suit_allocation_order()
-            from .compaction import compaction_suitable
-            from .watermarks import zone_watermark_ok
-
-            hz = self.zone_idx or 0
-            if zone_watermark_ok(self, order, self.wmark_pages("min"), hz):
-                return self._compaction_result(cc, "COMPACT_SUCCESS", steps)
-            if not compaction_suitable(self, order, hz).suitable:
-                return self._compaction_result(cc, "COMPACT_SKIPPED", steps)
+        if order >= 0:
+            verdict = self.compaction_suit_allocation_order(order)
+            if verdict != "COMPACT_CONTINUE":
+                return self._compaction_result(cc, verdict, steps)
         last_migrated_pfn = 0
         while True:
             result = self._compact_finished(cc)
