@@ -11,7 +11,9 @@ batches of 128) with fs/super.c super_cache_scan() splitting the scan
 between dentries and inodes; mm/page_alloc.c __alloc_pages_slowpath()
 (wake kswapd, direct compaction for costly orders, direct reclaim, drain the
 per-CPU lists, retry up to MAX_RECLAIM_RETRIES, then the OOM killer);
-mm/oom_kill.c oom_badness() and the "Out of memory: Killed process" line.
+mm/oom_kill.c oom_badness() and the "Out of memory: Killed process" line;
+mm/compaction.c wakeup_kcompactd(), kcompactd_node_suitable(),
+kcompactd_do_work().
 
 Simplifications, each said where it matters: kswapd runs at once, between
 two operations of the simulation, rather than beside them; the LRU order of
@@ -19,7 +21,8 @@ the page cache is the order pages entered it (and moved between the lists);
 a mapped file page is referenced (its PTE is young) and so kept; a dirty
 page met by reclaim is written back by the flusher at once; anonymous pages
 cannot be reclaimed (no swap); no memory cgroups, no MGLRU (the host has
-none), no kcompactd, no per-zone throttling.
+none), kcompactd runs at once like kswapd and never proactively (no
+compaction_proactiveness: there is no clock), no per-zone throttling.
 """
 
 from __future__ import annotations

@@ -26,9 +26,10 @@ free pages in tiny pieces, an order-9 request (512 pages) fails for lack of
 memory, yet the index reads ~990, because its formula only counts how many
 free blocks the free memory is split into.
 
-Not modelled (deliberately): compaction itself (the migrate and free
-scanners), deferred compaction (compaction_deferred()), CMA pages
-(ALLOC_CMA), and kcompactd; ``compaction_zonelist_suitable()``'s estimate of
+Compaction itself (the migrate and free scanners, deferred compaction) is
+:mod:`memlab.page_alloc.compact`'s, for a :class:`memlab.MobilityZone`;
+kcompactd is :mod:`memlab.vmscan`'s. Not modelled (deliberately): CMA pages
+(ALLOC_CMA) and ``compaction_zonelist_suitable()``'s estimate of
 reclaimable pages.
 """
 
