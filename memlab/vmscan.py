@@ -21,8 +21,9 @@ the page cache is the order pages entered it (and moved between the lists);
 a mapped file page is referenced (its PTE is young) and so kept; a dirty
 page met by reclaim is written back by the flusher at once; anonymous pages
 cannot be reclaimed (no swap); no memory cgroups, no MGLRU (the host has
-none), kcompactd runs at once like kswapd and never proactively (no
-compaction_proactiveness: there is no clock), no per-zone throttling.
+none), kcompactd runs at once like kswapd (its proactive compaction every
+500 ms when :meth:`Vmscan.kcompactd_tick` is called: the model has no
+clock), no per-zone throttling.
 """
 
 from __future__ import annotations
@@ -333,6 +334,34 @@ class Vmscan:
             self._event("compact_daemon_free_scanned", result.free_scanned)
             self.log.append(f"kcompactd0: compacted {zone.name} for order {order}: {result.result}")
         return True
+
+    def fragmentation_score_node(self):
+        """fragmentation_score_node(): each zone's fragmentation score
+        weighted by its share of the node's present pages."""
+        zones = [z for z in self.machine.node_zones if z.present_pages and hasattr(z, "fragmentation_score")]
+        present = sum(z.present_pages for z in self.machine.node_zones)
+        return sum(z.present_pages * z.fragmentation_score() // (present + 1) for z in zones)
+
+    def kcompactd_tick(self, proactiveness=20):
+        """One of kcompactd's wake-ups every 500 ms (HPAGE_FRAG_CHECK_INTERVAL_MSEC):
+        if the node's fragmentation score is above the high mark (``100 -
+        proactiveness + 10``), compact every zone until its score is at or
+        below the low mark (``100 - proactiveness``, at least 5):
+        proactive compaction, vm.compaction_proactiveness (20 by default).
+        Returns ``(score before, score after)``, or None if nothing ran."""
+        if not proactiveness:
+            return None
+        low = max(100 - proactiveness, 5)
+        before = self.fragmentation_score_node()
+        if before <= min(low + 10, 100):
+            return None
+        for zone in self.machine.populated_zones:
+            result = zone.compact_zone(-1, proactive_wmark=low)
+            self._event("compact_daemon_migrate_scanned", result.migrate_scanned)
+            self._event("compact_daemon_free_scanned", result.free_scanned)
+        after = self.fragmentation_score_node()
+        self.log.append(f"kcompactd0: proactive compaction, fragmentation score {before} -> {after}")
+        return before, after
 
     # --------------------------------------------------------- direct reclaim
     def try_to_free_pages(self, order, gfp, highest_zoneidx):

@@ -226,3 +226,19 @@ def test_a_costly_request_compacts_directly_before_it_reclaims():
     v = monitor.vmstat_record(m)
     assert page.order == 4 and v["compact_stall"] == 1 and v["compact_success"] == 1
     assert v["pgscan_direct"] == 0  # compaction was enough: no direct reclaim
+
+
+def test_proactive_compaction_runs_only_above_the_score_mark_and_stops_at_the_low_one():
+    m, p, b = _fragmented_machine()
+    dma32 = m.zones["DMA32"]
+    assert dma32.fragmentation_score() == 100  # no free 2 MiB block in DMA32
+    score = m.vmscan.fragmentation_score_node()
+    present = sum(z.present_pages for z in m.node_zones)
+    assert score == sum(z.present_pages * z.fragmentation_score() // (present + 1) for z in m.populated_zones)
+    assert m.vmscan.kcompactd_tick(20) is None  # default proactiveness 20: acts above 90 only
+    before, after = m.vmscan.kcompactd_tick(80)  # acts above 30, compacts down to 20
+    assert before == score > 30 and after < before
+    assert dma32.fragmentation_score() < 100 and any(dma32.nr_free_by_order()[9:])
+    for off in range(4096, 46 << 20, 8192):
+        assert p.read(b + off, 4) == off.to_bytes(4, "little")
+    assert m.vmscan.kcompactd_tick(0) is None  # proactiveness 0: never

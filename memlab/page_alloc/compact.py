@@ -99,6 +99,7 @@ class _Control:
         self.migrated = 0
         self.migrated_pages = 0
         self.finish_pageblock = False
+        self.proactive_wmark = None
         self.migratetype = MIGRATE_MOVABLE
 
     def scanners_met(self):
@@ -194,6 +195,16 @@ class CompactionMixin:
         if order >= self.compact_order_failed:
             self.compact_order_failed = order + 1
 
+    def fragmentation_score(self):
+        """fragmentation_score_zone(): extfrag_for_order(zone, 9), the share
+        (percent) of free memory not in free blocks of 2 MiB or more."""
+        counts = self.nr_free_by_order()
+        free = sum(n << o for o, n in enumerate(counts))
+        if not free:
+            return 0
+        suitable = sum(n << (o - pageblock_order) for o, n in enumerate(counts) if o >= pageblock_order)
+        return (free - (suitable << pageblock_order)) * 100 // free
+
     def compaction_suit_allocation_order(self, order, highest_zoneidx=None):
         """COMPACT_SUCCESS if a block of ``order`` passes the min watermark
         already, COMPACT_SKIPPED if compaction_suitable() says no (too
@@ -210,20 +221,22 @@ class CompactionMixin:
         return "COMPACT_CONTINUE"
 
     # -------------------------------------------------------------- compaction
-    def compact_zone(self, order=-1, gfp="GFP_HIGHUSER_MOVABLE", on_batch=None):
+    def compact_zone(self, order=-1, gfp="GFP_HIGHUSER_MOVABLE", on_batch=None, proactive_wmark=None):
         """Compact the zone: with ``order=-1`` the whole zone, as
         ``echo 1 > /proc/sys/vm/compact_memory`` does; with an order, for a
         request of that order and ``gfp``: not at all if a block is already
         there (COMPACT_SUCCESS) or if compaction_suitable() says no
         (COMPACT_SKIPPED), else until compact_finished() sees a suitable
         free block. ``on_batch(migrate_pfn, free_pfn)`` is called after each
-        batch of migrations (to draw the scanners). Returns a
-        :class:`CompactionResult`."""
+        batch of migrations (to draw the scanners). ``proactive_wmark``: a
+        proactive run, over as soon as :meth:`fragmentation_score` is at or
+        below it (COMPACT_SUCCESS). Returns a :class:`CompactionResult`."""
         if order.__class__ is not int or not -1 <= order <= 10:
             from ..errors import BadOrder, reject
 
             raise reject(BadOrder, order, f"compact_zone: order {order!r} must be -1 (the whole zone) or 0..10")
         cc = _Control(order, self.zone_start_pfn, self.zone_end_pfn)
+        cc.proactive_wmark = proactive_wmark
         cc.migratetype = gfp_migratetype(gfp)
         steps: list = []
         if order >= 0:
@@ -276,6 +289,8 @@ class CompactionMixin:
     def _compact_finished(self, cc):
         if cc.scanners_met():
             return "COMPACT_COMPLETE"
+        if cc.proactive_wmark is not None:
+            return "COMPACT_CONTINUE" if self.fragmentation_score() > cc.proactive_wmark else "COMPACT_SUCCESS"
         if cc.order < 0 or cc.migrate_pfn % pageblock_nr_pages:
             return "COMPACT_CONTINUE"
         for o in range(cc.order, NR_PAGE_ORDERS):  # a suitable page is free?
