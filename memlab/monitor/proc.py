@@ -33,6 +33,7 @@ from __future__ import annotations
 from ..errors import BadSize, reject
 from ..procfs import read_host
 from ..units import PAGE_SHIFT
+from ..vmscan import mapped_file_pfns
 
 __all__ = [
     "MEMINFO_FIELDS",
@@ -153,7 +154,7 @@ def _page_cache(machine):
         cached += len(f.page_cache)
         dirty += len(f.dirty & f.page_cache.keys())
         active += len(f.active & f.page_cache.keys())
-    return cached, dirty, active, len(_mapped_pfns(machine))
+    return cached, dirty, active, len(mapped_file_pfns(machine))
 
 
 def _slab_pages(machine):
@@ -381,7 +382,7 @@ def drop_caches(machine, mode):
     if mode & 1:
         if vfs is not None:
             freed += vfs.drop_blocks()
-        mapped = _mapped_pfns(machine)
+        mapped = mapped_file_pfns(machine)
         for f in list(machine.cached_files.values()):
             for index, pfn in list(f.page_cache.items()):
                 if index in f.dirty or pfn in mapped:
@@ -405,21 +406,6 @@ def drop_caches(machine, mode):
                 slub.kmem_cache_shrink(cache)
         freed += before - sum(_slab_pages(machine))
     return freed
-
-
-def _mapped_pfns(machine):
-    out = set()
-    for p in machine.processes.values():
-        for vma in p.mm.vmas:
-            f = vma.file
-            if f is None:
-                continue
-            for index, pfn in f.page_cache.items():
-                if vma.pgoff <= index < vma.pgoff + (vma.size >> PAGE_SHIFT):
-                    pte = p.mm.pagetables.lookup_pte(vma.start + ((index - vma.pgoff) << PAGE_SHIFT))
-                    if pte is not None and pte.pfn == pfn:
-                        out.add(pfn)
-    return out
 
 
 # ------------------------------------------------------------- the host's files

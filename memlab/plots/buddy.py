@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..units import NR_PAGE_ORDERS, PAGE_SIZE, format_size
-from .figure import RENDER_DPI, Drawing, canvas_png
+from .figure import RENDER_DPI, Drawing
 from .style import ALLOCATED_COLOR, OUTSIDE_COLOR, grid_width, order_colors
 
 __all__ = [
@@ -299,20 +299,8 @@ class BuddyDrawing(Drawing):
         self.fig.set_layout_engine("constrained")
         self.fig.canvas.draw()
         self.fig.set_layout_engine("none")
-        dynamic = self._dynamic()
-        for artist in dynamic:
-            artist.set_visible(False)
-        self.fig.canvas.draw()
-        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
-        for artist in dynamic:
-            artist.set_visible(True)
+        self.cache_background()
 
     def png(self):
         """PNG bytes: the cached background plus the changing artists."""
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        renderer = canvas.get_renderer()
-        for artist in self._dynamic():
-            if artist.get_visible():
-                artist.draw(renderer)
-        return canvas_png(canvas)
+        return self.blit_png()

@@ -115,6 +115,32 @@ class Drawing:
         """Redraw from ``model``; returns self so calls can be chained."""
         raise NotImplementedError
 
+    # A drawing that redraws often names its changing artists in _dynamic(),
+    # caches everything else once (cache_background) and renders with blit_png.
+    def _dynamic(self):
+        return []
+
+    def cache_background(self):
+        """Render the figure without the :meth:`_dynamic` artists and keep
+        the pixels as :attr:`background`."""
+        dynamic = self._dynamic()
+        for artist in dynamic:
+            artist.set_visible(False)
+        self.fig.canvas.draw()
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        for artist in dynamic:
+            artist.set_visible(True)
+
+    def blit_png(self):
+        """PNG bytes: the cached background with the changing artists drawn on top."""
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        renderer = canvas.get_renderer()
+        for artist in self._dynamic():
+            if artist.get_visible():
+                artist.draw(renderer)
+        return canvas_png(canvas)
+
     def png(self):
         """PNG bytes of the current picture."""
         return figure_png(self.fig, self.dpi)

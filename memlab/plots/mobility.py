@@ -221,13 +221,7 @@ class MobilityDrawing(Drawing):
             memory_map(self.ax_map, zone, legend=False, compact=True, title=" ")
             pageblock_map(self.ax_blocks, zone, title=" ")
             self.shape = shape
-            dynamic = self._dynamic()
-            for artist in dynamic:
-                artist.set_visible(False)
-            self.fig.canvas.draw()
-            self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
-            for artist in dynamic:
-                artist.set_visible(True)
+            self.cache_background()
         img, width = memory_map_image(zone)
         self.ax_map.images[0].set_data(img)
         for coll in list(self.ax_map.collections):
@@ -245,12 +239,4 @@ class MobilityDrawing(Drawing):
 
     def png(self):
         """PNG bytes: the cached background plus what changed."""
-        from .figure import canvas_png
-
-        canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        renderer = canvas.get_renderer()
-        for artist in self._dynamic():
-            if artist.get_visible():
-                artist.draw(renderer)
-        return canvas_png(canvas)
+        return self.blit_png()
