@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.memlab-installed
 
-.PHONY: setup lab test test-fast lint format bench bench-compare notebooks fuzz clean
+.PHONY: setup lab test test-fast lint format bench bench-compare notebooks fuzz release autograde-demo clean
 
 setup: $(STAMP)
 
@@ -32,8 +32,8 @@ test-fast: setup
 
 # The house rules: ruff (lint and format), the layer contracts, mypy.
 lint: setup
-	$(VENV)/bin/ruff check memlab tests benchmarks tools
-	$(VENV)/bin/ruff format --check memlab tests benchmarks tools
+	$(VENV)/bin/ruff check memlab tests benchmarks tools coursework
+	$(VENV)/bin/ruff format --check memlab tests benchmarks tools coursework
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
@@ -52,6 +52,14 @@ bench-compare: setup
 # 1,000,000 seeded operations per area, valid and invalid mixed (tools/fuzz.py).
 fuzz: setup
 	$(PY) tools/fuzz.py --ops 1000000
+
+# Coursework (coursework/TEACHING.md): the nbgrader release notebooks of every
+# assignment, and the reference solutions autograded as student "demo".
+release: setup
+	$(PY) coursework/course.py release
+
+autograde-demo: release
+	$(PY) coursework/course.py autograde-demo
 
 # Re-execute every notebook in place so the stored outputs are current.
 notebooks: setup

@@ -20,10 +20,11 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 from __future__ import annotations
 
 from ..errors import reject
-from . import addressing, core, mobility, monitoring, numeric, pitfalls, usage, why
+from . import addressing, core, coursework, mobility, monitoring, numeric, pitfalls, usage, why
 from .addressing import *
 from .core import *
 from .core import BadAnswer, Exercise
+from .coursework import *
 from .mobility import *
 from .monitoring import *
 from .numeric import *
@@ -50,6 +51,7 @@ __all__ = [
     *monitoring.__all__,
     *mobility.__all__,
     *why.__all__,
+    *coursework.__all__,
     "GENERATORS",
     "make",
 ]
