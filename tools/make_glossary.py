@@ -141,8 +141,11 @@ TERMS = [
      "08_monitoring"),
 ]  # fmt: skip
 
-#: names written as ``name()`` in the lessons that are not kernel functions
-NOT_KERNEL = {"abort", "gettimeofday", "mallinfo2", "malloc_usable_size", "kcompactd_tick", "sync"}
+#: names called in the lessons' text that are not kernel functions (C library, memlab, parameters, C keywords)
+NOT_KERNEL = {
+    "abort", "alloc_fn", "free_fn", "gettimeofday", "kcompactd_tick", "mallinfo2", "malloc", "malloc_usable_size",
+    "mallopt", "read", "request2size", "sizeof", "sync",
+}  # fmt: skip
 
 
 def _load(name):
@@ -154,12 +157,13 @@ def _save(name, nb):
 
 
 def kernel_functions():
-    """Every ``name()`` in the lessons' text, with the lesson that names it first."""
+    """Every function the lessons' text calls (written ```name()``` or
+    ```name(arguments)```), with the lesson that names it first."""
     first = {}
     for name in ORDER:
         for cell in _load(name)["cells"]:
             if cell["cell_type"] == "markdown":
-                for m in re.finditer(r"`([A-Za-z_][A-Za-z0-9_]*)\(\)`", "".join(cell["source"])):
+                for m in re.finditer(r"`([A-Za-z_][A-Za-z0-9_]*)\(", "".join(cell["source"])):
                     if m.group(1) not in NOT_KERNEL:
                         first.setdefault(m.group(1), name)
     return dict(sorted(first.items(), key=lambda kv: kv[0].lstrip("_")))
