@@ -29,3 +29,20 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def examples(share):
     """``share`` of the loaded profile's max_examples (at least 10)."""
     return max(10, round(settings.default.max_examples * share))
+
+
+def check_seeded_numeric(kind, seeds=15):
+    """A numeric exercise: the same seed gives the same problem and
+    solution, the hidden answer is accepted as an int and as text, its
+    neighbour is not, and the seeds give more than a few problems."""
+    from memlab import exercises
+
+    questions = set()
+    for seed in range(seeds):
+        a, b = exercises.make(kind, seed), exercises.make(kind, seed)
+        assert a.question == b.question and a.solution() == b.solution()
+        answer = int(a.solution().split()[1])
+        assert a.check(answer).correct and a.check(str(answer)).correct
+        assert not a.check(answer + 1).correct
+        questions.add(a.question)
+    assert len(questions) > 5
