@@ -19,28 +19,17 @@ Generators: :func:`buddy_of`, :func:`next_pfn`, :func:`fragmentation_index`,
 
 from __future__ import annotations
 
-from ..errors import reject
 from . import addressing, core, coursework, mobility, monitoring, numeric, pitfalls, usage, why
 from .addressing import *
 from .core import *
-from .core import BadAnswer, Exercise
 from .coursework import *
 from .mobility import *
 from .monitoring import *
 from .numeric import *
 from .pitfalls import *
+from .registry import GENERATORS, make
 from .usage import *
 from .why import *
-
-#: Every exercise generator by name.
-GENERATORS = {
-    **numeric.NUMERIC,
-    **usage.USAGE,
-    **pitfalls.PITFALL_EXERCISES,
-    **monitoring.MONITORING,
-    **mobility.MOBILITY,
-    **why.WHY,
-}
 
 __all__ = [
     *core.__all__,
@@ -55,12 +44,3 @@ __all__ = [
     "GENERATORS",
     "make",
 ]
-
-
-def make(kind: str, seed: int) -> Exercise:
-    """The exercise ``kind`` (a key of :data:`GENERATORS`) for ``seed``."""
-    if kind not in GENERATORS:
-        raise BadAnswer(f"no exercise kind {kind!r}; known: {', '.join(GENERATORS)}")
-    if seed.__class__ is not int:
-        raise reject(BadAnswer, seed, f"exercise seed {seed!r} must be an int")
-    return GENERATORS[kind](seed)

@@ -100,7 +100,7 @@ def student_seed(student_id, assignment):
 
 def question(kind, seed):
     """The text of exercise ``kind`` for ``seed`` (what the student answers)."""
-    from . import make
+    from .registry import make
 
     return make(kind, seed).question
 
@@ -108,7 +108,7 @@ def question(kind, seed):
 def is_correct(kind, seed, answer):
     """True if ``answer`` is the answer to exercise ``kind`` with ``seed``
     (an answer that is not a whole number is simply wrong)."""
-    from . import make
+    from .registry import make
 
     try:
         return bool(make(kind, seed).check(answer).correct)
@@ -120,7 +120,7 @@ def worked_answer(kind, seed):
     """``(answer, explanation)`` of exercise ``kind`` for ``seed``: what the
     reference solutions use (the self-check widget shows the same after a
     first try; a graded assignment leans on the written answer for that)."""
-    from . import make
+    from .registry import make
 
     text = make(kind, seed).solution()
     return int(text.split("\n", 1)[0].split()[1]), text
