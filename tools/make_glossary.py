@@ -156,15 +156,28 @@ def _save(name, nb):
     (NOTEBOOKS / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
+#: kernel functions the lessons name without parentheses (a bare name could be anything: these are listed)
+BARE_KERNEL = {
+    "__free_one_page", "__rmqueue_smallest", "alloc_contig_range", "copy_to_user", "dma_alloc_coherent",
+    "dma_map_single", "dma_mapping_error", "dma_pool_create", "dma_pool_zalloc", "dma_unmap_single",
+    "kmem_cache_alloc", "kmem_cache_shrink", "mempool_destroy", "mempool_free", "mempool_resize", "seq_printf",
+}  # fmt: skip
+
+
 def kernel_functions():
     """Every function the lessons' text calls (written ```name()``` or
-    ```name(arguments)```), with the lesson that names it first."""
+    ```name(arguments)```) or names bare from :data:`BARE_KERNEL`, with
+    the lesson that names it first."""
     first = {}
     for name in ORDER:
         for cell in _load(name)["cells"]:
             if cell["cell_type"] == "markdown":
-                for m in re.finditer(r"`([A-Za-z_][A-Za-z0-9_]*)\(", "".join(cell["source"])):
+                text = "".join(cell["source"])
+                for m in re.finditer(r"`([A-Za-z_][A-Za-z0-9_]*)\(", text):
                     if m.group(1) not in NOT_KERNEL:
+                        first.setdefault(m.group(1), name)
+                for m in re.finditer(r"`([A-Za-z_][A-Za-z0-9_]*)`", text):
+                    if m.group(1) in BARE_KERNEL:
                         first.setdefault(m.group(1), name)
     return dict(sorted(first.items(), key=lambda kv: kv[0].lstrip("_")))
 
