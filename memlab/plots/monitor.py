@@ -68,26 +68,74 @@ def meminfo_timeline(ax, records, times=None):
 
 
 class MemoryDrawing(Drawing):
-    """A meminfo record as a stacked bar, redrawn by ``update(record)``."""
+    """A meminfo record as a stacked bar, redrawn by ``update(record)``.
+    Axes, labels and legend are drawn once per machine size and cached;
+    an update moves the bars, the "used" line and its label only."""
 
     def __init__(self):
         super().__init__(figsize=(7.2, 1.9), margins={"left": 0.03, "right": 0.72, "bottom": 0.3, "top": 0.82})
+        self.ax = None
+        self.total = None
+
+    def _dynamic(self):
+        return [*self.ax.patches, *self.ax.lines, *self.ax.texts] if self.ax is not None else []
 
     def update(self, record):
-        self.clear()
-        memory_breakdown(self.fig.add_subplot(), record)
+        if self.ax is None or record["MemTotal"] != self.total:
+            self.clear()
+            self.ax = self.fig.add_subplot()
+            memory_breakdown(self.ax, record)
+            self.total = record["MemTotal"]
+            self.cache_background()
+            return self
+        left = 0.0
+        for bar, (_, get, _) in zip(self.ax.patches, MEMINFO_PARTS):
+            width = get(record) / 1024
+            bar.set_x(left)
+            bar.set_width(width)
+            left += width
+        used = (record["MemTotal"] - record["MemAvailable"]) / 1024
+        self.ax.lines[0].set_xdata([used, used])
+        self.ax.texts[0].set_x(used)
         return self
+
+    def png(self):
+        return self.blit_png()
 
 
 class MemoryTimelineDrawing(Drawing):
     """A run's meminfo records as stacked areas, redrawn by
-    ``update((records, times))``."""
+    ``update((records, times))``. Axes, labels and legend are cached while
+    the run's length and the machine's size stay the same; an update
+    redraws the areas and the "used" line only."""
 
     def __init__(self):
         super().__init__(figsize=(7.2, 2.2), margins={"left": 0.09, "right": 0.72, "bottom": 0.22, "top": 0.95})
+        self.ax = None
+        self.shape = None
+
+    def _dynamic(self):
+        return [*self.ax.collections, *self.ax.lines] if self.ax is not None else []
 
     def update(self, run):
         records, times = run
-        self.clear()
-        meminfo_timeline(self.fig.add_subplot(), records, times)
+        xs = list(times) if times is not None else list(range(len(records)))
+        shape = (xs[0], xs[-1], records[0]["MemTotal"]) if records else None
+        if self.ax is None or shape != self.shape:
+            self.clear()
+            self.ax = self.fig.add_subplot()
+            meminfo_timeline(self.ax, records, times)
+            if len(xs) > 1:
+                self.ax.set_xlim(xs[0], xs[-1])
+            self.shape = shape
+            self.cache_background()
+            return self
+        for artist in self._dynamic():
+            artist.remove()
+        stacks = [[get(r) / 1024 for r in records] for _, get, _ in MEMINFO_PARTS[:-1]]
+        self.ax.stackplot(xs, stacks, colors=[p[2] for p in MEMINFO_PARTS[:-1]])
+        self.ax.plot(xs, [(r["MemTotal"] - r["MemAvailable"]) / 1024 for r in records], color="black", ls="--")
         return self
+
+    def png(self):
+        return self.blit_png()

@@ -93,6 +93,7 @@ class MonitorDashboard(Dashboard):
         self.anon = []  # (address, length) of the anonymous memory allocated by the button
         self.lookups = 0
         self.before = meminfo_record(self.machine)
+        self.timeline.update(([self.before] * 17, range(17)))  # axes and legend of a 16 s run, drawn ahead
         self.refresh()
         self.info("A fresh machine: one process, a 64 MiB file not read yet.")
 
