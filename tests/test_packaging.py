@@ -69,3 +69,21 @@ def test_one_version_string():
     hits = [p for p in (ROOT / "memlab").rglob("*.py") if re.search(r"^__version__ = ", p.read_text(), re.M)]
     assert [p.name for p in hits] == ["version.py"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", memlab.__version__)
+
+
+def test_environment_pins_what_the_package_pins():
+    """Binder (environment.yml) and pip (pyproject) get the same version ranges,
+    e.g. matplotlib below 3.11, whose glyph-by-glyph text costs every dashboard click."""
+
+    def ranges(specs):
+        out = {}
+        for s in specs:
+            if isinstance(s, str):
+                name = re.split(r"[<>=!~ \[]", s.strip(), maxsplit=1)[0].lower()
+                out[name] = s.strip()[len(name) :].replace(" ", "")
+        return out
+
+    project = ranges(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    env = ranges(yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"])
+    assert project["matplotlib"].endswith("<3.11")
+    assert {name: env.get(name) for name in project} == project
