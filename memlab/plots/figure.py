@@ -10,9 +10,16 @@ itself (``_repr_png_``), so a notebook cell and a dashboard share one drawing.
 
 from __future__ import annotations
 
-import io
-
-__all__ = ["new_figure", "figure_png", "canvas_png", "Drawing", "CSS_DPI", "RENDER_DPI", "DRAWING_FONT_SIZE"]
+__all__ = [
+    "new_figure",
+    "figure_png",
+    "canvas_png",
+    "png_bytes",
+    "Drawing",
+    "CSS_DPI",
+    "RENDER_DPI",
+    "DRAWING_FONT_SIZE",
+]
 
 #: A CSS inch is 96 CSS pixels: a drawing is shown at ``figsize * 96`` px, never stretched.
 CSS_DPI = 96
@@ -34,15 +41,37 @@ def new_figure(figsize=(10, 4), dpi=80, layout=None):
     return fig
 
 
-def canvas_png(canvas):
-    """PNG bytes of what an Agg canvas holds now (no redraw), encoded with
-    light compression: widget redraws favour speed over a few kilobytes."""
-    import numpy as np
-    from PIL import Image
+def png_bytes(rgba):
+    """PNG bytes of an ``(height, width, 4)`` uint8 RGBA array, every scanline
+    unfiltered (filter type 0) and the whole compressed by zlib at level 1.
 
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-    return buf.getvalue()
+    Widget redraws favour speed over a few kilobytes: on the dashboards'
+    pictures this is about twice as fast as Pillow's encoder at level 1
+    (which chooses a filter per scanline) for the same size within a few
+    per cent (PNG: RFC 2083; IHDR colour type 6, 8 bits per channel).
+    """
+    import struct
+    import zlib
+
+    import numpy as np
+
+    height, width, _ = rgba.shape
+    rows = np.empty((height, 1 + 4 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each scanline starts with its filter type: 0, none
+    rows[:, 1:] = rgba.reshape(height, 4 * width)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bits, RGBA, deflate, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
+
+
+def canvas_png(canvas):
+    """PNG bytes of what an Agg canvas holds now (no redraw): :func:`png_bytes`."""
+    import numpy as np
+
+    return png_bytes(np.asarray(canvas.buffer_rgba()))
 
 
 def figure_png(fig, dpi=80):
