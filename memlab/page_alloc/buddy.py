@@ -64,6 +64,18 @@ _TRAIL_LEN = 64
 _SWEEP_EVERY = 4096
 
 
+def check_blocks_tile(orders, start_pfn, managed_pages):
+    """Assert that the blocks ``{first pfn: order}`` (free and allocated
+    alike) do not overlap and cover ``managed_pages`` pages from
+    ``start_pfn`` up: the check_invariants() of every zone class ends so."""
+    covered, last_end = 0, start_pfn
+    for pfn in sorted(orders):
+        assert pfn >= last_end, f"block at pfn {pfn} overlaps the previous block"
+        last_end = pfn + (1 << orders[pfn])
+        covered += 1 << orders[pfn]
+    assert covered == managed_pages, f"blocks cover {covered} pages, zone manages {managed_pages}"
+
+
 def buddy_pfn(pfn: int, order: int) -> int:
     """The buddy of the block at ``pfn`` of ``order``: ``pfn ^ (1 << order)``.
 
@@ -569,14 +581,7 @@ class Zone:
             assert pfn not in owner, f"pfn {pfn} is both free and allocated"
             owner[pfn] = ("alloc", o)
         assert free_pages == self.nr_free_pages, f"nr_free_pages {self.nr_free_pages} != {free_pages}"
-        covered = 0
-        last_end = start
-        for pfn in sorted(owner):
-            o = owner[pfn][1]
-            assert pfn >= last_end, f"block at pfn {pfn} overlaps the previous block"
-            last_end = pfn + (1 << o)
-            covered += 1 << o
-        assert covered == self.managed_pages, f"blocks cover {covered} pages, zone manages {self.managed_pages}"
+        check_blocks_tile({pfn: o for pfn, (_, o) in owner.items()}, start, self.managed_pages)
         for pfn, o in owner.items():
             assert self.is_managed(pfn) and self.is_managed(pfn + (1 << o[1]) - 1), f"block at pfn {pfn} not managed"
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from ..errors import MemlabError
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, check_order
 from ._compiled import ext, pure_python_requested
-from .buddy import Page, Zone
+from .buddy import Page, Zone, check_blocks_tile
 from .explain import step_record
 
 Core = ext.Core if ext is not None else None  # (None: not built, no compiler)
@@ -132,12 +132,7 @@ class CZone(Zone):
             assert pfn % (1 << o) == 0 and start <= pfn and pfn + (1 << o) <= end, f"allocated block {pfn}"
             assert pfn not in owner, f"pfn {pfn} is both free and allocated"
             owner[pfn] = o
-        covered, last_end = 0, start
-        for pfn in sorted(owner):
-            assert pfn >= last_end, f"block at pfn {pfn} overlaps the previous block"
-            last_end = pfn + (1 << owner[pfn])
-            covered += 1 << owner[pfn]
-        assert covered == self.managed_pages, f"blocks cover {covered} pages, zone manages {self.managed_pages}"
+        check_blocks_tile(owner, start, self.managed_pages)
         for record in self.raw_trail():
             step_record(record)  # every raw record has the shape of its record type
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from ..errors import BadFree, BadGFP, BadSize, reject
 from ..units import MAX_PAGE_ORDER, NR_PAGE_ORDERS, check_order
-from .buddy import Page, Zone
+from .buddy import Page, Zone, check_blocks_tile
 from .compact import CompactionMixin
 from .migratetype import (
     ALLOC_NOFRAGMENT,
@@ -549,12 +549,7 @@ class MobilityZone(CompactionMixin, PerCpuListsMixin, Zone):
                     counted[pcp.cpu] += 1 << o
             assert counted[pcp.cpu] == pcp.count, f"cpu {pcp.cpu} pcp count {pcp.count} != {counted[pcp.cpu]}"
         assert len(owner) == len(self._free) + len(self._alloc) + len(self._on_pcp)
-        covered, last_end = 0, start
-        for pfn in sorted(owner):
-            assert pfn >= last_end, f"block at pfn {pfn} overlaps the previous block"
-            last_end = pfn + (1 << owner[pfn])
-            covered += 1 << owner[pfn]
-        assert covered == self.managed_pages, f"blocks cover {covered} pages, zone manages {self.managed_pages}"
+        check_blocks_tile(owner, start, self.managed_pages)
 
     def __repr__(self):
         return (
