@@ -204,9 +204,9 @@ def test_replay_refuses_a_block_given_twice_and_keeps_the_given_pages():
 def _python_page():
     """memlab.Page as the Python class (the class without the extension)."""
     src = memlab.page_alloc.buddy.__file__
-    ns: dict = {}
+    ns: dict = {"PAGE_SHIFT": 12, "PAGE_SIZE": 4096}  # (one namespace: __eq__ finds Page in it)
     code = Path(src).read_text().split("class Page:")[1].split("\n\n\n")[0]
-    exec("class Page:" + code, {"PAGE_SHIFT": 12, "PAGE_SIZE": 4096}, ns)
+    exec("class Page:" + code, ns)
     return ns["Page"]
 
 
@@ -231,3 +231,39 @@ def test_the_compiled_page_is_the_python_page_without_the_collector():
         CPage(1)
     with pytest.raises(AttributeError):
         CPage.__new__(CPage).pfn  # noqa: B018 (an empty Page, as object.__new__ makes for the Python class)
+
+
+def test_a_page_from_the_compiled_zone_behaves_as_the_python_page():
+    """The compiled zone keeps a Page's pfn as a C number until it is read
+    (_cbuddy.c); reading, replacing and deleting it must still do what they
+    do to the Python class's slot, and the zone must free by either form."""
+    CPage, PyPage = memlab.page_alloc.core.ext.Page, _python_page()
+    z = Zone("Normal", 1024, core="c")
+    if Page is not CPage:  # (MEMLAB_PURE_PYTHON at import: zones make the Python class)
+        pytest.skip("memlab.Page is the Python class in this process")
+    for cls in (CPage, PyPage):
+        p = z.alloc_pages(2) if cls is CPage else cls(4, 2)
+        first = p.pfn
+        assert first == (0 if cls is CPage else 4) and p.pfn is first  # made once, then kept
+        p.pfn = 12
+        assert (p.pfn, repr(p), p.phys_addr) == (12, "Page(pfn=12, order=2)", 12 << 12)
+        del p.pfn
+        with pytest.raises(AttributeError):
+            p.pfn  # noqa: B018 (the attribute is gone)
+        with pytest.raises(AttributeError):
+            del p.pfn
+        p.pfn = first
+        assert p == cls(first, 2) and hash(p) == hash(cls(first, 2))
+    unread = z.alloc_pages(3)  # freed without its pfn ever being read
+    z.free_pages(unread, 3)
+    with pytest.raises(memlab.BadFree):  # the same Page again: a double free, as before
+        z.free_pages(unread, 3)
+    moved = z.alloc_pages(0)
+    moved.pfn = float(moved.pfn)  # a float pfn is refused, read or unread
+    with pytest.raises(memlab.BadFree):
+        z.free_pages(moved, 0)
+    live: list = []
+    z.replay([0, 1, 0.0], live)  # the Pages replay makes free by their unread pfn too
+    for p in list(live):
+        z.free_pages(p, p.order)
+    assert sorted(z.allocated_blocks()) == [(0, 2), (int(moved.pfn), 0)]

@@ -65,6 +65,20 @@ typedef struct {
     PyObject *oom_cb, *bad_free_cb, *bad_order_cb;
 } Core;
 
+/* memlab.Page in C (see the Page section below). The pfn is kept as a C
+ * number until somebody reads page.pfn: most blocks are freed by the zone
+ * that made them, which reads the number, so no int object is made for them.
+ * pfn NULL and has_cpfn 0: the attribute is unset (AttributeError). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *pfn, *order;
+    long long cpfn;
+    int has_cpfn;
+} PageObject;
+
+static PyTypeObject PageType;
+static PyObject *small_order[NR_ORDERS]; /* the int objects 0..MAX_ORDER */
+
 /* ---------------------------------------------------------------- lists */
 static inline void list_del(Core *z, int l, int32_t i)
 {
@@ -178,10 +192,17 @@ static PyObject *make_page(Core *z, long long pfn, int order)
 {
     PyObject *page = z->page_type->tp_alloc(z->page_type, 0);
     if (page == NULL) return NULL;
-    PyObject *p = PyLong_FromLongLong(pfn), *o = PyLong_FromLong(order);
-    if (p == NULL || o == NULL) {
-        Py_XDECREF(p);
-        Py_XDECREF(o);
+    PyObject *o = small_order[order];
+    Py_INCREF(o);
+    if (z->page_type == &PageType) { /* the pfn stays a C number until read */
+        ((PageObject *)page)->cpfn = pfn;
+        ((PageObject *)page)->has_cpfn = 1;
+        ((PageObject *)page)->order = o;
+        return page;
+    }
+    PyObject *p = PyLong_FromLongLong(pfn);
+    if (p == NULL) {
+        Py_DECREF(o);
         Py_DECREF(page);
         return NULL;
     }
@@ -211,19 +232,25 @@ static PyObject *bad_free(Core *z, PyObject *page, PyObject *order)
 /* The index of the allocated block a free names, or -1 (then diagnose). */
 static int32_t freeable(Core *z, PyObject *page, PyObject *order_obj, int *order)
 {
-    PyObject *pfn_obj;
+    PyObject *pfn_obj = NULL;
+    long long pfn = 0;
+    int overflow = 0;
     if (Py_TYPE(page) == z->page_type) {
-        pfn_obj = *(PyObject **)((char *)page + z->off_pfn);
-        if (pfn_obj == NULL || !PyLong_CheckExact(pfn_obj)) return -1;
+        if (z->page_type == &PageType && ((PageObject *)page)->pfn == NULL) {
+            if (!((PageObject *)page)->has_cpfn) return -1;
+            pfn = ((PageObject *)page)->cpfn;
+        } else {
+            pfn_obj = *(PyObject **)((char *)page + z->off_pfn);
+            if (pfn_obj == NULL || !PyLong_CheckExact(pfn_obj)) return -1;
+        }
     } else if (PyLong_CheckExact(page)) {
         pfn_obj = page;
     } else {
         return -1;
     }
     if (!PyLong_CheckExact(order_obj)) return -1;
-    int overflow;
-    long long pfn = PyLong_AsLongLongAndOverflow(pfn_obj, &overflow);
-    long o = PyLong_AsLongAndOverflow(order_obj, &overflow);
+    if (pfn_obj != NULL) pfn = PyLong_AsLongLongAndOverflow(pfn_obj, &overflow);
+    long o = overflow ? 0 : PyLong_AsLongAndOverflow(order_obj, &overflow);
     if (overflow || o < 0 || o > MAX_ORDER) return -1;
     long long i = pfn - z->start;
     if (i < 0 || i >= z->n || z->st[i] != ST_ALLOC + o) return -1;
@@ -463,8 +490,6 @@ static int live_grow(uint32_t **arr, Py_ssize_t *cap, Py_ssize_t need)
     return 0;
 }
 
-static PyObject *small_order[NR_ORDERS]; /* the int objects 0..MAX_ORDER */
-
 /* live[:] = the blocks in arr, in that order (see replay). */
 static int live_rebuild(Core *z, PyObject *live, uint32_t *arr, Py_ssize_t len, GivenPage *given, Py_ssize_t nr_given)
 {
@@ -601,15 +626,12 @@ fail:
  * memlab/page_alloc/buddy.py (the one to read), in C. A Python class is
  * always tracked by the garbage collector, which costs a Page more than the
  * buddy step itself; a Page holds two ints and can be part of no cycle, so
- * this one is not tracked. Same slots, properties, repr, == and hash.
+ * this one is not tracked. Same attributes, properties, repr, == and hash.
  * Page.__new__(Page) without arguments makes an empty one, as
- * object.__new__(Page) does for the Python class (alloc_pages uses it). */
-typedef struct {
-    PyObject_HEAD
-    PyObject *pfn, *order;
-} PageObject;
-
-static PyTypeObject PageType;
+ * object.__new__(Page) does for the Python class (alloc_pages uses it).
+ * A Page made by a zone keeps its pfn as a C number until page.pfn is read
+ * (then the int is made once and kept): a block allocated and freed without
+ * anybody reading its pfn costs no int object (benchmarks/README.md). */
 
 static PyObject *Page_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -643,6 +665,37 @@ static PyObject *field(PageObject *page, PyObject *v, const char *name)
     return v;
 }
 
+/* self.pfn (a borrowed reference, NULL with AttributeError when unset): the
+ * int is made on the first read of a pfn kept as a C number */
+static PyObject *pfn_of(PageObject *page)
+{
+    if (page->pfn == NULL && page->has_cpfn) {
+        page->pfn = PyLong_FromLongLong(page->cpfn);
+        if (page->pfn == NULL) return NULL;
+        page->has_cpfn = 0;
+    }
+    return field(page, page->pfn, "pfn");
+}
+
+static PyObject *Page_get_pfn(PageObject *page, void *unused)
+{
+    PyObject *v = pfn_of(page);
+    Py_XINCREF(v);
+    return v;
+}
+
+static int Page_set_pfn(PageObject *page, PyObject *v, void *unused)
+{ /* page.pfn = v, del page.pfn */
+    if (v == NULL && page->pfn == NULL && !page->has_cpfn) {
+        PyErr_SetString(PyExc_AttributeError, "pfn");
+        return -1;
+    }
+    Py_XINCREF(v);
+    Py_XSETREF(page->pfn, v);
+    page->has_cpfn = 0;
+    return 0;
+}
+
 static PyObject *shifted(PyObject *base, PyObject *by)
 { /* base << by (NULL if either is NULL: an error is set) */
     return base != NULL && by != NULL ? PyNumber_Lshift(base, by) : NULL;
@@ -659,7 +712,7 @@ static PyObject *Page_nr_pages(PageObject *page, void *unused)
 static PyObject *Page_phys_addr(PageObject *page, void *unused)
 { /* self.pfn << PAGE_SHIFT */
     PyObject *by = PyLong_FromLong(12);
-    PyObject *r = by ? shifted(field(page, page->pfn, "pfn"), by) : NULL;
+    PyObject *r = by ? shifted(pfn_of(page), by) : NULL;
     Py_XDECREF(by);
     return r;
 }
@@ -674,13 +727,13 @@ static PyObject *Page_size(PageObject *page, void *unused)
 
 static PyObject *Page_repr(PageObject *page)
 {
-    if (field(page, page->pfn, "pfn") == NULL || field(page, page->order, "order") == NULL) return NULL;
+    if (pfn_of(page) == NULL || field(page, page->order, "order") == NULL) return NULL;
     return PyUnicode_FromFormat("Page(pfn=%S, order=%S)", page->pfn, page->order);
 }
 
 static PyObject *pair(PageObject *page)
 {
-    if (field(page, page->pfn, "pfn") == NULL || field(page, page->order, "order") == NULL) return NULL;
+    if (pfn_of(page) == NULL || field(page, page->order, "order") == NULL) return NULL;
     return PyTuple_Pack(2, page->pfn, page->order);
 }
 
@@ -708,12 +761,12 @@ static PyObject *Page_richcompare(PageObject *page, PyObject *other, int op)
 }
 
 static PyMemberDef Page_members[] = {
-    {"pfn", T_OBJECT_EX, offsetof(PageObject, pfn), 0, NULL},
     {"order", T_OBJECT_EX, offsetof(PageObject, order), 0, NULL},
     {NULL},
 };
 
 static PyGetSetDef Page_getset[] = {
+    {"pfn", (getter)Page_get_pfn, (setter)Page_set_pfn, NULL, NULL},
     {"nr_pages", (getter)Page_nr_pages, NULL, NULL, NULL},
     {"phys_addr", (getter)Page_phys_addr, NULL, "Physical address of the block's first byte (``page_to_phys``).",
      NULL},
@@ -750,9 +803,9 @@ static int Core_init(Core *z, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "zone too large for the compiled core");
         return -1;
     }
-    Py_ssize_t offs[2];
+    Py_ssize_t offs[2] = {offsetof(PageObject, pfn), offsetof(PageObject, order)};
     const char *names[2] = {"pfn", "order"};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; page_type != (PyObject *)&PageType && k < 2; k++) {
         PyObject *d = PyObject_GetAttrString(page_type, names[k]);
         if (d == NULL) return -1;
         if (Py_TYPE(d) != &PyMemberDescr_Type) {
