@@ -238,9 +238,9 @@ def test_a_page_from_the_compiled_zone_behaves_as_the_python_page():
     (_cbuddy.c); reading, replacing and deleting it must still do what they
     do to the Python class's slot, and the zone must free by either form."""
     CPage, PyPage = memlab.page_alloc.core.ext.Page, _python_page()
-    z = Zone("Normal", 1024, core="c")
     if Page is not CPage:  # (MEMLAB_PURE_PYTHON at import: zones make the Python class)
         pytest.skip("memlab.Page is the Python class in this process")
+    z = Zone("Normal", 1024, core="c")
     for cls in (CPage, PyPage):
         p = z.alloc_pages(2) if cls is CPage else cls(4, 2)
         first = p.pfn

@@ -65,10 +65,8 @@ typedef struct {
     PyObject *oom_cb, *bad_free_cb, *bad_order_cb;
 } Core;
 
-/* memlab.Page in C (see the Page section below). The pfn is kept as a C
- * number until somebody reads page.pfn: most blocks are freed by the zone
- * that made them, which reads the number, so no int object is made for them.
- * pfn NULL and has_cpfn 0: the attribute is unset (AttributeError). */
+/* memlab.Page in C (the Page section below says why). pfn NULL and
+ * has_cpfn 1: the pfn is cpfn, not yet made an int; both unset: no pfn. */
 typedef struct {
     PyObject_HEAD
     PyObject *pfn, *order;
@@ -249,8 +247,11 @@ static int32_t freeable(Core *z, PyObject *page, PyObject *order_obj, int *order
         return -1;
     }
     if (!PyLong_CheckExact(order_obj)) return -1;
-    if (pfn_obj != NULL) pfn = PyLong_AsLongLongAndOverflow(pfn_obj, &overflow);
-    long o = overflow ? 0 : PyLong_AsLongAndOverflow(order_obj, &overflow);
+    if (pfn_obj != NULL) {
+        pfn = PyLong_AsLongLongAndOverflow(pfn_obj, &overflow);
+        if (overflow) return -1;
+    }
+    long o = PyLong_AsLongAndOverflow(order_obj, &overflow);
     if (overflow || o < 0 || o > MAX_ORDER) return -1;
     long long i = pfn - z->start;
     if (i < 0 || i >= z->n || z->st[i] != ST_ALLOC + o) return -1;
